@@ -1,0 +1,1 @@
+"""Shared media and file IO: one module per format, imported by every package."""
