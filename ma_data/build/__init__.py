@@ -1,0 +1,51 @@
+"""Build machinery shared by every MA-Data subset (render, internet) and other long batch jobs.
+
+Public API (stable; the internet-crawl subset and keypoint extraction reuse it):
+
+* :class:`~ma_data.build.ledger.Ledger` — SQLite ledger, one row per (stage, item_id) with status
+  (pending/running/done/failed), attempts, error class/message, JSON payload and JSON result.
+* :func:`~ma_data.build.executors.make_executor` — ``serial`` | ``process`` (default) | ``ray``; all yield
+  ``(item_id, Outcome)`` from ``imap_unordered(fn, [(item_id, payload), ...])``.
+* :func:`~ma_data.build.runner.run_stage` — run ``fn`` over items not yet done, recording outcomes in the
+  ledger; returns a :class:`~ma_data.build.runner.StageReport`.
+* :func:`~ma_data.build.runner.sweep_temp_files` — remove temporaries left by killed atomic writes.
+
+Typical use::
+
+    from ma_data.build import Ledger, make_executor, run_stage
+
+    with Ledger(out / ".ledger.sqlite") as led, make_executor("process", workers=8) as ex:
+        report = run_stage(led, "internet.download", download_one, {vid: {"url": u} for vid, u in urls}, ex)
+        rows = [r.result for r in led.records("internet.download", status="done")]
+"""
+
+from ma_data.build.executors import (
+    EXECUTORS,
+    Executor,
+    Outcome,
+    ProcessExecutor,
+    RayExecutor,
+    SerialExecutor,
+    call_safely,
+    make_executor,
+)
+from ma_data.build.ledger import STATUSES, ItemRecord, Ledger
+from ma_data.build.runner import StageReport, progress_enabled, run_stage, sweep_temp_files
+
+__all__ = [
+    "EXECUTORS",
+    "STATUSES",
+    "Executor",
+    "ItemRecord",
+    "Ledger",
+    "Outcome",
+    "ProcessExecutor",
+    "RayExecutor",
+    "SerialExecutor",
+    "StageReport",
+    "call_safely",
+    "make_executor",
+    "progress_enabled",
+    "run_stage",
+    "sweep_temp_files",
+]

@@ -1,0 +1,256 @@
+"""Executors: run one function over many (item_id, payload) pairs, serially, in a process pool, or on Ray.
+
+All three share one contract, so a stage never knows where it runs::
+
+    for item_id, outcome in executor.imap_unordered(fn, [(item_id, payload), ...]):
+        outcome.ok, outcome.value | outcome.error_class, outcome.error
+
+* ``fn(payload) -> result`` must be a module-level (picklable) function; ``payload`` and ``result`` should be
+  small JSON-like values (paths, numbers), never arrays: workers write their outputs to disk themselves.
+* Exceptions never escape a worker: they come back as an :class:`Outcome` with the exception's class name and
+  message, so one bad item cannot stop a build. A worker process that dies (segfault, OOM kill) yields
+  ``error_class="WorkerCrashed"`` for the items it held and the pool is rebuilt.
+* Results arrive in completion order; callers sort when order matters.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "Outcome",
+    "ProcessExecutor",
+    "RayExecutor",
+    "SerialExecutor",
+    "call_safely",
+    "make_executor",
+]
+
+EXECUTORS = ("serial", "process", "ray")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call produced: ``value`` when ``ok``, else the error's class name, message and traceback."""
+
+    ok: bool
+    value: Any = None
+    error_class: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+
+def call_safely(fn: Callable[[Any], Any], payload: Any) -> Outcome:
+    """Run ``fn(payload)`` and turn any exception into a failed :class:`Outcome` (always picklable)."""
+    try:
+        return Outcome(ok=True, value=fn(payload))
+    except Exception as exc:  # noqa: BLE001 - batch work records per-item failure and continues
+        msg = str(exc) or repr(exc)
+        return Outcome(ok=False, error_class=type(exc).__name__, error=msg, traceback=traceback.format_exc())
+
+
+class Executor(ABC):
+    """Base class. Use as a context manager so pools and Ray connections are released."""
+
+    name: str = "base"
+
+    @abstractmethod
+    def imap_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]]
+    ) -> Iterator[tuple[str, Outcome]]:
+        """Yield ``(item_id, Outcome)`` as items complete."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (idempotent)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs items one after another in this process: simplest to debug (pdb, profilers work)."""
+
+    name = "serial"
+
+    def imap_unordered(self, fn, items):
+        for item_id, payload in items:
+            yield item_id, call_safely(fn, payload)
+
+
+def _worker_init(env: dict[str, str]) -> None:
+    os.environ.update(env)
+
+
+class ProcessExecutor(Executor):
+    """A local pool of ``workers`` processes (default: the CPU count).
+
+    Uses the ``spawn`` start method: children start clean, which matters for EGL/OpenGL contexts and for
+    libraries that start threads at import (forking those is unsafe). ``env`` is applied in each child
+    before any work, e.g. ``{"LP_NUM_THREADS": "1"}`` so Mesa's llvmpipe does not oversubscribe the cores.
+    At most ``2 * workers`` items are in flight, so huge item lists are never pickled at once.
+    """
+
+    name = "process"
+
+    def __init__(self, workers: int | None = None, env: dict[str, str] | None = None):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.env = dict(env or {})
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(self.env,),
+        )
+
+    def imap_unordered(self, fn, items):
+        it = iter(items)
+        if self._pool is None:
+            self._pool = self._new_pool()
+        inflight: dict[Future, str] = {}
+
+        def submit_next() -> bool:
+            try:
+                item_id, payload = next(it)
+            except StopIteration:
+                return False
+            inflight[self._pool.submit(call_safely, fn, payload)] = item_id
+            return True
+
+        while len(inflight) < 2 * self.workers and submit_next():
+            pass
+        while inflight:
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                item_id = inflight.pop(fut)
+                try:
+                    yield item_id, fut.result()
+                except BrokenProcessPool as exc:
+                    broken = True
+                    yield item_id, Outcome(ok=False, error_class="WorkerCrashed", error=str(exc))
+            if broken:
+                # Every other in-flight future of a broken pool fails too; report them and start afresh.
+                for fut, item_id in list(inflight.items()):
+                    inflight.pop(fut)
+                    yield item_id, Outcome(ok=False, error_class="WorkerCrashed", error="worker pool broke")
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            while len(inflight) < 2 * self.workers and submit_next():
+                pass
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class RayExecutor(Executor):
+    """Runs items as Ray tasks (one CPU each by default).
+
+    ``address=None`` starts (or joins) a local Ray instance with ``workers`` CPUs; ``address="auto"`` or
+    ``"ray://host:10001"`` joins a cluster. Every node must have this package installed (same version) and
+    see the output directory at the same path (shared filesystem), because workers write outputs directly.
+    ``num_gpus`` > 0 reserves a GPU fraction per task (e.g. 0.25 for EGL rendering on the GPU).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        env: dict[str, str] | None = None,
+        num_cpus_per_task: float = 1.0,
+        num_gpus_per_task: float = 0.0,
+        max_inflight: int | None = None,
+    ):
+        try:
+            import ray
+        except ImportError as exc:  # pragma: no cover - depends on the optional extra
+            raise RuntimeError("the ray executor needs Ray: pip install 'mace-dance[distributed]'") from exc
+        self._ray = ray
+        self.env = dict(env or {})
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            kwargs: dict[str, Any] = {
+                "ignore_reinit_error": True,
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "runtime_env": {"env_vars": self.env} if self.env else None,
+            }
+            if address is None:
+                kwargs["num_cpus"] = workers or os.cpu_count() or 1
+            else:
+                kwargs["address"] = address
+            ray.init(**kwargs)
+        self._remote = ray.remote(num_cpus=num_cpus_per_task, num_gpus=num_gpus_per_task)(call_safely)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.max_inflight = max_inflight or max(2, 2 * cpus)
+
+    def imap_unordered(self, fn, items):
+        ray = self._ray
+        it = iter(items)
+        fn_ref = ray.put(fn)
+        inflight: dict[Any, str] = {}
+
+        def submit_next() -> bool:
+            try:
+                item_id, payload = next(it)
+            except StopIteration:
+                return False
+            inflight[self._remote.remote(fn_ref, payload)] = item_id
+            return True
+
+        while len(inflight) < self.max_inflight and submit_next():
+            pass
+        while inflight:
+            ready, _ = ray.wait(list(inflight), num_returns=1)
+            for ref in ready:
+                item_id = inflight.pop(ref)
+                try:
+                    out = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - worker died / task lost
+                    out = Outcome(ok=False, error_class="WorkerCrashed", error=f"{type(exc).__name__}: {exc}")
+                yield item_id, out
+            while len(inflight) < self.max_inflight and submit_next():
+                pass
+
+    def close(self) -> None:
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
+            self._owns = False
+
+
+def make_executor(
+    name: str = "process",
+    workers: int | None = None,
+    address: str | None = None,
+    env: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Executor:
+    """Build an executor by name: ``serial``, ``process`` (default) or ``ray``."""
+    if name == "serial":
+        if env:
+            os.environ.update(env)
+        return SerialExecutor()
+    if name == "process":
+        return ProcessExecutor(workers=workers, env=env)
+    if name == "ray":
+        return RayExecutor(address=address, workers=workers, env=env, **kwargs)
+    raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
