@@ -1,0 +1,176 @@
+"""``mace-bench``: score generated dance videos with the MACE-Dance motion–appearance protocol."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from ma_data.errors import MaceError
+
+EXIT_BAD_INPUT = 2
+
+
+def cli_errors(fn):
+    """Turn expected errors into one line on stderr and exit code 2; never show a traceback to users.
+
+    Set ``MACE_DANCE_DEBUG=1`` to see the traceback of an unexpected error.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MaceError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("MACE_DANCE_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"internal error: {exc.__class__.__name__}: {exc} (set MACE_DANCE_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="mace-dance")
+def main() -> None:
+    """MACE-Dance benchmark: motion (2D keypoints, 3D SMPL) and appearance (VBench) metrics.
+
+    \b
+    Typical use:
+      mace-bench evaluate --pred generated/ --gt ground_truth/ --out results.json
+      mace-bench evaluate --pred-keypoints P/ --gt-keypoints G/ --audio A/ --out results.json
+      mace-bench protocols            # list the named protocols and their parameters
+      mace-bench doctor               # check the installation
+    """
+
+
+@main.command()
+@click.option("--pred", "pred_dir", type=click.Path(path_type=Path), help="Folder of generated videos.")
+@click.option(
+    "--gt", "gt_dir", type=click.Path(path_type=Path), help="Folder of ground-truth videos (same stems)."
+)
+@click.option(
+    "--pred-keypoints",
+    type=click.Path(path_type=Path),
+    help="Folder of generated keypoints: official JSON {'keypoints': ...} or our .npz tracks.",
+)
+@click.option("--gt-keypoints", type=click.Path(path_type=Path), help="Folder of ground-truth keypoints.")
+@click.option(
+    "--audio",
+    "audio_dir",
+    type=click.Path(path_type=Path),
+    help="Folder of GT music (.mp4 as in the official release, or .wav). Default: the GT videos' audio.",
+)
+@click.option(
+    "--protocol",
+    default="mace2d-official",
+    show_default=True,
+    help="Motion protocol: mace2d-official (bit-compatible with the official release) or mace2d-strict.",
+)
+@click.option(
+    "--pose",
+    type=click.Choice(["mediapipe", "vitpose"]),
+    default="mediapipe",
+    show_default=True,
+    help="Keypoint extractor for video inputs (vitpose = the official model; needs its weights).",
+)
+@click.option(
+    "--dims",
+    default="motion",
+    show_default=True,
+    help="Comma-separated dimensions to score: motion, appearance.",
+)
+@click.option(
+    "--appearance-dims",
+    default=None,
+    help="Comma-separated VBench/animation dimensions (default: all six VBench ones, plus "
+    "fvd,ssim,lpips,psnr when --gt is given).",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the results JSON here.")
+@click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")
+@click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
+@click.option(
+    "--n-boot", default=1000, show_default=True, help="Bootstrap resamples for 95% intervals (0 = off)."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device for model-backed metrics.")
+@click.option("--no-cache", is_flag=True, help="Re-extract keypoints even when cached.")
+@cli_errors
+def evaluate(**opts) -> None:
+    """Score generated dance videos (or their keypoints) against ground truth.
+
+    Stems are matched across folders; a stem missing on one side, or whose files are unreadable, is skipped
+    with its reason (recorded in the results), as the official protocol does. When nothing usable is left the
+    command exits with code 2 and a one-line error.
+    """
+    from benchmark.evaluate import EvaluateOptions, run_evaluate
+
+    run_evaluate(EvaluateOptions(**opts), argv=["mace-bench", *sys.argv[1:]])
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["motion2d", "motion3d", "appearance"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@cli_errors
+def protocols(kind: str | None, as_json: bool) -> None:
+    """List the named evaluation protocols with their version and parameters."""
+    import json
+
+    from benchmark.protocols import list_protocols
+
+    items = list_protocols(kind)
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in items], indent=2))
+        return
+    for p in items:
+        click.echo(f"{p.name}  v{p.version}  [{p.kind}]  {p.description}")
+        for key, value in p.params.items():
+            click.echo(f"    {key} = {value!r}")
+
+
+@main.command()
+@cli_errors
+def doctor() -> None:
+    """Check the installation: Python packages, decoders, EGL rendering, the weights cache."""
+    from benchmark.doctor import run_doctor
+
+    sys.exit(run_doctor())
+
+
+def _register_subcommands() -> None:
+    """Commands defined in their own modules (one job per module)."""
+    import importlib
+
+    for module, attr in (
+        ("benchmark.cli_3d", "evaluate_3d"),
+        ("benchmark.cli_table", "table"),
+        ("benchmark.cli_appearance", "selfcheck"),
+        ("benchmark.cli_appearance", "weights"),
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        main.add_command(getattr(mod, attr))
+
+
+# Other modules' commands are registered here (add one line per command if not listed above).
+_register_subcommands()
+
+
+if __name__ == "__main__":
+    main()

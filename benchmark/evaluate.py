@@ -1,0 +1,216 @@
+"""``mace-bench evaluate``: gather inputs, run the motion and appearance protocols, write the results.
+
+The motion protocol consumes keypoint arrays in the official JSON's channel order (``(y, x, conf)`` rows,
+see :mod:`ma_data.formats.keypoints`) so that keypoints extracted here and keypoints produced by the official
+pipeline go through exactly the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+
+from benchmark.inputs import (
+    AUDIO_SUFFIXES,
+    KEYPOINT_SUFFIXES,
+    VIDEO_SUFFIXES,
+    PairedInputs,
+    hash_inputs,
+    list_by_stem,
+    pair_by_stem,
+)
+from benchmark.protocols import get_protocol
+from benchmark.results import MetricReport, build_results, markdown_table, write_results
+from ma_data.errors import MaceError
+
+MOTION_DIMS = ("motion",)
+KNOWN_DIMS = ("motion", "appearance")
+
+
+@dataclass
+class EvaluateOptions:
+    pred_dir: Path | None = None
+    gt_dir: Path | None = None
+    pred_keypoints: Path | None = None
+    gt_keypoints: Path | None = None
+    audio_dir: Path | None = None
+    protocol: str = "mace2d-official"
+    pose: str = "mediapipe"
+    dims: str = "motion"
+    appearance_dims: str | None = None
+    out: Path | None = None
+    markdown: Path | None = None
+    plots: Path | None = None
+    n_boot: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    no_cache: bool = False
+
+    def dim_list(self) -> list[str]:
+        dims = [d.strip() for d in self.dims.split(",") if d.strip()]
+        unknown = [d for d in dims if d not in KNOWN_DIMS]
+        if unknown or not dims:
+            raise MaceError(
+                f"--dims: unknown dimension(s) {unknown or dims}; choose from {', '.join(KNOWN_DIMS)}"
+            )
+        return dims
+
+
+def _load_keypoint_array(path: Path) -> np.ndarray:
+    """Official-order (T, 25, 3) float64 array from an official JSON or one of our npz tracks."""
+    from ma_data.formats.keypoints import load_npz, read_official_array
+
+    if path.suffix.lower() == ".npz":
+        return load_npz(path).to_official_array("yxc").astype(np.float64)
+    return read_official_array(path)
+
+
+def _motion_inputs_from_keypoints(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict]:
+    if opts.audio_dir is None and opts.gt_dir is None:
+        raise MaceError("--gt-keypoints needs --audio DIR (GT music: .mp4 or .wav) to compute music beats")
+    sides = {
+        "GT keypoints": list_by_stem(opts.gt_keypoints, KEYPOINT_SUFFIXES, "GT keypoints"),
+        "generated keypoints": list_by_stem(opts.pred_keypoints, KEYPOINT_SUFFIXES, "generated keypoints"),
+        "GT audio": list_by_stem(opts.audio_dir or opts.gt_dir, AUDIO_SUFFIXES, "audio"),
+    }
+    paired = pair_by_stem(sides)
+    gt, pred = {}, {}
+    for stem in list(paired.stems):
+        try:
+            gt[stem] = _load_keypoint_array(sides["GT keypoints"][stem])
+            pred[stem] = _load_keypoint_array(sides["generated keypoints"][stem])
+        except MaceError as exc:
+            paired.skipped[stem] = str(exc)
+            gt.pop(stem, None)
+    paired.stems = [s for s in paired.stems if s in pred and s in gt]
+    return paired, gt, pred
+
+
+def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict]:
+    from benchmark.pose.extract import extract_tracks
+
+    if opts.gt_dir is None:
+        raise MaceError("motion scoring of videos needs --gt DIR (ground-truth videos)")
+    sides = {
+        "GT video": list_by_stem(opts.gt_dir, VIDEO_SUFFIXES, "GT video"),
+        "generated video": list_by_stem(opts.pred_dir, VIDEO_SUFFIXES, "generated video"),
+    }
+    if opts.audio_dir is not None:
+        sides["GT audio"] = list_by_stem(opts.audio_dir, AUDIO_SUFFIXES, "audio")
+    else:
+        sides["GT audio"] = dict(sides["GT video"])
+    paired = pair_by_stem(sides)
+    if not paired.stems:
+        return paired, {}, {}
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    for side in ("GT video", "generated video"):
+        videos = {s: sides[side][s] for s in paired.stems}
+        click.echo(f"extracting keypoints ({opts.pose}) from {len(videos)} {side}s", err=True)
+        tracks, errors = extract_tracks(videos, opts.pose, cache=not opts.no_cache, progress=True)
+        for stem, err in errors.items():
+            paired.skipped.setdefault(stem, f"{side}: {err}")
+        arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
+    gt, pred = arrays["GT video"], arrays["generated video"]
+    paired.stems = [s for s in paired.stems if s in gt and s in pred and s not in paired.skipped]
+    return paired, gt, pred
+
+
+def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
+    from benchmark.motion.mace2d import score_mace2d
+    from benchmark.motion.music_beats import music_beat_frames
+
+    protocol = get_protocol(opts.protocol)
+    if protocol.kind != "motion2d":
+        raise MaceError(
+            f"--protocol {protocol.name} is a {protocol.kind} protocol; "
+            "use `mace-bench evaluate-3d` for 3D motion"
+        )
+    if opts.gt_keypoints is not None or opts.pred_keypoints is not None:
+        if opts.gt_keypoints is None or opts.pred_keypoints is None:
+            raise MaceError("--pred-keypoints and --gt-keypoints go together")
+        paired, gt, pred = _motion_inputs_from_keypoints(opts)
+    else:
+        paired, gt, pred = _motion_inputs_from_videos(opts)
+
+    beats: dict[str, np.ndarray] = {}
+    audio_side = paired.sides["GT audio"]
+    for stem in paired.stems:
+        try:
+            beats[stem] = music_beat_frames(audio_side[stem], protocol)
+        except MaceError as exc:
+            paired.skipped[stem] = str(exc)
+    stems = [s for s in paired.stems if s in beats]
+    report = score_mace2d(
+        {s: gt[s] for s in stems},
+        {s: pred[s] for s in stems},
+        {s: beats[s] for s in stems},
+        protocol,
+        n_boot=opts.n_boot,
+        seed=opts.seed,
+    )
+    report.skipped = {**paired.skipped, **report.skipped}
+    if opts.plots is not None and report.n_samples:
+        from benchmark.motion.plots import plot_beat_alignment
+
+        opts.plots.mkdir(parents=True, exist_ok=True)
+        for stem in report.per_sample:
+            plot_beat_alignment(pred[stem], beats[stem], protocol, opts.plots / f"{stem}.png", title=stem)
+    paired.stems = [s for s in stems if s in report.per_sample]
+    return report, {
+        "motion": {"sides": {k: str(v) for k, v in _side_dirs(opts).items()}, **hash_inputs(paired)}
+    }
+
+
+def _side_dirs(opts: EvaluateOptions) -> dict[str, Path]:
+    names = ("pred_dir", "gt_dir", "pred_keypoints", "gt_keypoints", "audio_dir")
+    return {n: getattr(opts, n) for n in names if getattr(opts, n) is not None}
+
+
+def run_appearance(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
+    from benchmark.appearance import score_appearance
+
+    if opts.pred_dir is None:
+        raise MaceError("appearance scoring needs --pred DIR (generated videos)")
+    pred = list_by_stem(opts.pred_dir, VIDEO_SUFFIXES, "generated video")
+    gt = list_by_stem(opts.gt_dir, VIDEO_SUFFIXES, "GT video") if opts.gt_dir is not None else None
+    dims = [d.strip() for d in opts.appearance_dims.split(",")] if opts.appearance_dims else None
+    report = score_appearance(pred, gt, dims=dims, device=opts.device, progress=True)
+    sides = {"generated video": pred} if gt is None else {"generated video": pred, "GT video": gt}
+    return report, {"appearance": hash_inputs(pair_by_stem(sides))}
+
+
+def run_evaluate(opts: EvaluateOptions, argv: list[str] | None = None) -> dict:
+    """Run the requested dimensions, print the Markdown summary, write the results file(s)."""
+    dims = opts.dim_list()
+    if "motion" in dims and opts.pred_dir is None and opts.pred_keypoints is None:
+        raise MaceError("give --pred DIR (videos) or --pred-keypoints DIR (keypoints)")
+    reports: list[MetricReport] = []
+    inputs: dict = {}
+    for dim in dims:
+        report, dim_inputs = run_motion(opts) if dim == "motion" else run_appearance(opts)
+        if report.n_samples == 0:
+            reasons = "; ".join(f"{k}: {v}" for k, v in list(report.skipped.items())[:3])
+            more = f" (and {len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
+            raise MaceError(f"no usable {dim} samples" + (f" — {reasons}{more}" if reasons else ""))
+        reports.append(report)
+        inputs.update(dim_inputs)
+    results = build_results(reports, inputs=inputs, argv=argv)
+    table = markdown_table(results)
+    click.echo(table)
+    for item in results["skipped"]:
+        click.echo(f"skipped {item['stem']}: {item['reason']}", err=True)
+    if opts.out is not None:
+        write_results(opts.out, results)
+        click.echo(f"results written to {opts.out}", err=True)
+    if opts.markdown is not None:
+        opts.markdown.parent.mkdir(parents=True, exist_ok=True)
+        opts.markdown.write_text(table + "\n", encoding="utf-8")
+    return results
+
+
+def progress_enabled() -> bool:
+    return os.environ.get("MACE_DANCE_NO_PROGRESS") != "1"
