@@ -1,0 +1,204 @@
+"""``score_appearance``: every requested appearance dimension over a set of videos, one decode per video."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.appearance.base import VideoDimension, VideoValue
+from benchmark.appearance.decode import iter_frames_bgr
+from benchmark.appearance.protocol import VBENCH_APPEARANCE
+from benchmark.results import MetricReport, MetricValue
+from benchmark.stats import bootstrap_ci
+from ma_data.errors import MaceError, MediaError, MissingWeightError
+
+VBENCH_DIMS = (
+    "imaging_quality",
+    "aesthetic_quality",
+    "subject_consistency",
+    "background_consistency",
+    "motion_smoothness",
+    "temporal_flickering",
+)
+FULL_REFERENCE_DIMS = ("fvd", "ssim", "lpips", "psnr")
+ALL_DIMS = VBENCH_DIMS + FULL_REFERENCE_DIMS
+
+# metric key -> "module:factory". A factory is called as factory(keys, device=..., batch_size=...) and
+# returns a VideoDimension computing those keys; model-backed factories resolve their weights and raise
+# MissingWeightError when a file is absent. Keys sharing a factory share one instance (one model).
+_FACTORIES: dict[str, str] = {
+    "temporal_flickering": "benchmark.appearance.simple_dims:TemporalFlickering",
+    "ssim": "benchmark.appearance.simple_dims:SsimPsnr",
+    "psnr": "benchmark.appearance.simple_dims:SsimPsnr",
+    "lpips": "benchmark.appearance.lpips:LpipsDimension",
+    "fvd": "benchmark.appearance.fvd:FvdDimension",
+    "background_consistency": "benchmark.appearance.clip_dims:BackgroundConsistency",
+    "aesthetic_quality": "benchmark.appearance.clip_dims:AestheticQuality",
+    "subject_consistency": "benchmark.appearance.dino:SubjectConsistency",
+    "imaging_quality": "benchmark.appearance.musiq:ImagingQuality",
+    "motion_smoothness": "benchmark.appearance.amt:MotionSmoothness",
+}
+
+
+def progress_enabled(progress: bool) -> bool:
+    return progress and sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS") != "1"
+
+
+def _load_factory(spec: str) -> Callable[..., VideoDimension]:
+    module, attr = spec.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def build_dimensions(
+    dims: list[str], device: str = "cpu", batch_size: int = 16
+) -> tuple[list[VideoDimension], dict[str, str]]:
+    """Instantiate the dimensions for ``dims``; returns (instances, {dim: reason it cannot run})."""
+    unknown = [d for d in dims if d not in ALL_DIMS]
+    if unknown:
+        raise MaceError(f"unknown appearance dimension(s) {unknown}; known: {', '.join(ALL_DIMS)}")
+    groups: dict[str, list[str]] = {}
+    for d in dims:
+        groups.setdefault(_FACTORIES[d], []).append(d)
+    instances: list[VideoDimension] = []
+    failed: dict[str, str] = {}
+    for spec, keys in groups.items():
+        try:
+            factory = _load_factory(spec)
+            instances.append(factory(tuple(keys), device=device, batch_size=batch_size))
+        except MissingWeightError as exc:
+            failed.update({k: str(exc) for k in keys})
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("benchmark.appearance"):
+                failed.update({k: f"{k}: not implemented in this version of the toolkit" for k in keys})
+            else:
+                raise
+    return instances, failed
+
+
+def _chunks(it: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
+    while True:
+        block = list(islice(it, n))
+        if not block:
+            return
+        yield np.stack(block)
+
+
+def score_video(
+    pred: Path, gt: Path | None, dimensions: list[VideoDimension], chunk: int = 16
+) -> dict[str, VideoValue]:
+    """Decode ``pred`` (and ``gt``) once, feed every dimension, and collect per-video values."""
+    if gt is None:
+        dimensions = [d for d in dimensions if not d.needs_gt]
+    if not dimensions:
+        return {}
+    for d in dimensions:
+        d.start(str(pred))
+    pred_chunks = _chunks(iter_frames_bgr(pred), chunk)
+    # Both streams are cut into chunks of the same size, so chunk i of each holds frames [i*n, (i+1)*n).
+    gt_chunks = _chunks(iter_frames_bgr(gt), chunk) if gt is not None else iter(())
+    for block in pred_chunks:
+        gt_block = next(gt_chunks, None)
+        for d in dimensions:
+            if not d.needs_gt:
+                d.update(block)
+            elif gt_block is not None:  # frames past the end of the GT are not compared
+                n = min(len(block), len(gt_block))
+                d.update(block[:n], gt_block[:n])
+    out: dict[str, VideoValue] = {}
+    for d in dimensions:
+        out.update(d.finish())
+    return out
+
+
+def _aggregate(values: list[VideoValue], n_boot: int) -> MetricValue:
+    """Set value sum(num) / sum(den) with a bootstrap CI over videos.
+
+    When every video weighs 1 (a plain mean over videos) the point value is ``np.mean`` of the per-video
+    floats, exactly VBench's aggregation (bit-level parity for temporal flickering).
+    """
+    num = np.array([v.num for v in values], dtype=np.float64)
+    den = np.array([v.den for v in values], dtype=np.float64)
+    if np.all(den == 1.0):
+        point = float(np.mean([v.value for v in values]))
+    else:
+        point = float(num.sum() / den.sum())
+    cis = bootstrap_ci(lambda idx: {"v": float(num[idx].sum() / den[idx].sum())}, len(values), n_boot=n_boot)
+    lo, hi = cis.get("v", (None, None))
+    return MetricValue(point, lo, hi)
+
+
+def score_appearance(
+    pred_videos: dict[str, Path],
+    gt_videos: dict[str, Path] | None = None,
+    dims: list[str] | None = None,
+    device: str = "cpu",
+    batch_size: int = 16,
+    progress: bool = True,
+    n_boot: int = 1000,
+) -> MetricReport:
+    """Score ``pred_videos`` (stem -> path) on the VBench appearance dimensions and, with ``gt_videos``,
+    the full-reference metrics. Values are on VBench's raw scale (IQ / 100 as VBench's aggregate).
+
+    ``dims`` defaults to the six VBench dimensions plus ``ssim, psnr, lpips, fvd`` when GT is given. A
+    dimension that cannot run (missing weight) is reported in ``warnings`` and ``extra['skipped_dims']``
+    while the others run; a video that cannot be decoded is listed in ``skipped`` with the reason.
+    """
+    from tqdm import tqdm
+
+    if dims is None:
+        dims = list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if gt_videos else [])
+    dims = list(dict.fromkeys(dims))
+    warnings: list[str] = []
+    skipped_dims: dict[str, str] = {}
+    if not gt_videos:
+        for d in dims:
+            if d in FULL_REFERENCE_DIMS:
+                skipped_dims[d] = f"{d}: needs GT videos (--gt)"
+        dims = [d for d in dims if d not in FULL_REFERENCE_DIMS]
+    dimensions, failed = build_dimensions(dims, device=device, batch_size=batch_size)
+    skipped_dims.update(failed)
+    warnings.extend(skipped_dims.values())
+
+    per_sample: dict[str, dict[str, float]] = {}
+    parts: dict[str, dict[str, VideoValue]] = {}
+    skipped: dict[str, str] = {}
+    stems = sorted(pred_videos)
+    for stem in tqdm(stems, desc="appearance", unit="video", disable=not progress_enabled(progress)):
+        gt = gt_videos.get(stem) if gt_videos else None
+        if gt_videos and gt is None and any(d.needs_gt for d in dimensions):
+            warnings.append(f"{stem}: no GT video with this name; full-reference metrics not computed for it")
+        try:
+            values = score_video(Path(pred_videos[stem]), Path(gt) if gt else None, dimensions, batch_size)
+        except (MediaError, ValueError) as exc:
+            skipped[stem] = str(exc)
+            continue
+        parts[stem] = values
+        per_sample[stem] = {k: v.value for k, v in values.items()}
+
+    metrics: dict[str, MetricValue] = {}
+    scored = sorted(parts)
+    for key in ALL_DIMS:
+        have = [s for s in scored if key in parts[s]]
+        if have:
+            metrics[key] = _aggregate([parts[s][key] for s in have], n_boot)
+    for dim in VBENCH_DIMS + FULL_REFERENCE_DIMS:
+        if dim in dims and dim not in skipped_dims and dim not in metrics:
+            warnings.append(f"{dim}: no video could be scored")
+    for inst in dimensions:
+        for k, v in inst.set_level().items():
+            metrics[k] = MetricValue(v)
+    return MetricReport(
+        metrics=metrics,
+        per_sample=per_sample,
+        skipped=skipped,
+        n_samples=len(scored),
+        protocol=VBENCH_APPEARANCE,
+        warnings=warnings,
+        extra={"dims_requested": dims + sorted(set(skipped_dims) - set(dims)), "skipped_dims": skipped_dims},
+    )

@@ -1,0 +1,67 @@
+"""The ``vbench-appearance`` protocol: every parameter that moves an appearance number."""
+
+from __future__ import annotations
+
+from benchmark.appearance.full_reference import (
+    DATA_RANGE,
+    PSNR_MAX_DB,
+    SSIM_K1,
+    SSIM_K2,
+    SSIM_SIGMA,
+    SSIM_WINDOW,
+)
+from benchmark.protocols import Protocol, register_protocol
+
+VBENCH_APPEARANCE = register_protocol(
+    Protocol(
+        name="vbench-appearance",
+        version="1.0",
+        kind="appearance",
+        description=(
+            "VBench custom_input semantics for IQ/AQ/SC/BC/MS/TF (raw VBench scale, IQ as VBench's aggregate "
+            "= MUSIQ/100) and the full-reference animation metrics SSIM/PSNR/LPIPS/FVD of Table 3"
+        ),
+        params={
+            "video_selection": "custom_input: files with suffix .mp4/.gif/.jpg/.png (case-insensitive)",
+            "decoder": "cv2.VideoCapture, every frame, BGR uint8, native size, stop at first failed read",
+            "temporal_flickering": {
+                "pair_mae": "float32 mean of |a-b| over HxWx3 (numpy pairwise sum)",
+                "video_mae": "float32 mean over consecutive pairs",
+                "score": "(255 - mae) / 255 in float64",
+                "aggregate": "mean over videos",
+                "skip": "videos with no decodable frame or fewer than 2 frames",
+            },
+            "background_consistency": {
+                "model": "CLIP ViT-B/32 image embeddings (transformers)",
+                "preprocess": "resize shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
+                "per_frame": "(max(0,cos(prev)) + max(0,cos(first))) / 2 for frames 1..T-1",
+                "aggregate": "sum over videos of frame sums / number of frame pairs",
+            },
+            "subject_consistency": {
+                "model": "DINO ViT-B/16 CLS features (transformers ViTModel)",
+                "preprocess": "resize shorter side 224 bilinear (antialiased), /255, ImageNet norm, no crop",
+                "per_frame": "(max(0,cos(prev)) + max(0,cos(first))) / 2 for frames 1..T-1",
+                "aggregate": "sum over videos of frame sums / number of frame pairs",
+            },
+            "aesthetic_quality": {
+                "model": "LAION aesthetic linear head on L2-normalised CLIP ViT-L/14 image embeddings",
+                "preprocess": "resize shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
+                "per_video": "mean over frames of head(x) / 10",
+                "aggregate": "mean over videos",
+            },
+            "ssim": {
+                "window": SSIM_WINDOW,
+                "sigma": SSIM_SIGMA,
+                "k1": SSIM_K1,
+                "k2": SSIM_K2,
+                "data_range": DATA_RANGE,
+                "filter": "valid",
+                "channels": "RGB, mean over channels",
+                "per_video": "mean over paired frames",
+            },
+            "psnr": {"data_range": DATA_RANGE, "max_db": PSNR_MAX_DB, "per_video": "mean of per-frame PSNR"},
+            "pairing": "frame i of pred with frame i of GT over min(T_pred, T_gt) frames",
+            "gt_resize": "cv2.INTER_AREA to the prediction size when sizes differ",
+        },
+    )
+)

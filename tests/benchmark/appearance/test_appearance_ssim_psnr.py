@@ -1,0 +1,89 @@
+"""SSIM/PSNR against independent computations on frames with known noise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from benchmark.appearance.full_reference import PSNR_MAX_DB, psnr_frames, ssim_frames
+
+
+def _reference_ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Textbook SSIM by explicit 11x11 windows (no convolution), averaged over channels."""
+    r = np.arange(11) - 5
+    g = np.exp(-(r**2) / (2 * 1.5**2))
+    w = np.outer(g, g)
+    w /= w.sum()
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    vals = []
+    for ch in range(a.shape[-1]):
+        x = sliding_window_view(a[..., ch].astype(np.float64), (11, 11))
+        y = sliding_window_view(b[..., ch].astype(np.float64), (11, 11))
+        mx, my = (x * w).sum((-1, -2)), (y * w).sum((-1, -2))
+        vx = (((x - mx[..., None, None]) ** 2) * w).sum((-1, -2))
+        vy = (((y - my[..., None, None]) ** 2) * w).sum((-1, -2))
+        cxy = ((x - mx[..., None, None]) * (y - my[..., None, None]) * w).sum((-1, -2))
+        m = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+        vals.append(m.mean())
+    return float(np.mean(vals))
+
+
+@pytest.fixture
+def noisy_pair():
+    rng = np.random.default_rng(0)
+    gt = rng.integers(30, 220, (3, 24, 32, 3)).astype(np.uint8)
+    noise = rng.normal(0, 8, gt.shape)
+    pred = np.clip(np.rint(gt + noise), 0, 255).astype(np.uint8)
+    return pred, gt
+
+
+def test_ssim_matches_explicit_window_reference(noisy_pair):
+    pred, gt = noisy_pair
+    ours = ssim_frames(pred, gt)
+    ref = [_reference_ssim(p, g) for p, g in zip(pred, gt, strict=True)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+    assert np.all(ours < 1.0)
+
+
+def test_ssim_identity_and_symmetry(noisy_pair):
+    pred, gt = noisy_pair
+    np.testing.assert_allclose(ssim_frames(gt, gt), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ssim_frames(pred, gt), ssim_frames(gt, pred), rtol=1e-12)
+
+
+def test_ssim_constant_offset_is_luminance_term_only():
+    # For y = x + d (no clipping) the variance/covariance terms cancel exactly, leaving the luminance term.
+    x = np.full((1, 16, 16, 3), 100, np.uint8)
+    y = x + np.uint8(20)
+    c1 = (0.01 * 255) ** 2
+    expected = (2 * 100 * 120 + c1) / (100**2 + 120**2 + c1)
+    np.testing.assert_allclose(ssim_frames(y, x), expected, rtol=1e-12)
+
+
+def test_psnr_known_noise():
+    gt = np.full((2, 10, 10, 3), 100, np.uint8)
+    pred = gt.copy()
+    pred[0, ::2] += 4  # half of frame 0 off by 4 -> MSE 8
+    expected0 = 10 * math.log10(255**2 / 8.0)
+    out = psnr_frames(pred, gt)
+    assert out[0] == pytest.approx(expected0, rel=1e-12)
+    assert out[1] == PSNR_MAX_DB  # identical frame: capped
+
+
+def test_psnr_gaussian_noise_near_theory(noisy_pair):
+    pred, gt = noisy_pair
+    mse = ((pred.astype(float) - gt) ** 2).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(psnr_frames(pred, gt), 10 * np.log10(255**2 / mse), rtol=1e-12)
+    # sigma 8 noise (after rounding) is about 30 dB
+    assert 29 < psnr_frames(pred, gt).mean() < 31.5
+
+
+def test_shape_mismatch_raises(noisy_pair):
+    pred, gt = noisy_pair
+    with pytest.raises(ValueError):
+        psnr_frames(pred[:, :-1], gt)
+    with pytest.raises(ValueError):
+        ssim_frames(pred[:, :-1], gt)
