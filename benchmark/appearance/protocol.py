@@ -33,7 +33,7 @@ VBENCH_APPEARANCE = register_protocol(
             },
             "background_consistency": {
                 "model": "CLIP ViT-B/32 image embeddings (transformers)",
-                "preprocess": "resize shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
+                "preprocess": "shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
                 "per_frame": "(max(0,cos(prev)) + max(0,cos(first))) / 2 for frames 1..T-1",
                 "aggregate": "sum over videos of frame sums / number of frame pairs",
             },
@@ -45,7 +45,7 @@ VBENCH_APPEARANCE = register_protocol(
             },
             "aesthetic_quality": {
                 "model": "LAION aesthetic linear head on L2-normalised CLIP ViT-L/14 image embeddings",
-                "preprocess": "resize shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
+                "preprocess": "shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
                 "per_video": "mean over frames of head(x) / 10",
                 "aggregate": "mean over videos",
             },
