@@ -1,0 +1,344 @@
+"""Protocol-agnostic numerics shared by the 2D and 3D motion protocols.
+
+Every function here reproduces what the public reference implementations (AIST++/Bailando, LODGE, EDGE,
+MACE-Dance ``Evaluation-Motion``) compute, including the floating-point types at each step, because those
+details move the printed digits. The parity-relevant choices are spelled out next to the code:
+
+- :func:`frechet_distance` uses, by default, the Schur-based ``sqrtm`` of SciPy <= 1.15 (which the references
+  ran with). SciPy >= 1.16 replaced it with a different algorithm that no longer returns NaN for some
+  singular products, which would change when the "+eps*I" retry fires. ``sqrtm="scipy"`` uses whatever
+  SciPy is installed instead.
+- :func:`diversity` computes pairwise distances in float32 exactly as the references' dense (n, n, c) code
+  does, in row blocks so memory stays bounded.
+- :func:`normalize_own_stats` mirrors ``(x - x.mean(0)) / (x.std(0) + eps)`` on float32 *torch* tensors:
+  torch's std accumulates in float64 (checked bit-for-bit against torch), the rest is float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import scipy.linalg
+from scipy.ndimage import gaussian_filter
+from scipy.signal import argrelextrema
+
+__all__ = [
+    "SqrtmFailed",
+    "beat_align_score",
+    "diversity",
+    "feature_stats",
+    "frechet_distance",
+    "kinetic_velocity",
+    "motion_beats",
+    "normalize_by_gt",
+    "normalize_own_stats",
+    "sqrtm_legacy",
+]
+
+
+class SqrtmFailed(np.linalg.LinAlgError):
+    """The triangular square-root recurrence hit a zero denominator with a non-zero numerator."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Matrix square root (SciPy <= 1.15 algorithm)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _sqrtm_upper_triangular(t: np.ndarray) -> np.ndarray:
+    """Square root of an upper-triangular matrix by the Bjorck-Hammarling recurrence.
+
+    Filled one superdiagonal at a time (vectorised over the diagonal): entry (i, j) needs only entries on
+    nearer diagonals. A pair of zero diagonal entries with a non-zero coupling has no square root; like SciPy
+    <= 1.15 we raise then, which the Frechet distance turns into its "+eps*I" retry.
+    """
+    diag = np.diag(t)
+    real = np.isrealobj(t) and (diag.size == 0 or np.min(diag) >= 0)
+    dtype = np.float64 if real else np.complex128
+    t = np.asarray(t, dtype=dtype)
+    n = t.shape[0]
+    r = np.diag(np.sqrt(np.asarray(diag, dtype=dtype)))
+    for d in range(1, n):
+        i = np.arange(n - d)
+        j = i + d
+        if d > 1:
+            k = i[:, None] + np.arange(1, d)[None, :]
+            s = np.sum(r[i[:, None], k] * r[k, j[:, None]], axis=1)
+        else:
+            s = 0.0
+        denom = r[i, i] + r[j, j]
+        num = t[i, j] - s
+        zero = denom == 0
+        if np.any(zero & (num != 0)):
+            raise SqrtmFailed("failed to find the matrix square root")
+        safe = np.where(zero, 1.0, denom)
+        r[i, j] = np.where(zero, 0.0, num / safe)
+    return r
+
+
+def sqrtm_legacy(a: np.ndarray) -> np.ndarray:
+    """Principal matrix square root as SciPy <= 1.15 ``scipy.linalg.sqrtm`` computed it.
+
+    Real Schur form, converted to complex Schur form when it has 2x2 blocks, then the triangular recurrence;
+    returns a NaN matrix where the recurrence fails (SciPy's ``failflag`` path). Real input with a real result
+    stays float64; otherwise the result is complex128.
+    """
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.inexact):
+        a = a.astype(np.float64)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"sqrtm needs a square matrix, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("array must not contain infs or NaNs")
+    if np.isrealobj(a):
+        t, z = scipy.linalg.schur(a)
+        if not np.array_equal(t, np.triu(t)):
+            t, z = scipy.linalg.rsf2csf(t, z)
+    else:
+        t, z = scipy.linalg.schur(a, output="complex")
+    try:
+        r = _sqrtm_upper_triangular(t)
+    except SqrtmFailed:
+        return np.full(a.shape, np.nan, dtype=np.float64 if np.isrealobj(a) else np.complex128)
+    x = z.dot(r).dot(np.conjugate(z).T)
+    if not np.iscomplexobj(x):
+        x = x.astype(np.float64)
+    return x
+
+
+def _sqrtm(a: np.ndarray, method: str) -> np.ndarray:
+    if method == "legacy":
+        return sqrtm_legacy(a)
+    if method == "scipy":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(scipy.linalg.sqrtm(a))
+    raise ValueError(f"unknown sqrtm method {method!r} (use 'legacy' or 'scipy')")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Frechet distance
+# --------------------------------------------------------------------------------------------------------------
+
+
+def feature_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (in the features' own dtype, as ``np.mean`` gives it) and sample covariance (``np.cov``, ddof 1,
+    float64) over rows. This is exactly what the references feed into the Frechet distance."""
+    features = np.asarray(features)
+    if features.ndim != 2:
+        raise ValueError(f"features must be (n_samples, n_dims), got shape {features.shape}")
+    return np.mean(features, axis=0), np.atleast_2d(np.cov(features, rowvar=False))
+
+
+def frechet_distance(
+    mu1: np.ndarray,
+    sigma1: np.ndarray,
+    mu2: np.ndarray,
+    sigma2: np.ndarray,
+    *,
+    complex_mode: Literal["real", "bailando"] = "real",
+    eps: float = 1e-5,
+    sqrtm: Literal["legacy", "scipy"] = "legacy",
+    info: dict[str, Any] | None = None,
+) -> float | complex:
+    """``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr sqrtm(S1 S2)`` the way the references compute it.
+
+    - ``sqrtm(S1 @ S2)``; if any entry is not finite, retry with ``eps * I`` added to *both* covariances.
+    - ``complex_mode="real"`` (MACE-Dance 2D): a complex square root always contributes its real part.
+    - ``complex_mode="bailando"`` (Bailando, LODGE): the square root stays complex, so the distance can be a
+      complex number, unless the imaginary part of its diagonal exceeds 1e-3 (``np.allclose(..., atol=1e-3)``
+      fails), in which case only the real part is used.
+
+    Pass a dict as ``info`` to learn whether the retry fired (``offset_applied``) and the largest imaginary
+    magnitude of the square root (``max_imag``).
+    """
+    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
+    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
+        raise ValueError(
+            f"shape mismatch: mu {mu1.shape} vs {mu2.shape}, sigma {sigma1.shape} vs {sigma2.shape}"
+        )
+    diff = mu1 - mu2
+    covmean = _sqrtm(sigma1.dot(sigma2), sqrtm)
+    offset_applied = False
+    if not np.isfinite(covmean).all():
+        offset_applied = True
+        offset = np.eye(sigma1.shape[0]) * eps
+        covmean = _sqrtm((sigma1 + offset).dot(sigma2 + offset), sqrtm)
+    max_imag = float(np.max(np.abs(covmean.imag))) if np.iscomplexobj(covmean) else 0.0
+    if np.iscomplexobj(covmean):
+        if complex_mode == "real":
+            covmean = covmean.real
+        elif complex_mode == "bailando":
+            if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+                covmean = covmean.real
+        else:
+            raise ValueError(f"unknown complex_mode {complex_mode!r} (use 'real' or 'bailando')")
+    if info is not None:
+        info["offset_applied"] = offset_applied
+        info["max_imag"] = max_imag
+    value = diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean)
+    if np.iscomplexobj(value):
+        return complex(value)
+    return float(value)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Diversity
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _pairwise_distances(feat: np.ndarray, block_bytes: int = 64 << 20) -> np.ndarray:
+    """(n, n) Euclidean distances computed elementwise like ``sqrt(sum((a[:, None] - a[None]) ** 2, -1))``.
+
+    Per entry this is the same sequence of operations as the dense reference code (difference, square,
+    sum over the contiguous feature axis, sqrt), so the values agree to the bit; only the (n, n, c)
+    temporary is split into row blocks.
+    """
+    n, c = feat.shape
+    out = np.empty((n, n), dtype=feat.dtype)
+    rows = max(1, block_bytes // max(1, n * c * feat.itemsize))
+    for start in range(0, n, rows):
+        block = feat[start : start + rows, None, :] - feat[None, :, :]
+        out[start : start + rows] = np.sqrt(np.sum(block**2, axis=2))
+    return out
+
+
+def diversity(
+    features: np.ndarray,
+    dtype: np.dtype | type = np.float32,
+    *,
+    mode: Literal["triu", "full"] = "triu",
+) -> float:
+    """Average Euclidean distance over all unordered pairs of feature vectors in one set.
+
+    Computed in ``dtype`` (float32 in every reference). ``mode`` picks how the reference sums the (n, n)
+    distance matrix, which matters only in the last float32 digit:
+
+    - ``"triu"`` (MACE-Dance): ``sum(triu(D, 1)) / (n (n - 1) / 2)``;
+    - ``"full"`` (Bailando/LODGE ``calc_diversity``): ``sum(D) / n / (n - 1)``.
+
+    Fewer than two samples give NaN.
+    """
+    feat = np.asarray(features, dtype=dtype)
+    if feat.ndim != 2:
+        raise ValueError(f"features must be (n_samples, n_dims), got shape {feat.shape}")
+    n = feat.shape[0]
+    if n < 2:
+        return float("nan")
+    dist = _pairwise_distances(feat)
+    if mode == "triu":
+        total = np.sum(np.triu(dist, 1))
+        return float(np.float64(total) / ((n * (n - 1)) / 2))
+    if mode == "full":
+        return float(np.float64(dist.sum()) / n / (n - 1))
+    raise ValueError(f"unknown diversity mode {mode!r} (use 'triu' or 'full')")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------------------------------
+
+
+def normalize_own_stats(features: np.ndarray, eps: float = 1e-4, ddof: int = 1) -> np.ndarray:
+    """Z-score a set by its own mean and std the way MACE-Dance does on float32 torch tensors.
+
+    ``(x - mean) / (std + eps)`` in float32. The std (``ddof=1``: torch's default unbiased one) is a two-pass
+    float64 computation rounded to float32, which is what torch's CPU kernel returns bit for bit. The mean is
+    the float64 mean rounded to float32; torch's cascade float32 sum can differ from it in the last bit, which
+    moves normalised values by ~1e-7 relative. Columns that are constant become 0 (up to that last bit).
+    """
+    x = np.asarray(features, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"features must be (n_samples, n_dims), got shape {x.shape}")
+    x64 = x.astype(np.float64)
+    mean64 = x64.mean(axis=0)
+    n = x.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (
+            np.sum((x64 - mean64) ** 2, axis=0) / (n - ddof) if n - ddof > 0 else np.full(x.shape[1], np.nan)
+        )
+    std = np.sqrt(var).astype(np.float32)
+    mean = mean64.astype(np.float32)
+    return (x - mean) / (std + np.float32(eps))
+
+
+def normalize_by_gt(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    eps: float = 1e-10,
+    ddof: int = 0,
+    *,
+    torch_like: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Z-score both sets with the GT set's mean and std.
+
+    Defaults are Bailando/LODGE's (numpy population std, ``eps=1e-10``, computed in the input's dtype).
+    MACE-Dance's 3D metric uses ``ddof=1, eps=1e-4`` on float32 tensors: pass ``torch_like=True`` for the
+    float32/torch arithmetic of :func:`normalize_own_stats`.
+    """
+    gt = np.asarray(gt)
+    pred = np.asarray(pred)
+    if gt.ndim != 2 or pred.ndim != 2 or gt.shape[1] != pred.shape[1]:
+        raise ValueError(f"gt and pred must be (n, d) with the same d, got {gt.shape} and {pred.shape}")
+    if torch_like:
+        g = gt.astype(np.float32)
+        g64 = g.astype(np.float64)
+        mean64 = g64.mean(axis=0)
+        var = np.sum((g64 - mean64) ** 2, axis=0) / (g.shape[0] - ddof)
+        std = np.sqrt(var).astype(np.float32) + np.float32(eps)
+        mean = mean64.astype(np.float32)
+        return (g - mean) / std, (pred.astype(np.float32) - mean) / std
+    mean = gt.mean(axis=0)
+    std = gt.std(axis=0, ddof=ddof)
+    return (gt - mean) / (std + eps), (pred - mean) / (std + eps)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Beats
+# --------------------------------------------------------------------------------------------------------------
+
+
+def kinetic_velocity(positions: np.ndarray) -> np.ndarray:
+    """Mean over joints of each joint's per-frame displacement norm: (T, J, D) -> (T - 1,) float64."""
+    p = np.asarray(positions, dtype=np.float64)
+    if p.ndim != 3:
+        raise ValueError(f"positions must be (T, J, D), got shape {p.shape}")
+    return np.mean(np.sqrt(np.sum((p[1:] - p[:-1]) ** 2, axis=2)), axis=1)
+
+
+def motion_beats(velocity: np.ndarray, sigma: float) -> np.ndarray:
+    """Motion beats: strict local minima (order 1, never the end points) of the Gaussian-smoothed speed.
+
+    ``scipy.ndimage.gaussian_filter`` with its defaults (mode ``reflect``, truncate 4.0), then
+    ``argrelextrema(..., np.less)``. Returns frame indices into ``velocity`` (int64).
+    """
+    v = np.asarray(velocity, dtype=np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"velocity must be 1-D, got shape {v.shape}")
+    if v.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    smooth = gaussian_filter(v, sigma)
+    return argrelextrema(smooth, np.less)[0].astype(np.int64)
+
+
+def beat_align_score(
+    music_beats: np.ndarray,
+    motion_beats: np.ndarray,
+    sigma_kernel: float = 3.0,
+) -> float:
+    """Beat Align Score of one sample: mean over *music* beats of ``exp(-d^2 / (2 sigma^2))``, d the frame
+    distance to the nearest motion beat. An empty music- or motion-beat list scores 0 (as the references).
+
+    The per-beat terms are summed left to right, like the references' Python loop.
+    """
+    mb = np.asarray(music_beats).reshape(-1)
+    db = np.asarray(motion_beats).reshape(-1)
+    if mb.size == 0 or db.size == 0:
+        return 0.0
+    d2 = np.min((db[None, :] - mb[:, None]) ** 2, axis=1)
+    terms = np.exp(-d2 / 2 / sigma_kernel**2)
+    return float(np.add.accumulate(terms)[-1] / mb.size)
