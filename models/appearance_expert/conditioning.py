@@ -1,0 +1,150 @@
+"""Conditioning inputs of the Appearance Expert, made from our data (numpy level, no model needed).
+
+* **Pose video** -- the OpenPose-18 + feet drawing of the official ``motion_to_pose_video`` tool (drawn by
+  ``ma_data.pose_video``), *resampled* to the target fps. The official tool plays the first 80 frames of 30 fps
+  motion at 16 fps (1.9x too fast); we pick, for each output frame time, the nearest source frame.
+* **Face video** -- 512x512 crops around the face keypoints (Wan's recipe: face box x 1.3), or the *null face*
+  (all-black frames, i.e. pixel value -1 after normalisation, the same input Wan-Animate uses for its
+  unconditional branch) when there is no driving face, e.g. for motion generated from music.
+* **Reference image** -- an RGB image; for training, the first frame of the clip.
+* **Prompt** -- the released data's "视频中的人在跳舞" ("the person in the video is dancing") by default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ma_data.errors import FormatError, MediaError
+
+DEFAULT_PROMPT = "视频中的人在跳舞"
+FACE_SIZE = 512
+FACE_BOX_SCALE = 1.3
+# coco_25 face points: nose, eyes, ears (see TEAM conventions / ma_data.formats.keypoints).
+FACE_JOINTS = (0, 1, 2, 3, 4)
+
+
+def resample_indices(n_src: int, src_fps: float, dst_fps: float, n_dst: int | None = None) -> np.ndarray:
+    """Source frame index for each output frame when playing ``n_src`` frames at ``src_fps`` as ``dst_fps``.
+
+    Nearest-frame in time (output frame k shows time k/dst_fps); ``n_dst`` defaults to the whole duration.
+    """
+    if n_src <= 0:
+        raise ValueError("no source frames")
+    if src_fps <= 0 or dst_fps <= 0:
+        raise ValueError("fps must be positive")
+    if n_dst is None:
+        n_dst = max(1, int(np.floor(n_src * dst_fps / src_fps + 1e-6)))
+    t = np.arange(n_dst, dtype=np.float64) / dst_fps
+    return np.clip(np.round(t * src_fps).astype(np.int64), 0, n_src - 1)
+
+
+def resample_frames(
+    frames: np.ndarray, src_fps: float, dst_fps: float, n_dst: int | None = None
+) -> np.ndarray:
+    """``frames`` (T, ...) resampled in time from ``src_fps`` to ``dst_fps`` (identity when equal)."""
+    if abs(src_fps - dst_fps) < 1e-6 and (n_dst is None or n_dst == len(frames)):
+        return frames
+    return frames[resample_indices(len(frames), src_fps, dst_fps, n_dst)]
+
+
+def null_face_video(n_frames: int, size: int = FACE_SIZE) -> np.ndarray:
+    """All-black (-1 after normalisation) face frames: the "no face" input of Wan-Animate."""
+    return np.zeros((n_frames, size, size, 3), dtype=np.uint8)
+
+
+def face_boxes(keypoints: np.ndarray, conf_thr: float = 0.3, scale: float = FACE_BOX_SCALE) -> np.ndarray:
+    """Square face boxes (T, 4) ``x0, y0, x1, y1`` from coco_25 keypoints (T, 25, 3); NaN rows when unseen.
+
+    With only nose/eyes/ears available the box side is the ear-to-ear (or eye) span times a head factor,
+    centred slightly below the eyes, then scaled by ``scale`` as Wan's preprocessing does.
+    """
+    kp = np.asarray(keypoints, dtype=np.float32)
+    if kp.ndim != 3 or kp.shape[1] < 5 or kp.shape[2] < 3:
+        raise FormatError(f"keypoints must be (T, 25, 3), got {kp.shape}")
+    boxes = np.full((len(kp), 4), np.nan, dtype=np.float32)
+    for t, frame in enumerate(kp):
+        pts = frame[list(FACE_JOINTS)]
+        ok = pts[:, 2] >= conf_thr
+        if ok.sum() < 2:
+            continue
+        xy = pts[ok, :2]
+        span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1.0))
+        # Ear-to-ear is about 0.75 of the head height; eye-to-eye alone about 0.35.
+        side = span / (0.75 if ok[3] or ok[4] else 0.35) * scale
+        cx, cy = float(xy[:, 0].mean()), float(xy[:, 1].mean()) + 0.1 * side
+        boxes[t] = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    return boxes
+
+
+def face_video_from_keypoints(
+    frames: np.ndarray, keypoints: np.ndarray, size: int = FACE_SIZE, conf_thr: float = 0.3
+) -> np.ndarray:
+    """512x512 face crops (T, size, size, 3) of ``frames`` following the keypoints.
+
+    Frames without a visible face reuse the nearest earlier box (else the first later one); a clip with no
+    face at all gives the null face.
+    """
+    from PIL import Image
+
+    frames = np.asarray(frames)
+    if len(frames) != len(keypoints):
+        raise FormatError(f"{len(frames)} frames but {len(keypoints)} keypoint rows")
+    boxes = face_boxes(keypoints, conf_thr)
+    valid = ~np.isnan(boxes[:, 0])
+    if not valid.any():
+        return null_face_video(len(frames), size)
+    # Forward-fill, then back-fill the leading gap.
+    idx = np.where(valid, np.arange(len(boxes)), -1)
+    idx = np.maximum.accumulate(idx)
+    idx[idx < 0] = int(np.argmax(valid))
+    out = np.empty((len(frames), size, size, 3), dtype=np.uint8)
+    for t, frame in enumerate(frames):
+        x0, y0, x1, y1 = boxes[idx[t]]
+        crop = Image.fromarray(frame).crop((int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))))
+        out[t] = np.asarray(crop.resize((size, size), Image.BILINEAR))
+    return out
+
+
+def load_reference_image(path: str | os.PathLike):
+    """An RGB PIL image (alpha dropped onto black); MediaError naming the file when unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: reference image not found")
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise MediaError(f"{path}: cannot read image ({exc})") from exc
+
+
+def to_pil_frames(frames: np.ndarray) -> list:
+    from PIL import Image
+
+    return [Image.fromarray(np.ascontiguousarray(f, dtype=np.uint8)) for f in frames]
+
+
+def fit_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize (T, H, W, 3) uint8 frames to ``height`` x ``width`` (bilinear); no-op at the right size."""
+    from PIL import Image
+
+    frames = np.asarray(frames)
+    if frames.shape[1:3] == (height, width):
+        return frames
+    return np.stack([np.asarray(Image.fromarray(f).resize((width, height), Image.BILINEAR)) for f in frames])
+
+
+def render_pose_video(motion, fps: float, width: int, height: int, reference=None) -> np.ndarray:
+    """Pose frames (T, H, W, 3) for a motion, drawn by ``ma_data.pose_video`` and resampled to ``fps``.
+
+    The drawing (OpenPose-18 from SMPL joints, feet, hands, palette) is the render engineer's module; this
+    function only adapts it and resamples in time.
+    """
+    from ma_data import pose_video as pv
+
+    frames, src_fps = pv.render_pose_frames(motion, width=width, height=height, reference=reference)
+    return resample_frames(np.asarray(frames), float(src_fps), float(fps))
