@@ -58,6 +58,8 @@ def extract_track(
     if len(track) == 0:
         raise MediaError(f"{path}: no decodable frames")
     track.source_sha256 = video_sha
+    # the cache key must be reproducible from the stored track, whatever the backend filled in
+    track.extractor, track.extractor_version, track.weights_hash = backend.name, backend.version, key[3]
     track.meta.setdefault("video_name", path.name)
     if not track.mask.any():
         # Kept, not an error: the official pipeline scores such a video as all-zero keypoints.

@@ -29,6 +29,12 @@ def mediapipe_backend():
     backend.close()
 
 
+@pytest.fixture(scope="session")
+def panning_frames():
+    """Factory: ``panning_frames(image, n, step)`` -> frames of ``image`` moving ``step`` px right per frame."""
+    return make_panning_frames
+
+
 def make_panning_frames(image: np.ndarray, n: int, step: int, pad: int = 48) -> list[np.ndarray]:
     """``image`` on a grey canvas, moved ``step`` px right per frame (canvas size even, for yuv420p)."""
     h, w = image.shape[:2]
