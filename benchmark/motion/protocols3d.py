@@ -1,0 +1,514 @@
+"""3D motion protocols: ``bailando3d``, ``finedance3d``, ``mace3d`` and their ``-strict`` variants.
+
+Each protocol is a frozen parameter set (registered with :mod:`benchmark.protocols`) plus :func:`score_3d`,
+which turns GT and generated 3D dances into FID_k / FID_g / Div_k / Div_g / BAS (+ GT references) and the
+physical scores PFC and FSR. The parity protocols reproduce their reference implementation, quirks included
+(reference/METRIC_PROTOCOLS.md §2-4, §8; reference/OFFICIAL_CODE_DIGEST.md §1.12):
+
+``bailando3d`` (Bailando ``utils/metrics_new.py`` + ``beat_align_score.py``; EDGE reports FID/Div/BAS this way)
+    SMPL-24 joints, Y-up metres; features on the first 1200 frames with the frame-0 pelvis subtracted;
+    72-d kinetic features with Δt = 1/60 and the acceleration bug; 32-d manual features with 1/120 s
+    velocities; both sets z-scored by the GT mean and population std + 1e-10; FID with Bailando's complex
+    handling (the real part is reported); Div = mean pairwise distance (float32); BAS on the full motion,
+    all joints, Gaussian σ = 5, music beats cut to T-1 frames.
+``finedance3d`` (LODGE ``metric/metrics_finedance.py`` + ``beat_align_score.py``)
+    As above but features on the first 1024 frames and 22 joints, frame-0 root subtracted and joints 1..21
+    made root-relative per frame (66-d kinetic); BAS on the full motion with all 24 joints and music beats
+    not cut to the dance length (LODGE's slicing slip); ``--music`` beats from LODGE's wav recipe.
+``mace3d`` (MACE-Dance ``Evaluation-Motion/metric.py``)
+    Y-up joints rotated +90° about Z (``align_axis``); MACE's vectorised kinetic features (Δt = 1/30, real
+    acceleration, zero-padded box filter), first 66 dims; geometric features = the AIST++ manual features
+    (MACE's ``geometric.py`` ships only as bytecode: assumption); GT mean and unbiased std + 1e-4 on float32;
+    BAS with σ = 5, music beats cut to the motion length; PFC on the aligned joints with index 2 as "up".
+
+``*-strict`` variants fix what is defective and change nothing else: kinetic acceleration without the
+precedence bug, all frame times 1/fps of the data (not 1/60, 1/120), MACE's axis alignment dropped (PFC on
+proper Z-up), PFC's Δt = 1/fps, and FSR with the horizontal speed norm instead of |mean(v_x, v_z)|.
+
+PFC (EDGE, ×1e4) and FSR (Lodge) are reported under every protocol: see :mod:`benchmark.motion.physical`.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchmark.motion import common
+from benchmark.motion.features3d import kinetic_features_aist, kinetic_features_mace, manual_features_aist
+from benchmark.motion.physical import foot_skating_sequence, pfc_sequence
+from benchmark.protocols import Protocol, get_protocol, register_protocol
+from benchmark.results import MetricReport, MetricValue
+from ma_data.body.axes import y_up_to_z_up
+from ma_data.formats.motion import Motion, from_joints_array
+
+# --------------------------------------------------------------------------------------------------- protocols
+
+_COMMON = {
+    "input": "SMPL-24 joint positions, metres, Y-up (other inputs converted by ma_data.formats.motion)",
+    "manual_features": "aist_manual_new_32",
+    "fid_complex_mode": "bailando",
+    "fid_sqrtm": "legacy",
+    "fid_eps": 1e-5,
+    "diversity_mode": "triu",
+    "diversity_dtype": "float32",
+    "bas_sigma_smooth": 5.0,
+    "bas_sigma_kernel": 3.0,
+    "pfc_up": "z",
+    "pfc_scale": 1e4,
+    "fsr_ankle_height": 0.08,
+    "fsr_toe_height": 0.05,
+    "fsr_speed_threshold": 0.01,
+    "fsr_ground": "frame0_toes",
+}
+
+BAILANDO3D = {
+    **_COMMON,
+    "max_frames": 1200,
+    "feature_joints": 24,
+    "geometric_joints": 24,
+    "centering": "frame0_root",
+    "kinetic": "aist",
+    "kinetic_frame_time": 1 / 60,
+    "acceleration_bug": True,
+    "manual_velocity_frame_time": 1 / 120,
+    "axis_align": None,
+    "normalize_eps": 1e-10,
+    "normalize_ddof": 0,
+    "normalize_float32_torch": False,
+    "bas_joints": "all",
+    "bas_max_frames": None,
+    "music_beats_cut": "T-1",
+    "music_recipe": "edge",
+    "pfc_dt": 1 / 30,
+    "pfc_up_index": 2,
+    "fsr_tangent": "mean",
+}
+
+FINEDANCE3D = {
+    **BAILANDO3D,
+    "max_frames": 1024,
+    "feature_joints": 22,
+    "geometric_joints": 22,
+    "centering": "frame0_root_then_root_relative",
+    "music_beats_cut": None,
+    "music_recipe": "lodge",
+}
+
+MACE3D = {
+    **_COMMON,
+    "max_frames": None,
+    "feature_joints": 22,
+    "geometric_joints": 24,
+    "centering": "frame0_root",
+    "kinetic": "mace",
+    "kinetic_frame_time": 1 / 30,
+    "acceleration_bug": False,
+    "manual_velocity_frame_time": 1 / 120,
+    "axis_align": "rot_z_+90",
+    "normalize_eps": 1e-4,
+    "normalize_ddof": 1,
+    "normalize_float32_torch": True,
+    "bas_joints": "all",
+    "bas_max_frames": None,
+    "music_beats_cut": "T",
+    "music_recipe": "edge",
+    "pfc_dt": 1 / 30,
+    "pfc_up_index": 2,
+    "fsr_tangent": "mean",
+}
+
+_STRICT_FIXES = {
+    "acceleration_bug": False,
+    "kinetic_frame_time": "1/fps",
+    "manual_velocity_frame_time": "1/fps",
+    "pfc_dt": "1/fps",
+    "fsr_tangent": "norm",
+}
+
+PROTOCOLS_3D: dict[str, Protocol] = {}
+
+
+def _register(name: str, params: dict[str, Any], description: str) -> None:
+    PROTOCOLS_3D[name] = register_protocol(Protocol(name, "1.0", params, description, kind="motion3d"))
+
+
+_register("bailando3d", BAILANDO3D, "Bailando/AIST++ 3D FID_k/FID_g/Div/BAS (EDGE's too), quirks kept")
+_register("finedance3d", FINEDANCE3D, "LODGE's FineDance 3D metrics (22 joints, 1024 frames), quirks kept")
+_register("mace3d", MACE3D, "MACE-Dance Evaluation-Motion/metric.py 3D metric, quirks kept")
+_register(
+    "bailando3d-strict",
+    {**BAILANDO3D, **_STRICT_FIXES},
+    "bailando3d with the acceleration bug fixed and true frame times",
+)
+_register(
+    "finedance3d-strict",
+    {**FINEDANCE3D, **_STRICT_FIXES},
+    "finedance3d with the acceleration bug fixed and true frame times",
+)
+_register(
+    "mace3d-strict",
+    {**MACE3D, **_STRICT_FIXES, "axis_align": None},
+    "mace3d without the axis misalignment (Y-up features, Z-up PFC), true frame times",
+)
+
+
+def music_recipe(protocol: Protocol | str) -> str:
+    """Which ``ma_data.music_features.beat_vector`` recipe a protocol uses for ``--music`` audio."""
+    p = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    return p.params.get("music_recipe", "edge")
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+_ROT_Z_90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _time(value: Any, fps: float) -> float:
+    return 1.0 / float(fps) if value == "1/fps" else float(value)
+
+
+def _as_motion(x: Motion | np.ndarray, stem: str) -> Motion:
+    if isinstance(x, Motion):
+        return x
+    return from_joints_array(np.asarray(x), source=stem)
+
+
+def _yup_joints(m: Motion) -> np.ndarray:
+    """Y-up joints, keeping the file's dtype (the references compute in it)."""
+    return np.asarray(m.to_up_axis("y").joints())
+
+
+@dataclass
+class _Sample:
+    stem: str
+    fps: float
+    joints: np.ndarray  # Y-up, native dtype, all joints
+
+
+def _motion_beats_native(joints: np.ndarray, sigma: float) -> tuple[np.ndarray, int]:
+    """Motion beats computed in the joints' own dtype, as the references do (float32 data stays float32
+    through the Gaussian filter, which can move a minimum by a frame against a float64 computation)."""
+    from scipy.ndimage import gaussian_filter
+    from scipy.signal import argrelextrema
+
+    k = np.asarray(joints)
+    vel = np.mean(np.sqrt(np.sum((k[1:] - k[:-1]) ** 2, axis=2)), axis=1)
+    smooth = gaussian_filter(vel, sigma)
+    return argrelextrema(smooth, np.less)[0].astype(np.int64), len(vel)
+
+
+def _features(s: _Sample, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    j = s.joints
+    if params.get("max_frames"):
+        j = j[: params["max_frames"]]
+    nj = params["feature_joints"]
+    j = j[:, : max(nj, params["geometric_joints"])]
+    if params["axis_align"] == "rot_z_+90":
+        j = (j.astype(np.float32) @ _ROT_Z_90.T.astype(np.float32)).astype(np.float32)
+    j = j - j[:1, :1]
+    if params["centering"] == "frame0_root_then_root_relative":
+        j = j.copy()
+        j[:, 1:] = j[:, 1:] - j[:, 0:1]
+    kt = _time(params["kinetic_frame_time"], s.fps)
+    if params["kinetic"] == "aist":
+        kin = kinetic_features_aist(j[:, :nj], frame_time=kt, acceleration_bug=params["acceleration_bug"])
+    else:
+        kin = kinetic_features_mace(j[:, :nj], frame_time=kt)
+    geo = manual_features_aist(
+        j[:, : params["geometric_joints"]],
+        velocity_frame_time=_time(params["manual_velocity_frame_time"], s.fps),
+    )
+    return kin, geo
+
+
+def _bas(s: _Sample, beats: np.ndarray, params: Mapping[str, Any]) -> float:
+    j = s.joints
+    if params.get("bas_max_frames"):
+        j = j[: params["bas_max_frames"]]
+    if params["axis_align"] == "rot_z_+90":
+        j = (j.astype(np.float32) @ _ROT_Z_90.T.astype(np.float32)).astype(np.float32)
+    motion_b, n_vel = _motion_beats_native(j, params["bas_sigma_smooth"])
+    b = np.asarray(beats).reshape(-1)
+    cut = params["music_beats_cut"]
+    if cut == "T-1":
+        b = b[:n_vel]
+    elif cut == "T":
+        b = b[: len(j)]
+    music_b = np.flatnonzero(b.astype(bool)).astype(np.int64)
+    return common.beat_align_score(music_b, motion_b, sigma_kernel=params["bas_sigma_kernel"])
+
+
+def _pfc(s: _Sample, params: Mapping[str, Any]) -> float:
+    j = s.joints.astype(np.float64)
+    if params["axis_align"] == "rot_z_+90":
+        j = j @ _ROT_Z_90.T  # the reference runs PFC on the aligned joints with index 2 as "up"
+    else:
+        j = y_up_to_z_up(j)
+    return pfc_sequence(j, dt=_time(params["pfc_dt"], s.fps), up_index=params["pfc_up_index"]) * float(
+        params["pfc_scale"]
+    )
+
+
+def _fsr(s: _Sample, params: Mapping[str, Any]) -> tuple[float, float]:
+    return foot_skating_sequence(
+        s.joints,
+        ankle_height=params["fsr_ankle_height"],
+        toe_height=params["fsr_toe_height"],
+        speed_threshold=params["fsr_speed_threshold"],
+        tangent=params["fsr_tangent"],
+    )
+
+
+def _prepare(
+    motions: Mapping[str, Motion | np.ndarray], params: Mapping[str, Any], side: str, skipped: dict[str, str]
+) -> list[_Sample]:
+    out = []
+    need = params["feature_joints"]
+    for stem in sorted(motions):
+        try:
+            m = _as_motion(motions[stem], stem)
+            j = _yup_joints(m)
+        except Exception as exc:  # a bad sample is recorded, never fatal
+            skipped[f"{side}:{stem}"] = str(exc)
+            continue
+        if j.shape[1] < need:
+            skipped[f"{side}:{stem}"] = f"{stem}: protocol needs {need} joints, the motion has {j.shape[1]}"
+            continue
+        if j.shape[0] < 3:
+            skipped[f"{side}:{stem}"] = f"{stem}: needs at least 3 frames, has {j.shape[0]}"
+            continue
+        out.append(_Sample(stem, float(m.fps), j))
+    return out
+
+
+def _set_metrics(
+    gt_k: np.ndarray,
+    gt_g: np.ndarray,
+    pr_k: np.ndarray,
+    pr_g: np.ndarray,
+    params: Mapping[str, Any],
+    info=None,
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, gt, pr in (("k", gt_k, pr_k), ("g", gt_g, pr_g)):
+        if params["normalize_float32_torch"]:
+            g, p = common.normalize_by_gt(
+                gt, pr, eps=params["normalize_eps"], ddof=params["normalize_ddof"], torch_like=True
+            )
+        else:
+            g, p = common.normalize_by_gt(gt, pr, eps=params["normalize_eps"], ddof=params["normalize_ddof"])
+        with np.errstate(all="ignore"), _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            if len(g) >= 2 and len(p) >= 2:
+                mu_p, sig_p = common.feature_stats(p)
+                mu_g, sig_g = common.feature_stats(g)
+                fi: dict[str, Any] = {}
+                fid = common.frechet_distance(
+                    mu_p,
+                    sig_p,
+                    mu_g,
+                    sig_g,
+                    complex_mode=params["fid_complex_mode"],
+                    eps=params["fid_eps"],
+                    sqrtm=params["fid_sqrtm"],
+                    info=fi,
+                )
+                if info is not None:
+                    info[f"fid_{key}"] = {"raw": repr(fid), **fi}
+                out[f"fid_{key}"] = float(np.real(fid))
+            else:
+                out[f"fid_{key}"] = float("nan")
+            out[f"div_{key}"] = common.diversity(p, mode=params["diversity_mode"])
+            out[f"div_{key}_gt"] = common.diversity(g, mode=params["diversity_mode"])
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- scoring
+
+
+def score_3d(
+    gt: Mapping[str, Motion | np.ndarray],
+    pred: Mapping[str, Motion | np.ndarray],
+    music_beats: Mapping[str, np.ndarray] | None,
+    protocol: Protocol | str,
+    *,
+    n_boot: int = 0,
+    seed: int = 0,
+    skipped: Mapping[str, str] | None = None,
+) -> MetricReport:
+    """Score generated 3D dances against ground truth under a named protocol.
+
+    Args:
+        gt, pred: ``{stem: Motion or (T, J, 3) Y-up joint array}``. As in the references, each side is a set:
+            FID/Div compare the two feature sets, which need not hold the same stems.
+        music_beats: ``{stem: 0/1 beat vector at the motion fps}``, looked up by each motion's stem (GT and
+            generated). Missing stems are left out of BAS with a warning; None skips BAS.
+        protocol: a registered 3D protocol or its name.
+        n_boot: bootstrap resamples for 95% intervals (over generated samples; over both sides jointly when
+            the stems are the same); 0 disables them.
+        skipped: reasons for inputs dropped before scoring (e.g. unreadable files), carried into the report.
+
+    Returns a :class:`~benchmark.results.MetricReport` with keys fid_k, fid_g, div_k, div_g, bas, div_k_gt,
+    div_g_gt, bas_gt, pfc, pfc_gt, fsr, fsr_gt; per-sample bas/pfc/fsr (GT ones as ``*_gt``).
+    """
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    if proto.kind != "motion3d":
+        raise ValueError(f"protocol {proto.name!r} is not a 3D motion protocol")
+    params = proto.params
+    skip: dict[str, str] = dict(skipped or {})
+    warns: list[str] = []
+
+    gts = _prepare(gt, params, "gt", skip)
+    prs = _prepare(pred, params, "pred", skip)
+
+    def feats(samples: list[_Sample], side: str) -> tuple[list[_Sample], np.ndarray, np.ndarray]:
+        keep, ks, gs = [], [], []
+        for s in samples:
+            try:
+                k, g = _features(s, params)
+            except Exception as exc:
+                skip[f"{side}:{s.stem}"] = f"{s.stem}: feature extraction failed ({exc})"
+                continue
+            keep.append(s)
+            ks.append(k)
+            gs.append(g)
+        dim_k = 3 * params["feature_joints"]
+        return (
+            keep,
+            np.stack(ks) if ks else np.zeros((0, dim_k), np.float32),
+            np.stack(gs) if gs else np.zeros((0, 32), np.float32),
+        )
+
+    gts, gt_k, gt_g = feats(gts, "gt")
+    prs, pr_k, pr_g = feats(prs, "pred")
+    if not prs:
+        from ma_data.errors import MaceError
+
+        raise MaceError("no usable generated motions left to score")
+    if not gts:
+        from ma_data.errors import MaceError
+
+        raise MaceError("no usable ground-truth motions left to score")
+    if len(gts) < 2 or len(prs) < 2:
+        warns.append("FID needs at least 2 samples per side; FID values are NaN")
+
+    per_sample: dict[str, dict[str, float]] = {}
+
+    def physical(samples: list[_Sample], suffix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pfc, fl, fr = [], [], []
+        for s in samples:
+            v = _pfc(s, params)
+            left, right = _fsr(s, params)
+            pfc.append(v)
+            fl.append(left)
+            fr.append(right)
+            fsr_s = np.nanmean([left, right]) if np.isfinite([left, right]).any() else float("nan")
+            per_sample.setdefault(s.stem, {}).update({f"pfc{suffix}": v, f"fsr{suffix}": float(fsr_s)})
+        return np.array(pfc), np.array(fl), np.array(fr)
+
+    def bas(samples: list[_Sample], suffix: str) -> np.ndarray:
+        vals = []
+        for s in samples:
+            if music_beats is None:
+                vals.append(np.nan)
+                continue
+            if s.stem not in music_beats:
+                warns.append(f"{s.stem}: no music beats; left out of BAS{suffix.upper()}")
+                vals.append(np.nan)
+                continue
+            v = _bas(s, music_beats[s.stem], params)
+            vals.append(v)
+            per_sample.setdefault(s.stem, {})[f"bas{suffix}"] = v
+        return np.array(vals, dtype=np.float64)
+
+    gt_pfc, gt_fl, gt_fr = physical(gts, "_gt")
+    pr_pfc, pr_fl, pr_fr = physical(prs, "")
+    gt_bas, pr_bas = bas(gts, "_gt"), bas(prs, "")
+
+    def nanmean(x: np.ndarray) -> float:
+        x = np.asarray(x, dtype=np.float64)
+        f = x[np.isfinite(x)]
+        return float(np.add.accumulate(f)[-1] / f.size) if f.size else float("nan")
+
+    def fsr_of(fl: np.ndarray, fr: np.ndarray) -> float:
+        return (nanmean(fl) + nanmean(fr)) / 2
+
+    for name, arr in (("pfc_gt", gt_pfc), ("pfc", pr_pfc)):
+        if not np.isfinite(arr).all():
+            warns.append(f"{name}: {int((~np.isfinite(arr)).sum())} sequence(s) with a static root left out")
+    for name, a, b in (("fsr_gt", gt_fl, gt_fr), ("fsr", pr_fl, pr_fr)):
+        n_bad = int((~np.isfinite(a)).sum() + (~np.isfinite(b)).sum())
+        if n_bad:
+            warns.append(f"{name}: {n_bad} foot side(s) never touch the ground; left out of the FSR mean")
+
+    fid_info: dict[str, Any] = {}
+    values = _set_metrics(gt_k, gt_g, pr_k, pr_g, params, info=fid_info)
+    values.update(
+        {
+            "bas": nanmean(pr_bas) if music_beats is not None else float("nan"),
+            "bas_gt": nanmean(gt_bas) if music_beats is not None else float("nan"),
+            "pfc": nanmean(pr_pfc),
+            "pfc_gt": nanmean(gt_pfc),
+            "fsr": fsr_of(pr_fl, pr_fr),
+            "fsr_gt": fsr_of(gt_fl, gt_fr),
+        }
+    )
+    if music_beats is None:
+        warns.append("no music beats given: BAS not computed")
+    for key in ("fid_k", "fid_g"):
+        raw = fid_info.get(key, {}).get("raw", "")
+        if "j" in raw:
+            warns.append(
+                f"{key}: the reference's Frechet distance is complex here ({raw}); reporting its real part"
+            )
+
+    cis: dict[str, tuple[float, float]] = {}
+    if n_boot > 0 and len(prs) >= 2:
+        from benchmark.stats import bootstrap_ci
+
+        paired = [s.stem for s in gts] == [s.stem for s in prs]
+
+        def stat(idx: np.ndarray) -> dict[str, float]:
+            gi = idx if paired else np.arange(len(gts))
+            v = _set_metrics(gt_k[gi], gt_g[gi], pr_k[idx], pr_g[idx], params)
+            v.update(
+                {
+                    "bas": nanmean(pr_bas[idx]),
+                    "pfc": nanmean(pr_pfc[idx]),
+                    "fsr": fsr_of(pr_fl[idx], pr_fr[idx]),
+                }
+            )
+            if paired:
+                v.update(
+                    {
+                        "bas_gt": nanmean(gt_bas[idx]),
+                        "pfc_gt": nanmean(gt_pfc[idx]),
+                        "fsr_gt": fsr_of(gt_fl[idx], gt_fr[idx]),
+                    }
+                )
+            return v
+
+        cis = bootstrap_ci(stat, len(prs), n_boot=n_boot, seed=seed)
+
+    metrics = {k: MetricValue(float(v), *(cis.get(k, (None, None)))) for k, v in values.items()}
+    extra = {
+        "n_gt": len(gts),
+        "n_pred": len(prs),
+        "feature_dims": {"kinetic": int(gt_k.shape[1]), "geometric": int(gt_g.shape[1])},
+        "fid": fid_info,
+        "gt_stems": [s.stem for s in gts],
+        "pred_stems": [s.stem for s in prs],
+    }
+    return MetricReport(
+        metrics=metrics,
+        per_sample=per_sample,
+        skipped=skip,
+        n_samples=len(prs),
+        protocol=proto,
+        warnings=warns,
+        extra=extra,
+    )
