@@ -460,8 +460,8 @@ def score_3d(
     if music_beats is None:
         warns.append("no music beats given: BAS not computed")
     for key in ("fid_k", "fid_g"):
-        raw = fid_info.get(key, {}).get("raw", "")
-        if "j" in raw:
+        raw = complex(fid_info.get(key, {}).get("raw", "0").strip("()") or 0)
+        if abs(raw.imag) > 1e-6 * max(1.0, abs(raw.real)):
             warns.append(
                 f"{key}: the reference's Frechet distance is complex here ({raw}); reporting its real part"
             )
