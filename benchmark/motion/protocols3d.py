@@ -131,6 +131,11 @@ _STRICT_FIXES = {
 
 PROTOCOLS_3D: dict[str, Protocol] = {}
 
+#: Metric keys of a 3D report, in reporting order.
+METRIC_KEYS = (
+    "fid_k", "fid_g", "div_k", "div_g", "bas", "div_k_gt", "div_g_gt", "bas_gt", "pfc", "pfc_gt", "fsr", "fsr_gt",
+)  # fmt: skip
+
 
 def _register(name: str, params: dict[str, Any], description: str) -> None:
     PROTOCOLS_3D[name] = register_protocol(Protocol(name, "1.0", params, description, kind="motion3d"))
@@ -494,7 +499,7 @@ def score_3d(
 
         cis = bootstrap_ci(stat, len(prs), n_boot=n_boot, seed=seed)
 
-    metrics = {k: MetricValue(float(v), *(cis.get(k, (None, None)))) for k, v in values.items()}
+    metrics = {k: MetricValue(float(values[k]), *(cis.get(k, (None, None)))) for k in METRIC_KEYS}
     extra = {
         "n_gt": len(gts),
         "n_pred": len(prs),

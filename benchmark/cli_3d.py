@@ -1,0 +1,250 @@
+"""``mace-bench evaluate-3d``: score generated 3D dances (SMPL motion or joints) under a named 3D protocol."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from benchmark.cli import cli_errors
+from ma_data.errors import FormatError, MaceError, MediaError
+
+MOTION_SUFFIXES = (".npy", ".npz", ".pkl", ".pickle")
+AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".mp4")
+PROTOCOL_CHOICES = (
+    "bailando3d",
+    "finedance3d",
+    "mace3d",
+    "bailando3d-strict",
+    "finedance3d-strict",
+    "mace3d-strict",
+)
+
+
+def _progress(it, **kw):
+    from tqdm import tqdm
+
+    disable = os.environ.get("MACE_DANCE_NO_PROGRESS") == "1" or not sys.stderr.isatty()
+    return tqdm(it, disable=disable, **kw)
+
+
+def _files_by_stem(
+    folder: Path, suffixes: tuple[str, ...], skipped: dict[str, str], side: str
+) -> dict[str, Path]:
+    """``{stem: path}`` of the files in ``folder`` with one of ``suffixes``; a stem with several candidate
+    files is ambiguous and skipped with its reason."""
+    if not folder.is_dir():
+        raise MaceError(f"{folder}: not a directory")
+    found: dict[str, list[Path]] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in suffixes:
+            found.setdefault(p.stem, []).append(p)
+    out = {}
+    for stem, paths in found.items():
+        if len(paths) > 1:
+            skipped[f"{side}:{stem}"] = (
+                f"{stem}: ambiguous, several files ({', '.join(p.name for p in paths)})"
+            )
+        else:
+            out[stem] = paths[0]
+    return out
+
+
+def load_motion_dir(folder: Path, side: str, skipped: dict[str, str], fps: float | None = None) -> dict:
+    """Read every motion file of a folder; unreadable ones go to ``skipped`` with the reader's message."""
+    from ma_data.formats.motion import load_motion
+
+    motions = {}
+    for stem, path in _progress(_files_by_stem(folder, MOTION_SUFFIXES, skipped, side).items(), desc=side):
+        try:
+            motions[stem] = load_motion(path, fps=fps)
+        except (FormatError, MediaError) as exc:
+            skipped[f"{side}:{stem}"] = str(exc)
+    return motions
+
+
+def read_beat_vector(path: Path) -> np.ndarray:
+    """A 0/1 music-beat vector from ``.npy``: (T,), (T, 1), or (T, 35) baseline features (column 34)."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise FormatError(f"{path}: cannot read beat vector ({exc.__class__.__name__}: {exc})") from exc
+    if arr.ndim == 2 and arr.shape[1] == 35:
+        arr = arr[:, 34]
+    elif arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise FormatError(f"{path}: beat vector must be (T,), (T, 1) or (T, 35) features, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise FormatError(f"{path}: beat vector contains NaN/inf")
+    return arr
+
+
+def load_beats(
+    beats_dir: Path | None,
+    music_dir: Path | None,
+    stems: set[str],
+    recipe: str,
+    fps: float,
+    warnings: list[str],
+) -> dict[str, np.ndarray] | None:
+    if beats_dir is None and music_dir is None:
+        return None
+    out: dict[str, np.ndarray] = {}
+    if beats_dir is not None:
+        files = _files_by_stem(beats_dir, (".npy",), {}, "beats")
+        for stem in sorted(stems):
+            if stem not in files:
+                continue
+            try:
+                out[stem] = read_beat_vector(files[stem])
+            except FormatError as exc:
+                warnings.append(str(exc))
+        return out
+    from ma_data.music_features import beat_vector
+
+    files = _files_by_stem(music_dir, AUDIO_SUFFIXES, {}, "music")
+    for stem in _progress(sorted(s for s in stems if s in files), desc="music beats"):
+        try:
+            out[stem] = beat_vector(files[stem], fps=int(round(fps)), recipe=recipe)
+        except (MediaError, FormatError, ValueError) as exc:
+            warnings.append(f"{files[stem]}: beat extraction failed ({exc})")
+    return out
+
+
+def _hashes(paths: dict[str, Path]) -> dict[str, str]:
+    from ma_data.io.atomic import sha256_file
+
+    return {p.name: sha256_file(p) for p in paths.values()}
+
+
+def write_beat_plots(folder: Path, report, motions: dict, beats: dict[str, np.ndarray], params: dict) -> None:
+    """One PNG per generated sample: smoothed joint speed, its minima (motion beats) and the music beats."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.ndimage import gaussian_filter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem in report.extra.get("pred_stems", []):
+        if stem not in beats:
+            continue
+        j = np.asarray(motions[stem].to_up_axis("y").joints(), dtype=np.float64)
+        speed = gaussian_filter(
+            np.mean(np.linalg.norm(j[1:] - j[:-1], axis=-1), axis=1), params["bas_sigma_smooth"]
+        )
+        mins = [t for t in range(1, len(speed) - 1) if speed[t] < speed[t - 1] and speed[t] < speed[t + 1]]
+        fig, ax = plt.subplots(figsize=(10, 3))
+        ax.plot(speed, lw=1, label="smoothed joint speed")
+        ax.plot(mins, speed[mins], "o", ms=3, label="motion beats")
+        for b in np.flatnonzero(np.asarray(beats[stem]).astype(bool)):
+            ax.axvline(b, color="tab:red", alpha=0.3, lw=0.8)
+        bas = report.per_sample.get(stem, {}).get("bas")
+        ax.set_title(f"{stem}  BAS={bas:.4f}" if bas is not None else stem)
+        ax.set_xlabel("frame")
+        ax.legend(loc="upper right", fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / f"{stem}.png", dpi=100)
+        plt.close(fig)
+
+
+@click.command("evaluate-3d")
+@click.option(
+    "--protocol",
+    type=click.Choice(PROTOCOL_CHOICES),
+    default="bailando3d",
+    show_default=True,
+    help="Named 3D protocol (see `mace-bench protocols --kind motion3d`).",
+)
+@click.option(
+    "--gt",
+    "gt_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder of ground-truth motions: FineDance .npy (T,315), joint .npy (T,24,3) Y-up metres, "
+    "Motion Expert/EDGE/AIST++ .pkl, or motion .npz.",
+)
+@click.option(
+    "--pred", "pred_dir", required=True, type=click.Path(path_type=Path), help="Folder of generated motions."
+)
+@click.option(
+    "--music-beats",
+    "beats_dir",
+    type=click.Path(path_type=Path),
+    help="Folder of <stem>.npy 0/1 music-beat vectors at the motion fps (may be longer than the motion), "
+    "or (T,35) baseline features (column 34).",
+)
+@click.option(
+    "--music",
+    "music_dir",
+    type=click.Path(path_type=Path),
+    help="Folder of <stem>.wav music; beats are extracted with the protocol's own recipe.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the results JSON here.")
+@click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")
+@click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
+@click.option(
+    "--fps",
+    type=float,
+    default=None,
+    help="Frame rate of the inputs. Default: the format's own (30 for joint .npy and FineDance, 60 for AIST++).",
+)
+@click.option(
+    "--n-boot", default=200, show_default=True, help="Bootstrap resamples for 95% intervals (0 = off)."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@cli_errors
+def evaluate_3d(
+    protocol, gt_dir, pred_dir, beats_dir, music_dir, out, markdown, plots, fps, n_boot, seed
+) -> None:
+    """Score generated 3D dances against ground truth: FID_k, FID_g, Div_k, Div_g, BAS, PFC, FSR.
+
+    Files are matched by stem: music beats are looked up by each motion's stem. As in the reference code,
+    FID/Div compare the whole GT set with the whole generated set. Unreadable files are skipped with their
+    reason (recorded in the results); when nothing usable is left the command exits with code 2.
+    """
+    from benchmark.motion.protocols3d import music_recipe, score_3d
+    from benchmark.protocols import get_protocol
+    from benchmark.results import build_results, markdown_table, write_results
+
+    if beats_dir is not None and music_dir is not None:
+        raise click.UsageError("give either --music-beats or --music, not both")
+    proto = get_protocol(protocol)
+    skipped: dict[str, str] = {}
+    gt = load_motion_dir(gt_dir, "gt", skipped, fps=fps)
+    pred = load_motion_dir(pred_dir, "pred", skipped, fps=fps)
+    if not gt:
+        raise MaceError(f"{gt_dir}: no readable ground-truth motion files")
+    if not pred:
+        raise MaceError(f"{pred_dir}: no readable generated motion files")
+    warns: list[str] = []
+    motion_fps = float(next(iter(pred.values())).fps)
+    beats = load_beats(beats_dir, music_dir, set(gt) | set(pred), music_recipe(proto), motion_fps, warns)
+    report = score_3d(gt, pred, beats, proto, n_boot=n_boot, seed=seed, skipped=skipped)
+    report.warnings[:0] = warns
+
+    inputs = {
+        "gt_dir": str(gt_dir),
+        "pred_dir": str(pred_dir),
+        "gt_sha256": _hashes(_files_by_stem(gt_dir, MOTION_SUFFIXES, {}, "gt")),
+        "pred_sha256": _hashes(_files_by_stem(pred_dir, MOTION_SUFFIXES, {}, "pred")),
+    }
+    if beats_dir is not None:
+        inputs["music_beats_dir"] = str(beats_dir)
+        inputs["music_beats_sha256"] = _hashes(_files_by_stem(beats_dir, (".npy",), {}, "beats"))
+    if music_dir is not None:
+        inputs["music_dir"] = str(music_dir)
+        inputs["music_recipe"] = music_recipe(proto)
+    results = build_results([report], inputs=inputs, argv=["mace-bench", *sys.argv[1:]])
+    if out is not None:
+        write_results(out, results)
+    table = markdown_table(results)
+    if markdown is not None:
+        markdown.write_text(table + "\n", encoding="utf-8")
+    if plots is not None and beats:
+        write_beat_plots(plots, report, pred, beats, proto.params)
+    click.echo(table)
