@@ -67,11 +67,35 @@ def freeze_all(model: nn.Module) -> None:
         p.requires_grad_(False)
 
 
-def _upcast_trainable(model: nn.Module) -> None:
-    # bf16 base weights, fp32 trainable weights: Adam updates at lr 1e-5 vanish in bf16 rounding otherwise.
+def _cast_floats(obj, dtype: torch.dtype):
+    if torch.is_tensor(obj) and obj.is_floating_point():
+        return obj.to(dtype)
+    if isinstance(obj, tuple):
+        return tuple(_cast_floats(o, dtype) for o in obj)
+    return obj
+
+
+def _upcast_trainable(model: nn.Module, modules: list[nn.Module] | None = None) -> None:
+    """Keep trainable weights in fp32 inside a bf16/fp16 model.
+
+    Adam updates at lr 1e-5 vanish in bf16 rounding otherwise. ``modules`` (the top-level trainable modules)
+    get hooks that run them in fp32 and hand their output back in the model's dtype; peft LoRA layers cast
+    by themselves.
+    """
     for p in model.parameters():
         if p.requires_grad and p.dtype != torch.float32:
+            model_dtype = p.dtype
             p.data = p.data.float()
+            for module in modules or []:
+                if getattr(module, "_mace_fp32_hooks", False):
+                    continue
+                module.register_forward_pre_hook(lambda _m, args: _cast_floats(args, torch.float32))
+                module.register_forward_hook(
+                    lambda _m, _args, out, dt=model_dtype: (
+                        _cast_floats(out, dt) if torch.is_tensor(out) else out
+                    )
+                )
+                module._mace_fp32_hooks = True
 
 
 def configure_kinematic_stage(transformer: nn.Module, train_full_adapter: bool = False) -> list[str]:
@@ -85,7 +109,10 @@ def configure_kinematic_stage(transformer: nn.Module, train_full_adapter: bool =
             names.append(name)
     if not names:
         raise FormatError("transformer has no pose_patch_embedding: not a Wan-Animate transformer")
-    _upcast_trainable(transformer)
+    modules = [transformer.pose_patch_embedding]
+    if train_full_adapter:
+        modules += [transformer.motion_encoder, transformer.face_encoder, *transformer.face_adapter]
+    _upcast_trainable(transformer, modules)
     return names
 
 

@@ -1,0 +1,158 @@
+"""Training clips for the Appearance Expert, read from the MA-Data Parquet manifest.
+
+One item = one window of ``F`` frames (77 by default: the official 81-frame training samples minus the 4-frame
+reference slot) of a clip, resampled to the training fps, with its pose video window, face video window (or
+the null face when the clip has none), the clip's first frame as reference image (as the official CSV's
+``input_image`` = first frame of ``video``) and its prompt.
+
+Manifest columns used: ``video_path`` and ``pose_video_path`` (required), ``face_video_path``, ``prompt``,
+``split`` and ``status`` (optional); paths are relative to the dataset root (the manifest's folder unless given).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ma_data.errors import FormatError, MediaError
+
+from .conditioning import DEFAULT_PROMPT, fit_frames, null_face_video, resample_indices
+
+REQUIRED_COLUMNS = ("video_path", "pose_video_path")
+
+
+def read_manifest_table(path: str | os.PathLike):
+    """The manifest as a pandas DataFrame (through ``ma_data.manifest`` when available)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(f"{path}: manifest not found")
+    try:
+        from ma_data.manifest import read_manifest  # the render engineer's reader (schema checks)
+
+        table = read_manifest(path)
+        df = table.to_pandas() if hasattr(table, "to_pandas") else table
+    except ImportError:
+        import pandas as pd
+
+        df = pd.read_parquet(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise FormatError(f"{path}: manifest lacks column(s) {', '.join(missing)}")
+    return df
+
+
+def read_frames_at(path: str | os.PathLike, indices: np.ndarray) -> np.ndarray:
+    """Decode only the frames at ``indices`` (sorted or not, repeats allowed) of a video."""
+    from ma_data.io.video import iter_frames
+
+    wanted = np.asarray(indices, dtype=np.int64)
+    if len(wanted) == 0:
+        raise ValueError("no frames requested")
+    last = int(wanted.max())
+    keep = set(wanted.tolist())
+    got: dict[int, np.ndarray] = {}
+    for i, frame in enumerate(iter_frames(path)):
+        if i in keep:
+            got[i] = frame
+        if i >= last:
+            break
+    if not got:
+        raise MediaError(f"{path}: no decodable frames")
+    # Truncated files: clamp to the last decoded frame.
+    top = max(got)
+    return np.stack([got.get(min(int(i), top), got[top]) for i in wanted])
+
+
+@dataclass
+class ClipWindow:
+    clip_id: str
+    video: np.ndarray  # (F, H, W, 3) uint8
+    pose: np.ndarray  # (F, H, W, 3) uint8
+    face: np.ndarray  # (F, S, S, 3) uint8 (null face when the clip has none)
+    reference: np.ndarray  # (H, W, 3) uint8, the clip's first frame
+    prompt: str
+
+
+class ManifestClips:
+    """Map-style dataset of training windows (usable with ``torch.utils.data.DataLoader``).
+
+    The window start is drawn from a generator seeded by ``(seed, epoch, index)``, so a resumed run sees the
+    same windows; ``set_epoch`` changes them between epochs.
+    """
+
+    def __init__(
+        self,
+        manifest: str | os.PathLike,
+        root: str | os.PathLike | None = None,
+        n_frames: int = 77,
+        fps: float = 16.0,
+        height: int = 832,
+        width: int = 480,
+        face_size: int = 512,
+        split: str | None = "train",
+        seed: int = 0,
+        default_prompt: str = DEFAULT_PROMPT,
+    ):
+        df = read_manifest_table(manifest)
+        if split is not None and "split" in df.columns:
+            df = df[df["split"] == split]
+        if "status" in df.columns:
+            df = df[df["status"].isin(["ok", "done", "ready"]) | df["status"].isna()]
+        if len(df) == 0:
+            raise FormatError(f"{manifest}: no usable clips (split={split!r})")
+        self.rows = df.reset_index(drop=True)
+        self.root = Path(root) if root is not None else Path(manifest).parent
+        self.n_frames, self.fps = n_frames, fps
+        self.height, self.width, self.face_size = height, width, face_size
+        self.seed, self.epoch = seed, 0
+        self.default_prompt = default_prompt
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _path(self, value) -> Path:
+        p = Path(str(value))
+        return p if p.is_absolute() else self.root / p
+
+    def _window_indices(self, path: Path, index: int) -> np.ndarray:
+        """Source-frame indices of a resampled window; short clips are padded with their last frame."""
+        from ma_data.io.video import probe_video
+
+        info = probe_video(path)
+        n_out = max(1, int(np.floor(info.n_frames * self.fps / info.fps + 1e-6)))
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        start = int(rng.integers(0, max(1, n_out - self.n_frames + 1)))
+        idx = resample_indices(info.n_frames, info.fps, self.fps, n_out)
+        window = idx[start : start + self.n_frames]
+        if len(window) < self.n_frames:
+            window = np.concatenate([window, np.repeat(window[-1:], self.n_frames - len(window))])
+        return window
+
+    def __getitem__(self, index: int) -> ClipWindow:
+        row = self.rows.iloc[index]
+        video_path = self._path(row["video_path"])
+        pose_path = self._path(row["pose_video_path"])
+        idx = self._window_indices(video_path, index)
+        video = fit_frames(read_frames_at(video_path, idx), self.height, self.width)
+        reference = fit_frames(read_frames_at(video_path, np.array([0])), self.height, self.width)[0]
+        # The pose video is aligned to the clip frame for frame (same fps and count) in MA-Data.
+        pose = fit_frames(read_frames_at(pose_path, idx), self.height, self.width)
+        face_value = row.get("face_video_path") if hasattr(row, "get") else None
+        if face_value is not None and isinstance(face_value, str) and face_value:
+            face = fit_frames(read_frames_at(self._path(face_value), idx), self.face_size, self.face_size)
+        else:
+            face = null_face_video(self.n_frames, self.face_size)
+        prompt = row.get("prompt") if "prompt" in row.index else None
+        clip_id = str(row["clip_id"]) if "clip_id" in row.index else str(index)
+        return ClipWindow(clip_id, video, pose, face, reference, prompt or self.default_prompt)
+
+
+def collate_windows(items: list[ClipWindow]) -> list[ClipWindow]:
+    """Keep windows as a list: conditioning is encoded per item by the frozen VAE/encoders."""
+    return items

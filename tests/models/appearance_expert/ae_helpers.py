@@ -1,0 +1,4 @@
+"""Constants shared by the Appearance-Expert tests (imported by name: pytest puts this folder on sys.path)."""
+
+H = W = 32
+SEGMENT = 9  # 4k + 1 frames: 2 latent frames + the reference slot
