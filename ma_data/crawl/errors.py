@@ -38,11 +38,12 @@ ERROR_CLASSES = (
     "too_large",  # over the size cap
     "too_long",  # over the duration cap
     "unsupported",  # no extractor for the URL
+    "worker_crashed",  # the worker process died (OOM kill, segfault) mid-attempt
     "unknown",
 )
 # Transient classes. Truncated transfers are retried from scratch (never resumed: a resumed file mixes two
 # transfers we cannot verify against a checksum), corrupt files are not retried (the same bytes come back).
-RETRYABLE = frozenset({"rate_limited", "server_error", "network", "truncated"})
+RETRYABLE = frozenset({"rate_limited", "server_error", "network", "truncated", "worker_crashed"})
 
 
 @dataclass(frozen=True)

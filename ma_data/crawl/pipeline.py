@@ -1,0 +1,428 @@
+"""The crawl: URL manifest -> downloads (with our retry policy) -> curation -> the MA-Data manifest.
+
+Everything goes through the shared build ledger (``<out>/.ledger.sqlite``) and executors:
+
+* stage ``internet.download`` — one item per URL (key = hash of the URL). Attempts are scheduled by this
+  driver in rounds: a retryable failure (429, 5xx, network, truncated) is put back with exponential backoff,
+  or the server's Retry-After when longer; a final one (404, private, forbidden, bot check, corrupt) is
+  recorded as failed at once. Concurrency is capped (``max_concurrent_downloads``).
+* dedupe by source: URLs resolving to the same extractor id (optionally: byte-identical files) keep only
+  the first.
+* stage ``internet.curate`` — one item per downloaded source (shots, filters, windows, clips).
+* finalise — perceptual-hash dedupe across sources, source-grouped splits, ``manifest.parquet`` rows of
+  subset ``internet`` (rows of other subsets already in the manifest are kept as they are). The file is only
+  rewritten when its content changes.
+
+A re-run skips everything done, downloads nothing again and leaves the manifest untouched; failed URLs are
+retried only with ``retry_failed=True``. The deny list is applied on every run, also to finished sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import logging
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ma_data.build import Ledger, make_executor, run_stage, sweep_temp_files
+from ma_data.crawl.download import DownloadOptions, download_attempt
+from ma_data.crawl.errors import ClassifiedError, RetryPolicy
+from ma_data.crawl.takedown import load_deny_list
+from ma_data.crawl.urls import UrlEntry, read_url_manifest
+from ma_data.curation.curate import CurationConfig, curate_source
+from ma_data.curation.dedupe import find_duplicates
+from ma_data.errors import MaceError
+
+__all__ = [
+    "CURATE",
+    "DOWNLOAD",
+    "CrawlConfig",
+    "CrawlSummary",
+    "crawl",
+    "internet_rows",
+    "split_for_source",
+]
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD = "internet.download"
+CURATE = "internet.curate"
+LEDGER_NAME = ".ledger.sqlite"
+RAW_DIR = "raw/internet"
+ARCHIVE_NAME = "raw/internet/download_archive.txt"
+_META_ORDER = "internet.url_order"
+_META_DROPPED = "internet.dropped_clips"
+_META_CONFIG = "internet.curate_config"
+SPLITS = (("train", 0.90), ("val", 0.05), ("test", 0.05))
+
+
+@dataclass
+class CrawlConfig:
+    download: DownloadOptions = field(default_factory=DownloadOptions)
+    curation: CurationConfig = field(default_factory=CurationConfig)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_concurrent_downloads: int = 2
+    executor: str = "process"
+    workers: int | None = None
+    ray_address: str | None = None
+    deny_lists: tuple[str, ...] = ()
+    retry_failed: bool = False
+    split_seed: int = 0
+    # Byte-identical downloads from different URLs count as one source. Off by default: mirrors of one file
+    # under several URLs are then kept as separate sources (the perceptual clip dedupe still applies).
+    dedupe_identical_files: bool = False
+
+
+@dataclass
+class CrawlSummary:
+    out_dir: str
+    n_urls: int
+    counts: dict[str, int]
+    n_clips: int
+    manifest_changed: bool
+    n_download_attempts: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_for_source(source_id: str, seed: int = 0) -> str:
+    """Deterministic split of a source (all its clips share it): 90/5/5 by a hash of the id."""
+    u = int.from_bytes(hashlib.sha256(f"{seed}:{source_id}".encode()).digest()[:8], "big") / 2**64
+    acc = 0.0
+    for name, p in SPLITS:
+        acc += p
+        if u < acc:
+            return name
+    return SPLITS[-1][0]
+
+
+# -- download rounds ----------------------------------------------------------------------------------------
+def _download_payload(e: UrlEntry, out: Path, cfg: CrawlConfig) -> dict:
+    return {
+        "url": e.url,
+        "key": e.key,
+        "entry": e.to_dict(),
+        "raw_dir": str(out / RAW_DIR),
+        "archive_path": str(out / ARCHIVE_NAME),
+        "deny_lists": [str(p) for p in cfg.deny_lists],
+        "options": cfg.download.to_dict(),
+        "creator": e.creator,
+    }
+
+
+def _append_archive(out: Path, line: str) -> None:
+    path = out / ARCHIVE_NAME
+    known = set(path.read_text(encoding="utf-8").splitlines()) if path.is_file() else set()
+    if line and line not in known:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+def _run_downloads(
+    led: Ledger, todo: dict[str, dict], cfg: CrawlConfig, out: Path, sleep: Callable[[float], None]
+) -> int:
+    """Download ``todo`` (key -> payload) in rounds with backoff; returns the number of attempts made."""
+    rng = random.Random(0)
+    workers = max(1, min(cfg.max_concurrent_downloads, cfg.workers or cfg.max_concurrent_downloads))
+    name = cfg.executor if len(todo) > 1 else "serial"  # one URL: no pool start-up
+    ready = sorted(todo)
+    waiting: list[tuple[float, str]] = []
+    n_attempts = 0
+    with make_executor(name, workers=workers, address=cfg.ray_address) as ex:
+        while ready or waiting:
+            if not ready:
+                due, key = heapq.heappop(waiting)
+                sleep(max(0.0, due - time.monotonic()))
+                ready = [key]
+                while waiting and waiting[0][0] <= time.monotonic():
+                    ready.append(heapq.heappop(waiting)[1])
+                continue
+
+            def feed(batch: list[str] = ready):
+                for k in batch:
+                    led.start(DOWNLOAD, k)
+                    yield k, todo[k]
+
+            batch, ready = ready, []
+            for key, outcome in ex.imap_unordered(download_attempt, feed(batch)):
+                n_attempts += 1
+                res = outcome.value if outcome.ok else None
+                if res is None:  # the attempt itself never raises: this is a crashed or broken worker
+                    cls = "worker_crashed" if outcome.error_class == "WorkerCrashed" else "unknown"
+                    res = {
+                        "outcome": "failed",
+                        "error_class": cls,
+                        "error": f"{outcome.error_class}: {outcome.error}",
+                    }
+                if res["outcome"] in ("downloaded", "filtered"):
+                    led.finish(DOWNLOAD, key, res)
+                    if res["outcome"] == "downloaded":
+                        _append_archive(out, res.get("archive_id", ""))
+                    continue
+                err = ClassifiedError(res["error_class"], res.get("error", ""), res.get("retry_after_s"))
+                led.fail(DOWNLOAD, key, err.error_class, err.message)
+                attempts = led.get(DOWNLOAD, key).attempts
+                if cfg.retry.should_retry(err, attempts):
+                    delay = cfg.retry.delay(attempts - 1, err, rng)
+                    log.info("%s: %s, retry %d in %.2fs", todo[key]["url"], err.error_class, attempts, delay)
+                    heapq.heappush(waiting, (time.monotonic() + delay, key))
+                else:
+                    log.warning(
+                        "%s: failed (%s) after %d attempt(s)", todo[key]["url"], err.error_class, attempts
+                    )
+    return n_attempts
+
+
+# -- dedupe and takedown on finished downloads -------------------------------------------------------------
+def _dedupe_sources(led: Ledger, order: list[str], out: Path, by_sha: bool) -> None:
+    """Later URLs that resolve to an already-kept source id (or, with ``by_sha``, file hash) become
+    ``duplicate_source``."""
+    seen_id: dict[str, str] = {}
+    seen_sha: dict[str, str] = {}
+    for key in order:
+        rec = led.get(DOWNLOAD, key)
+        if rec is None or rec.status != "done" or rec.result.get("outcome") != "downloaded":
+            continue
+        res = rec.result
+        first = seen_id.get(res["source_id"]) or (seen_sha.get(res["sha256"]) if by_sha else None)
+        if first is None:
+            seen_id[res["source_id"]] = rec.payload["url"]
+            seen_sha[res["sha256"]] = rec.payload["url"]
+            continue
+        led.finish(
+            DOWNLOAD,
+            key,
+            {
+                "outcome": "filtered",
+                "reason": f"duplicate_source: same video as {first}",
+                "source_id": res["source_id"],
+            },
+        )
+        _remove_raw(out, key)
+
+
+def _remove_raw(out: Path, key: str) -> None:
+    for p in (out / RAW_DIR).glob(f"{key}.*"):
+        p.unlink(missing_ok=True)
+
+
+def _apply_takedowns(led: Ledger, deny, out: Path) -> None:
+    """Deny-listed items become ``filtered`` (takedown) whatever they were; their files are deleted."""
+    for rec in led.records(DOWNLOAD):
+        res = rec.result or {}
+        if res.get("outcome") == "filtered" and str(res.get("reason", "")).startswith("takedown"):
+            continue
+        entry = rec.payload.get("entry", {})
+        reason = deny.check(
+            rec.payload["url"],
+            extractor=res.get("extractor"),
+            video_id=res.get("video_id"),
+            source_id=res.get("source_id"),
+            creators=(entry.get("creator"), res.get("uploader")),
+        )
+        if not reason:
+            continue
+        if rec.status != "running":
+            led.start(DOWNLOAD, rec.item_id)
+        led.finish(
+            DOWNLOAD,
+            rec.item_id,
+            {"outcome": "filtered", "reason": reason, "source_id": res.get("source_id")},
+        )
+        _remove_raw(out, rec.item_id)
+        cur = led.get(CURATE, rec.item_id)
+        if cur is not None and cur.status == "done" and cur.result:
+            sid = cur.result.get("source_id")
+            if sid:
+                shutil.rmtree(out / "clips" / "internet" / sid, ignore_errors=True)
+            led.finish(
+                CURATE, rec.item_id, {"decision": "filtered", "reason": reason, "clips": [], "source_id": sid}
+            )
+
+
+# -- manifest -----------------------------------------------------------------------------------------------
+_EXTRA_KEYS = ("phash", "shot_index", "creator")
+
+
+def internet_rows(
+    led: Ledger, order: list[str], split_seed: int, dedupe: bool = True
+) -> tuple[list[dict], dict]:
+    """Manifest rows of every kept clip, in URL order, after perceptual dedupe; and the dropped clips."""
+    rows: list[dict] = []
+    for key in order:
+        rec = led.get(CURATE, key)
+        if rec is None or rec.status != "done" or not rec.result or rec.result.get("decision") != "kept":
+            continue
+        dl = led.get(DOWNLOAD, key)
+        if dl is None or dl.status != "done" or dl.result.get("outcome") != "downloaded":
+            continue
+        rows.extend(rec.result["clips"])
+    dropped = (
+        find_duplicates([(r["clip_id"], r["source_id"], r.get("phash") or []) for r in rows])
+        if dedupe
+        else {}
+    )
+    out = []
+    for r in rows:
+        if r["clip_id"] in dropped:
+            continue
+        r = dict(r)
+        prov = json.loads(r.get("provenance") or "{}")
+        prov["creator"] = r.get("creator")
+        prov["phash"] = r.get("phash")
+        r["provenance"] = json.dumps(prov, sort_keys=True)
+        r["split"] = split_for_source(r["source_id"], split_seed)
+        for k in _EXTRA_KEYS:
+            r.pop(k, None)
+        out.append(r)
+    return out, dropped
+
+
+def _write_manifest_if_changed(out: Path, rows: list[dict]) -> bool:
+    from ma_data.manifest import COLUMNS, MANIFEST_NAME, read_manifest, write_manifest
+
+    path = out / MANIFEST_NAME
+    names = [c[0] for c in COLUMNS]
+    others: list[dict] = []
+    old_rows: list[dict] = []
+    if path.is_file():
+        df = read_manifest(path)
+        recs = [{n: _py(v) for n, v in r.items() if n in names} for r in df.to_dict("records")]
+        others = [r for r in recs if r["subset"] != "internet"]
+        old_rows = [r for r in recs if r["subset"] == "internet"]
+    new_rows = [{n: r.get(n) for n in names} for r in rows]
+    key = lambda r: r["clip_id"]  # noqa: E731
+    if path.is_file() and sorted(old_rows, key=key) == sorted(new_rows, key=key):
+        return False
+    write_manifest(path, others + new_rows)
+    return True
+
+
+def _py(v: Any) -> Any:
+    """pandas/NumPy scalars (and NaN/None) back to plain Python for comparison."""
+    try:
+        import pandas as pd
+
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return v.item() if hasattr(v, "item") else v
+
+
+# -- the crawl ---------------------------------------------------------------------------------------------
+def _config_hash(cfg: CrawlConfig) -> str:
+    return hashlib.sha256(json.dumps(cfg.curation.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def crawl(
+    urls: str | Path,
+    out_dir: str | Path,
+    config: CrawlConfig | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CrawlSummary:
+    """Crawl the URL manifest ``urls`` into the dataset at ``out_dir`` (see the module docstring)."""
+    cfg = config or CrawlConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RAW_DIR).mkdir(parents=True, exist_ok=True)
+    _quiet_av()
+    entries = read_url_manifest(urls)
+    if not entries:
+        raise MaceError(f"{urls}: no URLs")
+    deny = load_deny_list(cfg.deny_lists)
+    sweep_temp_files(out / "clips" / "internet")
+
+    with Ledger(out / LEDGER_NAME) as led:
+        order = list(led.get_meta(_META_ORDER, []))
+        for e in entries:
+            if e.key not in order:
+                order.append(e.key)
+        led.set_meta(_META_ORDER, order)
+        payloads = {e.key: _download_payload(e, out, cfg) for e in entries}
+        led.register(DOWNLOAD, payloads)
+
+        if cfg.retry_failed:
+            led.reset(DOWNLOAD, [r.item_id for r in led.records(DOWNLOAD, status="failed")])
+            led.reset(CURATE, [r.item_id for r in led.records(CURATE, status="failed")])
+
+        # URLs denied before any request.
+        for e in entries:
+            reason = deny.check_url(e.url)
+            rec = led.get(DOWNLOAD, e.key)
+            if reason and not (rec.status == "done" and rec.result.get("reason") == reason):
+                led.start(DOWNLOAD, e.key)
+                led.finish(DOWNLOAD, e.key, {"outcome": "filtered", "reason": reason})
+
+        todo_ids = [r.item_id for r in led.records(DOWNLOAD) if r.status in ("pending", "running")]
+        todo = {k: payloads.get(k) or led.get(DOWNLOAD, k).payload for k in todo_ids}
+        n_attempts = _run_downloads(led, todo, cfg, out, sleep) if todo else 0
+
+        _dedupe_sources(led, order, out, cfg.dedupe_identical_files)
+        _apply_takedowns(led, deny, out)
+
+        chash = _config_hash(cfg)
+        if led.get_meta(_META_CONFIG) not in (None, chash):
+            log.warning("curation settings changed since the last run: re-curating every source")
+            for r in led.records(CURATE):
+                if r.result and r.result.get("source_id"):
+                    shutil.rmtree(out / "clips" / "internet" / r.result["source_id"], ignore_errors=True)
+            led.reset(CURATE)
+        led.set_meta(_META_CONFIG, chash)
+
+        items = {}
+        for key in order:
+            rec = led.get(DOWNLOAD, key)
+            if rec is None or rec.status != "done" or rec.result.get("outcome") != "downloaded":
+                continue
+            res, entry = rec.result, rec.payload.get("entry", {})
+            items[key] = {
+                "key": key,
+                "source_id": res["source_id"],
+                "video": str((out / RAW_DIR / res["file"]).resolve()),
+                "source_sha256": res["sha256"],
+                "out_dir": str(out.resolve()),
+                "url": rec.payload["url"],
+                "start": entry.get("start"),
+                "end": entry.get("end"),
+                "genre": entry.get("genre"),
+                "license": entry.get("license") or res.get("remote_license"),
+                "creator": entry.get("creator") or res.get("uploader"),
+                "config": cfg.curation.to_dict(),
+                "provenance": {"config_hash": chash, "info_json": res.get("info_json")},
+            }
+        if items:
+            with make_executor(
+                cfg.executor if len(items) > 1 else "serial", workers=cfg.workers, address=cfg.ray_address
+            ) as ex:
+                run_stage(led, CURATE, curate_source, items, ex, max_attempts=1)
+
+        rows, dropped = internet_rows(led, order, cfg.split_seed, dedupe="dedupe" not in cfg.curation.skip)
+        led.set_meta(_META_DROPPED, dropped)
+        changed = _write_manifest_if_changed(out, rows)
+
+        from ma_data.crawl.status import crawl_status
+
+        statuses = crawl_status(out, ledger=led)
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s["status"]] = counts.get(s["status"], 0) + 1
+    return CrawlSummary(str(out), len(entries), counts, len(rows), changed, n_attempts)
+
+
+def _quiet_av() -> None:
+    """x264/AAC print per-file statistics at INFO level; a crawl writes thousands of files."""
+    try:
+        import av.logging
+
+        av.logging.set_level(av.logging.ERROR)
+    except Exception:  # noqa: BLE001 - cosmetic only
+        pass

@@ -1,0 +1,246 @@
+"""Curate one downloaded source into clips: shots -> static filter -> person filter -> windows -> encode.
+
+``curate_source(payload)`` is the stage function the build executors run (serial, process, Ray). It returns
+a JSON-serialisable record with the decision and the numbers behind it for every shot, plus one manifest
+row per written clip (without ``split``, assigned later by source). Filters switched off with
+``--skip-filter NAME`` are recorded as skipped. Output files are written atomically under
+``clips/internet/<source_id>/`` and are deterministic for a given source and config.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ma_data.curation.clips import ClipPolicy, draw_windows, write_clips
+from ma_data.curation.person import MIN_ARTICULATION, person_check
+from ma_data.curation.shots import CONTENT_THRESHOLD, Shot, detect_shots
+from ma_data.curation.static import STATIC_THRESHOLD, STEP_S, flow_speed, to_analysis_gray
+from ma_data.io.atomic import sha256_file
+
+__all__ = ["FILTERS", "CurationConfig", "curate_source"]
+
+FILTERS = ("shots", "static", "person", "dedupe")
+
+
+@dataclass(frozen=True)
+class CurationConfig:
+    skip: tuple[str, ...] = ()
+    shot_method: str = "content"  # content | transnetv2 | auto
+    content_threshold: float = CONTENT_THRESHOLD
+    static_threshold: float = STATIC_THRESHOLD
+    flow_pairs_per_s: float = 2.0  # flow pairs sampled per second of shot (at most 40 per shot)
+    pose_backend: str = "mediapipe"
+    person_samples: int = 8
+    min_articulation: float = MIN_ARTICULATION
+    seed: int = 0
+    policy: ClipPolicy = field(default_factory=ClipPolicy)
+
+    def __post_init__(self) -> None:
+        bad = set(self.skip) - set(FILTERS)
+        if bad:
+            raise ValueError(f"unknown filter(s) {sorted(bad)}; choose from {', '.join(FILTERS)}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skip"] = list(self.skip)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CurationConfig:
+        d = dict(d)
+        d["skip"] = tuple(d.get("skip", ()))
+        d["policy"] = ClipPolicy(**d.get("policy", {}))
+        return cls(**d)
+
+
+def _span_shots(shots: list[Shot], fps: float, start: float | None, end: float | None) -> list[Shot]:
+    """Restrict shots to the URL manifest's [start, end) seconds."""
+    lo = 0 if start is None else math.ceil(start * fps - 1e-9)
+    hi = None if end is None else math.floor(end * fps + 1e-9)
+    out = []
+    for s in shots:
+        a, b = max(s.start, lo), s.end if hi is None else min(s.end, hi)
+        if b > a:
+            out.append(Shot(a, b))
+    return out
+
+
+def _analysis_plan(shots: list[Shot], fps: float, cfg: CurationConfig) -> tuple[dict, dict]:
+    """Frame indices to sample: flow pairs per shot, person frames per shot."""
+    step = max(1, round(STEP_S * fps))
+    pairs: dict[int, list[tuple[int, int]]] = {}
+    people: dict[int, list[int]] = {}
+    for si, s in enumerate(shots):
+        if "static" not in cfg.skip and s.n_frames > step:
+            n = int(min(40, max(3, cfg.flow_pairs_per_s * s.n_frames / fps)))
+            starts = np.linspace(s.start, s.end - 1 - step, num=n).round().astype(int)
+            pairs[si] = sorted({(int(a), int(a) + step) for a in starts})
+        if "person" not in cfg.skip:
+            k = min(cfg.person_samples, s.n_frames)
+            people[si] = sorted(
+                set(np.linspace(s.start, s.end - 1, num=k + 2)[1:-1].round().astype(int).tolist())
+            )
+    return pairs, people
+
+
+def _collect(path: str, pairs: dict, people: dict) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """One decoding pass: gray analysis frames for flow, RGB frames (<= 720 px tall) for the person check."""
+    import cv2
+
+    from ma_data.io.video import iter_frames
+
+    want_gray = {i for ps in pairs.values() for p in ps for i in p}
+    want_rgb = {i for fs in people.values() for i in fs}
+    last = max(want_gray | want_rgb, default=-1)
+    gray: dict[int, np.ndarray] = {}
+    rgb: dict[int, np.ndarray] = {}
+    if last < 0:
+        return gray, rgb
+    for i, frame in enumerate(iter_frames(path)):
+        if i in want_gray:
+            gray[i] = to_analysis_gray(frame)
+        if i in want_rgb:
+            h, w = frame.shape[:2]
+            if h > 720:
+                frame = cv2.resize(frame, (round(w * 720 / h), 720), interpolation=cv2.INTER_AREA)
+            rgb[i] = frame
+        if i >= last:
+            break
+    return gray, rgb
+
+
+def curate_source(payload: dict) -> dict:
+    """Curate one source (see module docstring).
+
+    payload: ``source_id``, ``key``, ``video`` (absolute path), ``out_dir`` (dataset root), ``url``,
+    ``start``/``end`` (seconds or None), ``genre``, ``license``, ``creator``, ``config``
+    (``CurationConfig.to_dict()``), ``provenance`` (dict merged into each row's provenance JSON).
+    """
+    from ma_data.io.audio import load_audio, write_wav
+    from ma_data.io.video import probe_video
+
+    cfg = CurationConfig.from_dict(payload.get("config", {}))
+    video = payload["video"]
+    source_id = payload["source_id"]
+    info = probe_video(video)
+    fps, n = info.fps, info.n_frames
+    min_frames = math.ceil(cfg.policy.min_len_s * fps - 1e-9)
+
+    if "shots" in cfg.skip:
+        shots = [Shot(0, n)]
+    else:
+        shots = detect_shots(video, n, method=cfg.shot_method, threshold=cfg.content_threshold)
+    n_detected = len(shots)
+    shots = _span_shots(shots, fps, payload.get("start"), payload.get("end"))
+    record: dict = {"source_id": source_id, "fps": fps, "n_frames": n, "n_shots_detected": n_detected}
+    decisions = []
+    long_shots = []
+    for s in shots:
+        d = {"start_frame": s.start, "end_frame": s.end, "start_s": s.start / fps, "end_s": s.end / fps}
+        if s.n_frames < min_frames:
+            d.update(keep=False, reason="short_shot")
+        else:
+            d.update(keep=True, reason=None)
+            long_shots.append((len(decisions), s))
+        decisions.append(d)
+
+    pairs, people = _analysis_plan([s for _, s in long_shots], fps, cfg)
+    gray, rgb = _collect(video, pairs, people)
+    dt = max(1, round(STEP_S * fps)) / fps
+    for li, (di, _s) in enumerate(long_shots):
+        d = decisions[di]
+        if "static" in cfg.skip:
+            d["static"] = "skipped"
+        elif li in pairs:
+            speed, speeds = flow_speed([(gray[a], gray[b]) for a, b in pairs[li]], dt)
+            d["flow_speed"] = round(speed, 6)
+            d["flow_speed_pairs"] = [round(v, 6) for v in speeds]
+            if speed < cfg.static_threshold:
+                d.update(keep=False, reason="static")
+        if "person" in cfg.skip:
+            d["person"] = "skipped"
+        elif d["keep"] and li in people:
+            pdec = person_check(
+                [rgb[i] for i in people[li]], cfg.pose_backend, min_articulation=cfg.min_articulation
+            )
+            d["person"] = pdec.to_dict()
+            if not pdec.keep:
+                d.update(keep=False, reason=pdec.reason)
+    record["shots"] = decisions
+
+    kept = [Shot(d["start_frame"], d["end_frame"]) for d in decisions if d["keep"]]
+    windows = draw_windows(kept, fps, cfg.policy, cfg.seed, source_id)
+    if not windows:
+        reasons = sorted({d["reason"] for d in decisions if d["reason"]}) or ["no_frames"]
+        long_reasons = sorted({d["reason"] for d in decisions if d["reason"] and d["reason"] != "short_shot"})
+        record.update(decision="filtered", reason=",".join(long_reasons or reasons), clips=[])
+        return record
+
+    out_dir = Path(payload["out_dir"])
+    rel_dir = Path("clips") / "internet" / source_id
+    (out_dir / rel_dir).mkdir(parents=True, exist_ok=True)
+    video_rel = [rel_dir / f"{w.spec.clip_id}.mp4" for w in windows]
+    audio = None
+    if info.has_audio and cfg.policy.audio:
+        samples, sr = load_audio(video, sr=None, mono=True)
+        audio = (samples, sr)
+    clip_recs = write_clips(video, windows, fps, [out_dir / p for p in video_rel], cfg.policy, audio)
+
+    provenance = json.dumps(
+        {
+            "generator": "ma_data.crawl",
+            "url": payload["url"],
+            "source_sha256": payload.get("source_sha256"),
+            "shot_method": cfg.shot_method if "shots" not in cfg.skip else "skipped",
+            "skipped_filters": list(cfg.skip),
+            **payload.get("provenance", {}),
+        },
+        sort_keys=True,
+    )
+    rows = []
+    for w, rel, rec in zip(windows, video_rel, clip_recs, strict=True):
+        audio_rel = None
+        if rec["audio"] is not None:
+            audio_rel = rel.with_suffix(".wav")
+            write_wav(out_dir / audio_rel, rec["audio"], rec["audio_sr"])
+        spec = w.spec
+        rows.append(
+            {
+                "clip_id": spec.clip_id,
+                "subset": "internet",
+                "source_id": source_id,
+                "source_uri": payload["url"],
+                "start_s": spec.start_s,
+                "end_s": spec.end_s,
+                "start_frame": spec.start_frame,
+                "end_frame": spec.end_frame,
+                "n_frames": spec.n_frames,
+                "fps": spec.fps,
+                "width": rec["width"],
+                "height": rec["height"],
+                "duration_s": spec.duration_s,
+                "genre": payload.get("genre"),
+                "split": None,
+                "video_path": rel.as_posix(),
+                "audio_path": audio_rel.as_posix() if audio_rel else None,
+                "music_features_path": None,
+                "motion_path": None,
+                "keypoints_path": None,
+                "pose_video_path": None,
+                "sha256": sha256_file(out_dir / rel),
+                "license": payload.get("license") or "unknown",
+                "creator": payload.get("creator"),
+                "provenance": provenance,
+                "status": "ok",
+                "error": None,
+                "phash": rec["phash"],
+                "shot_index": w.shot_index,
+            }
+        )
+    record.update(decision="kept", reason=None, clips=rows)
+    return record

@@ -1,0 +1,142 @@
+"""Single-performer filter: one person, full body visible, visibly moving.
+
+Two independent checks on frames sampled evenly across a shot:
+
+1. **How many people** — OpenCV's bundled HOG + linear-SVM people detector (Dalal & Triggs), run with the
+   frame scaled to ``HOG_HEIGHT`` px tall (HOG's 64x128 window needs people >= ~128 px). Detections are
+   non-maximum suppressed (IoU 0.3) and kept when their SVM score >= ``HOG_MIN_WEIGHT``. A shot is
+   *multi-person* when >= 2 people are found in at least ``MULTI_FRACTION`` of the sampled frames. HOG misses
+   people in unusual poses (it was trained on upright pedestrians), so it is only trusted to say "several",
+   never "none"; counting the dancer is the pose backend's job.
+2. **One full body that moves** — a pose backend of the motion benchmark (``benchmark.pose``; MediaPipe
+   BlazePose offline, ViTPose when its weights exist). A frame shows the full body when shoulders, hips,
+   knees and ankles all have confidence >= ``JOINT_CONF``; a shot needs that in >= ``FULL_BODY_FRACTION``
+   of its samples. Motion is the median, over consecutive samples, of the mean joint displacement after
+   removing the hip position, in torso lengths (neck to mid-hip); below ``MIN_ARTICULATION`` the performer
+   is essentially still.
+
+``ma_data`` is the base layer, so ``benchmark`` is imported lazily inside :func:`pose_check` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "FULL_BODY_FRACTION",
+    "HOG_HEIGHT",
+    "HOG_MIN_WEIGHT",
+    "JOINT_CONF",
+    "MIN_ARTICULATION",
+    "MULTI_FRACTION",
+    "PersonDecision",
+    "count_people_hog",
+    "person_check",
+    "pose_check",
+]
+
+HOG_HEIGHT = 640  # px the frame is scaled to before HOG
+HOG_MIN_WEIGHT = 0.5  # SVM score of a kept detection (OpenCV's sample keeps > 0; 0.5 drops most clutter)
+MULTI_FRACTION = 0.5  # share of sampled frames with >= 2 people that makes a shot multi-person
+JOINT_CONF = 0.5  # BlazePose visibility / ViTPose score of a visible joint
+FULL_BODY_FRACTION = 0.5  # share of sampled frames that must show the full body
+MIN_ARTICULATION = 0.05  # torso lengths of mean joint displacement between samples
+_FULL_BODY_JOINTS = (
+    "left_shoulder",
+    "right_shoulder",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+
+
+@dataclass(frozen=True)
+class PersonDecision:
+    keep: bool
+    reason: str | None
+    numbers: dict
+
+    def to_dict(self) -> dict:
+        return {"keep": self.keep, "reason": self.reason, **self.numbers}
+
+
+def _hog():
+    import cv2
+
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    return hog
+
+
+def count_people_hog(frame_rgb: np.ndarray, hog=None, min_weight: float = HOG_MIN_WEIGHT) -> int:
+    """Number of people HOG finds in one RGB frame (after NMS and the score threshold)."""
+    import cv2
+
+    hog = hog or _hog()
+    h, w = frame_rgb.shape[:2]
+    scale = HOG_HEIGHT / h
+    img = cv2.resize(frame_rgb, (max(64, round(w * scale)), HOG_HEIGHT), interpolation=cv2.INTER_LINEAR)
+    rects, weights = hog.detectMultiScale(img, winStride=(8, 8), padding=(8, 8), scale=1.05)
+    if len(rects) == 0:
+        return 0
+    weights = np.ravel(weights).astype(float)
+    keep = cv2.dnn.NMSBoxes([[int(v) for v in r] for r in rects], weights.tolist(), min_weight, 0.3)
+    return len(np.ravel(keep)) if len(keep) else 0
+
+
+def pose_check(frames: Sequence[np.ndarray], backend: str = "mediapipe") -> dict:
+    """Full-body visibility and articulation from a pose backend on sampled RGB frames (same size)."""
+    from benchmark.pose.registry import get_backend  # lazy: ma_data must not import benchmark at import time
+    from ma_data.formats.keypoints import JOINT_INDEX
+
+    if not frames:
+        return {"full_body_fraction": 0.0, "articulation": 0.0, "pose_backend": backend}
+    h, w = frames[0].shape[:2]
+    kwargs = {"static_image_mode": True} if backend == "mediapipe" else {}
+    with get_backend(backend, **kwargs) as pose:
+        track = pose.estimate(list(frames), fps=1.0, width=w, height=h, n_frames=len(frames))
+    kp = track.data  # (T, 25, 3)
+    idx = [JOINT_INDEX[j] for j in _FULL_BODY_JOINTS]
+    full = track.mask & np.all(kp[:, idx, 2] >= JOINT_CONF, axis=1)
+    neck, hip = kp[:, JOINT_INDEX["neck"], :2], kp[:, JOINT_INDEX["hip"], :2]
+    torso = np.linalg.norm(neck - hip, axis=1)
+    centred = kp[:, :, :2] - hip[:, None, :]
+    moves = []
+    for a in range(len(kp) - 1):
+        b = a + 1
+        if full[a] and full[b] and torso[a] > 1 and torso[b] > 1:
+            d = np.linalg.norm(centred[b] - centred[a], axis=1).mean()
+            moves.append(d / (0.5 * (torso[a] + torso[b])))
+    return {
+        "full_body_fraction": float(full.mean()),
+        "articulation": float(np.median(moves)) if moves else 0.0,
+        "pose_backend": backend,
+    }
+
+
+def person_check(
+    frames: Sequence[np.ndarray],
+    backend: str = "mediapipe",
+    use_pose: bool = True,
+    min_articulation: float = MIN_ARTICULATION,
+) -> PersonDecision:
+    """Decide whether sampled frames of one shot show a single moving performer."""
+    hog = _hog()
+    counts = [count_people_hog(f, hog) for f in frames]
+    multi = float(np.mean([c >= 2 for c in counts])) if counts else 0.0
+    numbers: dict = {"hog_counts": counts, "multi_fraction": multi}
+    if counts and multi >= MULTI_FRACTION:
+        return PersonDecision(False, "multi_person", numbers)
+    if use_pose:
+        numbers.update(pose_check(frames, backend))
+        if numbers["full_body_fraction"] < FULL_BODY_FRACTION:
+            return PersonDecision(False, "no_full_body", numbers)
+        if numbers["articulation"] < min_articulation:
+            return PersonDecision(False, "no_human_motion", numbers)
+    return PersonDecision(True, None, numbers)
