@@ -158,6 +158,7 @@ def _register_subcommands() -> None:
         ("benchmark.cli_table", "table"),
         ("benchmark.cli_appearance", "selfcheck"),
         ("benchmark.cli_appearance", "weights"),
+        ("benchmark.pose.cli", "keypoints"),
     ):
         try:
             mod = importlib.import_module(module)

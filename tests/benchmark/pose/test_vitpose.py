@@ -240,6 +240,7 @@ def test_backend_end_to_end_with_tiny_model(tiny_checkpoint, messi_rgb):
     assert track.extractor == "vitpose" and len(track.weights_hash) == 64
 
 
+@pytest.mark.slow
 def test_rtdetr_detector_wrapper_with_tiny_random_model(tmp_path, messi_rgb):
     from transformers import RTDetrConfig, RTDetrForObjectDetection, RTDetrResNetConfig
 
