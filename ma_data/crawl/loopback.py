@@ -74,13 +74,16 @@ class LoopbackServer:
     """Serve ``files`` (URL path -> local file or bytes) on 127.0.0.1 with optional ``faults``.
 
     Use as a context manager; ``url(name)`` gives the full URL; ``requests`` is the request log.
+    ``port``: a preferred port (0 = any free one; a taken port falls back to any free one).
     """
 
     def __init__(
         self,
         files: Mapping[str, Path | str | bytes],
         faults: Mapping[str, Fault] | None = None,
+        port: int = 0,
     ) -> None:
+        self._want_port = int(port)
         self._files = {self._norm(k): v for k, v in files.items()}
         self._faults = {self._norm(k): v for k, v in (faults or {}).items()}
         self._hits: dict[str, int] = {}
@@ -96,7 +99,10 @@ class LoopbackServer:
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> LoopbackServer:
         handler = _make_handler(self)
-        self._httpd = _Server(("127.0.0.1", 0), handler)
+        try:
+            self._httpd = _Server(("127.0.0.1", self._want_port), handler)
+        except OSError:  # the preferred port is taken: any free one
+            self._httpd = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05})
         self._thread.daemon = True
         self._thread.start()

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 DOWNLOAD = "internet.download"
 CURATE = "internet.curate"
-LEDGER_NAME = ".ledger.sqlite"
+LEDGER_NAME = ".build/ledger.sqlite"  # the same ledger file as ``ma-data build``
 RAW_DIR = "raw/internet"
 ARCHIVE_NAME = "raw/internet/download_archive.txt"
 _META_ORDER = "internet.url_order"
@@ -88,9 +88,12 @@ class CrawlSummary:
     n_clips: int
     manifest_changed: bool
     n_download_attempts: int
+    rows: list[dict] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("rows")
+        return d
 
 
 def split_for_source(source_id: str, seed: int = 0) -> str:
@@ -328,8 +331,14 @@ def crawl(
     out_dir: str | Path,
     config: CrawlConfig | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    ledger: Ledger | None = None,
+    write_manifest: bool = True,
 ) -> CrawlSummary:
-    """Crawl the URL manifest ``urls`` into the dataset at ``out_dir`` (see the module docstring)."""
+    """Crawl the URL manifest ``urls`` into the dataset at ``out_dir`` (see the module docstring).
+
+    ``ledger``: an open ledger to use (``ma-data build`` passes its own); ``write_manifest=False`` leaves
+    the manifest to the caller, which gets the rows in ``CrawlSummary.rows``.
+    """
     cfg = config or CrawlConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -341,7 +350,9 @@ def crawl(
     deny = load_deny_list(cfg.deny_lists)
     sweep_temp_files(out / "clips" / "internet")
 
-    with Ledger(out / LEDGER_NAME) as led:
+    own = ledger is None
+    led = Ledger(out / LEDGER_NAME) if own else ledger
+    try:
         order = list(led.get_meta(_META_ORDER, []))
         for e in entries:
             if e.key not in order:
@@ -407,15 +418,18 @@ def crawl(
 
         rows, dropped = internet_rows(led, order, cfg.split_seed, dedupe="dedupe" not in cfg.curation.skip)
         led.set_meta(_META_DROPPED, dropped)
-        changed = _write_manifest_if_changed(out, rows)
+        changed = _write_manifest_if_changed(out, rows) if write_manifest else False
 
         from ma_data.crawl.status import crawl_status
 
         statuses = crawl_status(out, ledger=led)
+    finally:
+        if own:
+            led.close()
     counts: dict[str, int] = {}
     for s in statuses:
         counts[s["status"]] = counts.get(s["status"], 0) + 1
-    return CrawlSummary(str(out), len(entries), counts, len(rows), changed, n_attempts)
+    return CrawlSummary(str(out), len(entries), counts, len(rows), changed, n_attempts, rows)
 
 
 def _quiet_av() -> None:
