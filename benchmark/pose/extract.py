@@ -31,9 +31,12 @@ def _progress_enabled(progress: bool) -> bool:
 
 
 def extract_track(
-    path: str | os.PathLike, backend: PoseBackend, cache: TrackCache | None = None
+    path: str | os.PathLike, backend: PoseBackend, cache: TrackCache | None = None, progress: bool = False
 ) -> KeypointTrack:
-    """Keypoints of one video with ``backend`` (through ``cache`` when given). Raises on failure."""
+    """Keypoints of one video with ``backend`` (through ``cache`` when given). Raises on failure.
+
+    ``progress`` shows a per-frame bar (same TTY / ``MACE_DANCE_NO_PROGRESS`` rules as the batch bar).
+    """
     from ma_data.io.video import iter_frames, probe_video
 
     path = Path(path)
@@ -52,8 +55,13 @@ def extract_track(
     info = probe_video(path)
     if info.width <= 0 or info.height <= 0:
         raise MediaError(f"{path}: video stream has no frame size")
+    frames = iter_frames(path)
+    if _progress_enabled(progress):
+        from tqdm import tqdm
+
+        frames = tqdm(frames, total=info.n_frames or None, desc=path.name, unit="frame", leave=False)
     track = backend.estimate(
-        iter_frames(path), fps=info.fps or None, width=info.width, height=info.height, n_frames=info.n_frames
+        frames, fps=info.fps or None, width=info.width, height=info.height, n_frames=info.n_frames
     )
     if len(track) == 0:
         raise MediaError(f"{path}: no decodable frames")
@@ -124,7 +132,7 @@ def extract_tracks(
             if bar is not None:
                 bar.set_postfix_str(stem, refresh=False)
             try:
-                tracks[stem] = extract_track(path, backend, track_cache)
+                tracks[stem] = extract_track(path, backend, track_cache, progress=bar is not None)
             except MaceError as exc:
                 errors[stem] = str(exc)
             except Exception as exc:  # a backend crash on one video must not end the batch

@@ -268,20 +268,22 @@ def _load_json(path: Path) -> Any:
         raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def _read_official(path: Path, key: str) -> tuple[dict, np.ndarray]:
+    doc = _load_json(path)
+    if not isinstance(doc, dict):
+        raise FormatError(f"{path}: expected a JSON object with key {key!r}, got {type(doc).__name__}")
+    if key not in doc:
+        raise FormatError(f"{path}: missing key {key!r}")
+    return doc, np.asarray(validate_keypoints(doc[key], path), dtype=np.float64)
+
+
 def read_official_array(path: str | os.PathLike, key: str = "keypoints") -> np.ndarray:
     """The official JSON's keypoints exactly as stored: (T, 25, 3) float64, official ``(y, x, c)`` order.
 
     This is what the official ``calculate_metric.py`` feeds its features (``np.array(data["keypoints"])``);
     use it where bit-compatibility matters. Raises :class:`FormatError` naming the file on any defect.
     """
-    path = Path(path)
-    doc = _load_json(path)
-    if not isinstance(doc, dict):
-        raise FormatError(f"{path}: expected a JSON object with key {key!r}, got {type(doc).__name__}")
-    if key not in doc:
-        raise FormatError(f"{path}: missing key {key!r}")
-    arr = validate_keypoints(doc[key], path)
-    return np.asarray(arr, dtype=np.float64)
+    return _read_official(Path(path), key)[1]
 
 
 def read_official_json(
@@ -291,8 +293,7 @@ def read_official_json(
     path = Path(path)
     if layout not in ("yxc", "xyc"):
         raise ValueError(f"layout must be 'yxc' or 'xyc', got {layout!r}")
-    raw = read_official_array(path, key=key)
-    doc = _load_json(path)  # small files; re-read for metadata rather than threading it through
+    doc, raw = _read_official(path, key)
     data = raw[..., [1, 0, 2]] if layout == "yxc" else raw
     fps = doc.get("fps")
     fps = float(fps) if isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0 else None
