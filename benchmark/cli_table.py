@@ -1,0 +1,65 @@
+"""``mace-bench table``: print a MACE-Dance paper table with your results rows beside the paper's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from benchmark.cli import cli_errors
+
+
+@click.command("table")
+@click.option(
+    "--table",
+    "table_name",
+    default="table2",
+    show_default=True,
+    help="Paper table: a packaged name (table1, table2) or a YAML file of the same layout.",
+)
+@click.option(
+    "--results",
+    "results_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Results JSON from `mace-bench evaluate`/`evaluate-3d`; repeat for several rows.",
+)
+@click.option(
+    "--label", "labels", multiple=True, help="Row label per --results file (default: 'Yours (<protocol>)')."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "latex"]),
+    default="md",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--with-gt", is_flag=True, help="Also add each results file's ground-truth row (Div/BAS/FSR of GT)."
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Also write the table to this file.")
+@cli_errors
+def table(
+    table_name: str, results_files: tuple[Path, ...], labels: tuple[str, ...], fmt: str, with_gt: bool, out
+) -> None:
+    """Print a paper table (Markdown or LaTeX) with rows from your results files appended.
+
+    Values are matched by metric key (fid_k, div_g, bas, fsr, ...); columns a results file does not have
+    are left empty. Compare rows only when the protocol matches the table's (shown in the header).
+    """
+    from benchmark.results import read_results
+    from tools.paper_tables import load_table, render, rows_from_results
+
+    if labels and len(labels) != len(results_files):
+        raise click.UsageError("give one --label per --results file")
+    t = load_table(table_name)
+    extra = []
+    for i, path in enumerate(results_files):
+        extra += rows_from_results(
+            t, read_results(path), label=labels[i] if labels else None, with_gt=with_gt
+        )
+    text = render(t, extra, fmt)
+    if out is not None:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+    click.echo(text)
