@@ -1,0 +1,327 @@
+"""Click commands of the Appearance Expert and the cascade.
+
+``generate`` is registered on ``mace-dance`` (``models/cli.py``). The stage trainers, single-video animation and
+the tiny-model writer are in the ``appearance`` group, also runnable as ``python -m models.appearance_expert``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ma_data.errors import MaceError
+
+_memory_options = [
+    click.option(
+        "--dtype",
+        type=click.Choice(["bfloat16", "float16", "float32"]),
+        default="bfloat16",
+        show_default=True,
+        help="Weights dtype of the DiT and encoders (the VAE stays float32). bf16 halves memory (~33 GB DiT).",
+    ),
+    click.option(
+        "--offload",
+        type=click.Choice(["none", "model", "group", "sequential"]),
+        default="none",
+        show_default=True,
+        help="CPU offload: model (whole components, peak = DiT), group (DiT blocks, a few GB, slower), "
+        "sequential (smallest, slowest).",
+    ),
+    click.option(
+        "--vae-tiling/--no-vae-tiling", default=False, show_default=True, help="Tiled VAE (less memory)."
+    ),
+]
+
+
+def _with_memory(fn):
+    for opt in reversed(_memory_options):
+        fn = opt(fn)
+    return fn
+
+
+def _clean_errors(fn):
+    """Expected failures -> one line on stderr, exit status 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (MaceError, FileNotFoundError, ValueError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _resolution(value: str) -> tuple[int, int]:
+    from .inference import RESOLUTIONS
+
+    if value in RESOLUTIONS:
+        return RESOLUTIONS[value]
+    try:
+        h, w = (int(v) for v in value.lower().split("x"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: use 480p, 720p or HEIGHTxWIDTH") from exc
+    return h, w
+
+
+@click.command("generate")
+@click.option(
+    "--music", type=click.Path(path_type=Path), required=True, help="Music file (wav, mp3, mp4 ...)."
+)
+@click.option("--ref", "reference", type=click.Path(path_type=Path), required=True, help="Reference photo.")
+@click.option("--genre", required=True, help="FineDance style2 genre (e.g. Hiphop, Jazz, Korean) or id 0-15.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output video (.mp4).")
+@click.option(
+    "--appearance",
+    type=click.Choice(["wan", "none"]),
+    default="wan",
+    show_default=True,
+    help="wan: Appearance Expert; none: stop at the pose video and mannequin render (no appearance weights).",
+)
+@click.option(
+    "--motion-ckpt",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Motion Expert checkpoint (train-motion last.pt or official train-3750.pt); default: weights cache.",
+)
+@click.option("--motion-steps", type=int, default=50, show_default=True, help="Motion Expert DDIM steps.")
+@click.option("--beta", type=float, default=0.75, show_default=True, help="Motion Expert GFT temperature.")
+@click.option(
+    "--model-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Wan2.2-Animate-14B in diffusers layout; default: weights cache (wan2.2-animate-14b-diffusers).",
+)
+@click.option("--body-adapter", type=click.Path(path_type=Path), default=None, help="Stage-1 adapter file.")
+@click.option("--lora", type=click.Path(path_type=Path), default=None, help="Stage-2 LoRA file.")
+@click.option(
+    "--lora-strength", type=float, default=0.5, show_default=True, help="LoRA strength (official 0.5)."
+)
+@click.option(
+    "--resolution",
+    default="720p",
+    show_default=True,
+    help="480p (832x480), 720p (1280x720) or HxW, portrait.",
+)
+@click.option("--fps", type=float, default=16.0, show_default=True, help="Pose/output video fps.")
+@click.option("--steps", type=int, default=20, show_default=True, help="Appearance denoising steps.")
+@click.option("--guidance-scale", type=float, default=1.0, show_default=True, help="CFG scale (1 = none).")
+@click.option(
+    "--overlap",
+    type=click.Choice(["1", "5"]),
+    default="1",
+    show_default=True,
+    help="Relay frames shared by consecutive 77-frame segments (1 = the paper's last frame).",
+)
+@click.option("--prompt", default=None, help="Text prompt (default: the released '视频中的人在跳舞').")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of both experts.")
+@click.option("--max-seconds", type=float, default=None, help="Use only the first seconds of the music.")
+@click.option(
+    "--mannequin/--no-mannequin", default=True, show_default=True, help="Also render a mannequin video."
+)
+@click.option("--device", default=None, help="torch device (default: cuda when available, else cpu).")
+@_with_memory
+@_clean_errors
+def generate(music, reference, genre, out, appearance, motion_ckpt, motion_steps, beta, model_dir, body_adapter,
+             lora, lora_strength, resolution, fps, steps, guidance_scale, overlap, prompt, seed, max_seconds,
+             mannequin, device, dtype, offload, vae_tiling):  # fmt: skip
+    """Music + photo -> dance video: Motion Expert -> pose video -> Appearance Expert -> video with the music.
+
+    Intermediates (motion.npz, pose_video.mp4, mannequin.mp4, reference.png, cascade.json) are kept in
+    OUT_STEM_cascade/ beside the output.
+    """
+    import torch
+
+    from models.cascade import CascadeConfig, intermediates_dir, run_cascade
+
+    height, width = _resolution(resolution)
+    cfg = CascadeConfig(
+        music=str(music),
+        reference=str(reference),
+        genre=genre,
+        out=str(out),
+        appearance=appearance,
+        motion_ckpt=str(motion_ckpt) if motion_ckpt else None,
+        motion_steps=motion_steps,
+        beta=beta,
+        model_dir=str(model_dir) if model_dir else None,
+        body_adapter=str(body_adapter) if body_adapter else None,
+        lora=str(lora) if lora else None,
+        lora_strength=lora_strength,
+        height=height,
+        width=width,
+        fps=fps,
+        steps=steps,
+        guidance_scale=guidance_scale,
+        overlap=int(overlap),
+        prompt=prompt,
+        seed=seed,
+        max_seconds=max_seconds,
+        device=device or ("cuda" if torch.cuda.is_available() else "cpu"),
+        mannequin=mannequin,
+        memory={"dtype": dtype, "offload": offload, "vae_tiling": vae_tiling},
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record = run_cascade(cfg)
+    skipped = "; ".join(f"{k}: {v}" for k, v in record["skipped"].items())
+    click.echo(
+        f"wrote {out} (intermediates in {intermediates_dir(out)})"
+        + (f"; skipped {skipped}" if skipped else "")
+    )
+
+
+@click.group("appearance")
+def appearance() -> None:
+    """Appearance Expert: two-stage fine-tuning of Wan2.2-Animate, animation, tiny test model."""
+
+
+def _train_options(fn):
+    opts = [
+        click.option("--manifest", type=click.Path(path_type=Path), required=True, help="MA-Data manifest (Parquet)."),
+        click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory."),
+        click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Dataset root (default: manifest folder)."),
+        click.option("--model-dir", type=click.Path(path_type=Path), default=None, help="Base model (default: weights cache)."),
+        click.option("--resolution", default="480p", show_default=True, help="480p, 720p or HxW (portrait)."),
+        click.option("--frames", type=int, default=77, show_default=True, help="Controlled frames per window (4k+1; 77 = official 81)."),
+        click.option("--fps", type=float, default=16.0, show_default=True, help="Training fps (clips are resampled)."),
+        click.option("--lr", type=float, default=None, help="Learning rate (default: paper, 1e-5 stage 1 / 5e-5 stage 2)."),
+        click.option("--steps", type=int, default=50_000, show_default=True, help="Optimizer steps (paper 50k)."),
+        click.option("--batch-size", type=int, default=1, show_default=True, help="Windows per GPU per micro-step."),
+        click.option("--grad-accum", type=int, default=1, show_default=True, help="Gradient accumulation steps."),
+        click.option("--ema", type=float, default=None, help="EMA decay of the trained weights (off by default)."),
+        click.option("--relay-prob", type=float, default=0.0, show_default=True, help="Probability of a relay-frame conditioning."),
+        click.option("--save-every", type=int, default=500, show_default=True, help="Steps between checkpoints."),
+        click.option("--log-every", type=int, default=10, show_default=True, help="Steps between metrics lines."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed."),
+        click.option("--mixed-precision", type=click.Choice(["no", "bf16"]), default="no", show_default=True, help="Accelerate autocast."),
+        click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True, show_default=True, help="Recompute DiT blocks (less memory, ~1.3x time)."),
+        click.option("--resume", default=None, help="'latest' or a checkpoint directory."),
+        click.option("--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), default="bfloat16", show_default=True, help="Frozen weights dtype (trainables are fp32)."),
+    ]  # fmt: skip
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _train(stage, manifest, out, data_root, model_dir, resolution, frames, fps, lr, steps, batch_size, grad_accum,
+           ema, relay_prob, save_every, log_every, seed, mixed_precision, gradient_checkpointing, resume, dtype,
+           **extra):  # fmt: skip
+    from .training import TrainConfig, train
+
+    height, width = _resolution(resolution)
+    cfg = TrainConfig(
+        stage=stage, manifest=str(manifest), output_dir=str(out),
+        data_root=str(data_root) if data_root else None, model_dir=str(model_dir) if model_dir else None,
+        height=height, width=width, segment_frames=frames, fps=fps, lr=lr, max_steps=steps,
+        batch_size=batch_size, grad_accum=grad_accum, ema_decay=ema, relay_prob=relay_prob,
+        save_every=save_every, log_every=log_every, seed=seed, mixed_precision=mixed_precision, resume=resume,
+        memory={"dtype": dtype, "gradient_checkpointing": gradient_checkpointing}, **extra,
+    )  # fmt: skip
+    summary = train(cfg)
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "trainable_names"}))
+
+
+@appearance.command("train-kinematic")
+@_train_options
+@click.option(
+    "--full-adapter",
+    is_flag=True,
+    help="Train the whole animate adapter (official scripts), not only the pose embedding.",
+)
+@_clean_errors
+def train_kinematic(full_adapter, **kw):
+    """Stage 1: train only the Body Adapter (pose_patch_embedding); exports OUT/body_adapter.safetensors."""
+    _train("kinematic", train_full_adapter=full_adapter, **kw)
+
+
+@appearance.command("train-aesthetic")
+@_train_options
+@click.option(
+    "--body-adapter", type=click.Path(path_type=Path), required=True, help="Stage-1 result to start from."
+)
+@click.option("--rank", type=int, default=32, show_default=True, help="LoRA rank (alpha = rank).")
+@click.option(
+    "--no-pose-in-stage2",
+    is_flag=True,
+    help="Do not feed pose/face (reproduces the official stage-2 scripts).",
+)
+@_clean_errors
+def train_aesthetic(body_adapter, rank, no_pose_in_stage2, **kw):
+    """Stage 2: LoRA on every DiT block, kinematic path frozen; exports OUT/lora.safetensors."""
+    _train(
+        "aesthetic",
+        body_adapter=str(body_adapter),
+        lora_rank=rank,
+        pose_in_stage2=not no_pose_in_stage2,
+        **kw,
+    )
+
+
+@appearance.command("write-tiny-model")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True, help="Initialisation seed.")
+def write_tiny_model(directory, seed):
+    """Write a tiny random Wan-Animate in diffusers layout (for smoke tests; outputs are noise)."""
+    from .tiny import save_tiny_model
+
+    click.echo(str(save_tiny_model(directory, seed)))
+
+
+@appearance.command("animate")
+@click.option("--ref", "reference", type=click.Path(path_type=Path), required=True, help="Reference image.")
+@click.option("--pose-video", type=click.Path(path_type=Path), required=True, help="Pose video (any fps).")
+@click.option(
+    "--face-video", type=click.Path(path_type=Path), default=None, help="Face crops (default: null face)."
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output video (.mp4).")
+@click.option(
+    "--model-dir", type=click.Path(path_type=Path), default=None, help="Base model (default: cache)."
+)
+@click.option("--body-adapter", type=click.Path(path_type=Path), default=None, help="Stage-1 adapter file.")
+@click.option("--lora", type=click.Path(path_type=Path), default=None, help="Stage-2 LoRA file.")
+@click.option(
+    "--lora-strength", type=float, default=0.5, show_default=True, help="LoRA strength (official 0.5)."
+)
+@click.option("--resolution", default="720p", show_default=True, help="480p, 720p or HxW (portrait).")
+@click.option(
+    "--fps", type=float, default=16.0, show_default=True, help="Output fps (the pose video is resampled)."
+)
+@click.option("--steps", type=int, default=20, show_default=True, help="Denoising steps.")
+@click.option("--guidance-scale", type=float, default=1.0, show_default=True, help="CFG scale (1 = none).")
+@click.option(
+    "--overlap", type=click.Choice(["1", "5"]), default="1", show_default=True, help="Relay frames."
+)
+@click.option("--prompt", default=None, help="Prompt (default: '视频中的人在跳舞').")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
+@click.option("--device", default=None, help="torch device (default: cuda when available).")
+@_with_memory
+@_clean_errors
+def animate(reference, pose_video, face_video, out, model_dir, body_adapter, lora, lora_strength, resolution, fps,
+            steps, guidance_scale, overlap, prompt, seed, device, dtype, offload, vae_tiling):  # fmt: skip
+    """Animate a reference image along a pose video (pose-driven image animation, paper Table 3)."""
+    from ma_data.io.video import read_video, write_video
+
+    from .conditioning import DEFAULT_PROMPT, load_reference_image, resample_frames
+    from .inference import AppearanceExpert
+    from .loading import MemoryOptions
+
+    height, width = _resolution(resolution)
+    ref = load_reference_image(reference)
+    pose, pose_fps = read_video(pose_video)
+    pose = resample_frames(pose, pose_fps, fps)
+    face = None
+    if face_video is not None:
+        face, face_fps = read_video(face_video)
+        face = resample_frames(face, face_fps, fps, len(pose))
+    expert = AppearanceExpert.from_pretrained(
+        model_dir, body_adapter, lora, lora_strength, MemoryOptions(dtype=dtype, offload=offload, vae_tiling=vae_tiling), device
+    )  # fmt: skip
+    result = expert.animate(ref, pose, face, prompt or DEFAULT_PROMPT, height, width, fps, steps=steps,
+                            guidance_scale=guidance_scale, seed=seed, overlap=int(overlap))  # fmt: skip
+    write_video(out, result.frames, fps=fps)
+    click.echo(f"wrote {out} ({len(result.frames)} frames, {len(result.segments)} segment(s))")
