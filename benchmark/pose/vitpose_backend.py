@@ -76,11 +76,12 @@ class ViTPoseBackend(PoseBackend):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.selection = selection
         self._torch = torch
+        _check_weights(need_pose=model is None, need_detector=detector is None, checkpoint=checkpoint)
         if model is None:
             from benchmark.pose.vitpose_convert import load_vitpose
             from ma_data.weights import resolve_weight
 
-            path = resolve_weight(VITPOSE_WEIGHT, checkpoint)  # MissingWeightError names file + location
+            path = resolve_weight(VITPOSE_WEIGHT, checkpoint)
             model = load_vitpose(path, size=size, device=self.device)
             stat = path.stat()
             pose_hash = _file_sha256(str(path), stat.st_size, stat.st_mtime)
@@ -146,6 +147,28 @@ class ViTPoseBackend(PoseBackend):
             weights_hash=self.weights_hash,
             meta={"boxes": boxes_used, "selection": self.selection},
         )
+
+
+def _check_weights(need_pose: bool, need_detector: bool, checkpoint=None) -> None:
+    """Report every missing weight in one error (rather than one per run), each with its path and source."""
+    from benchmark.pose.detector import DETECTOR_WEIGHT
+    from ma_data.errors import MissingWeightError
+    from ma_data.weights import get_spec, resolve_weight
+
+    wanted = ([(VITPOSE_WEIGHT, checkpoint)] if need_pose else []) + (
+        [(DETECTOR_WEIGHT, None)] if need_detector else []
+    )
+    problems = []
+    for name, override in wanted:
+        try:
+            resolve_weight(name, override)
+        except MissingWeightError as exc:
+            spec = get_spec(name)
+            # directory weights (transformers layouts) are not fetched by `weights fetch`; say how to get them
+            hint = f" [{spec.description}]" if spec.is_dir else ""
+            problems.append(f"{exc}{hint}")
+    if problems:
+        raise MissingWeightError("the vitpose backend needs its weights: " + " | ".join(problems))
 
 
 def _state_fingerprint(model) -> str:

@@ -189,6 +189,13 @@ class KeypointTrack:
                     raise FormatError(f"KeypointTrack.{name}: must be positive, got {value!r}")
                 setattr(self, name, int(value))
 
+    def __repr__(self) -> str:
+        size = f"{self.width}x{self.height}" if self.width and self.height else "?x?"
+        return (
+            f"KeypointTrack(T={len(self)}, detected={int(self.mask.sum())}, fps={self.fps}, size={size}, "
+            f"extractor={self.extractor!r}{' ' + self.extractor_version if self.extractor_version else ''})"
+        )
+
     # -- views -------------------------------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self.data.shape[0])
