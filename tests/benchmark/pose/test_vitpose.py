@@ -270,6 +270,9 @@ def test_missing_weights_error_says_what_to_put_where(tmp_path, monkeypatch):
         ViTPoseBackend(device="cpu")
     msg = str(info.value)
     assert "vitpose-s-coco_25.pth" in msg and str(tmp_path / "weights" / "vitpose") in msg and "\n" not in msg
+    # both missing files are named at once, the directory one with its download command
+    assert str(tmp_path / "weights" / "rtdetr" / "rtdetr_r18vd_coco_o365") in msg
+    assert "huggingface-cli download PekingU/rtdetr_r18vd_coco_o365" in msg
     from benchmark.pose.extract import extract_tracks
 
     with pytest.raises(MissingWeightError, match="vitpose-s-coco_25.pth"):
