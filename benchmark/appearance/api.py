@@ -187,12 +187,18 @@ def score_appearance(
         have = [s for s in scored if key in parts[s]]
         if have:
             metrics[key] = _aggregate([parts[s][key] for s in have], n_boot)
-    for dim in VBENCH_DIMS + FULL_REFERENCE_DIMS:
-        if dim in dims and dim not in skipped_dims and dim not in metrics:
-            warnings.append(f"{dim}: no video could be scored")
+    extra: dict = {}
     for inst in dimensions:
         for k, v in inst.set_level().items():
-            metrics[k] = MetricValue(v)
+            metrics[k] = MetricValue(v)  # set-level values (FVD): no per-video bootstrap
+        n_clips = getattr(inst, "n_clips", None)
+        if n_clips is not None:
+            extra["fvd_clips"] = n_clips
+            if 0 < n_clips <= 400:
+                warnings.append(f"fvd: {n_clips} clips for 400-d I3D features; covariances are singular")
+    for dim in dims:
+        if dim not in skipped_dims and dim not in metrics:
+            warnings.append(f"{dim}: no video could be scored")
     return MetricReport(
         metrics=metrics,
         per_sample=per_sample,
@@ -200,5 +206,9 @@ def score_appearance(
         n_samples=len(scored),
         protocol=VBENCH_APPEARANCE,
         warnings=warnings,
-        extra={"dims_requested": dims + sorted(set(skipped_dims) - set(dims)), "skipped_dims": skipped_dims},
+        extra={
+            "dims_requested": dims + sorted(set(skipped_dims) - set(dims)),
+            "skipped_dims": skipped_dims,
+            **extra,
+        },
     )

@@ -60,6 +60,18 @@ VBENCH_APPEARANCE = register_protocol(
                 "per_video": "mean over paired frames",
             },
             "psnr": {"data_range": DATA_RANGE, "max_db": PSNR_MAX_DB, "per_video": "mean of per-frame PSNR"},
+            "lpips": {
+                "net": "alex",
+                "version": "0.1",
+                "input": "RGB /255 mapped to [-1, 1], native resolution",
+                "per_video": "mean over paired frames",
+            },
+            "fvd": {
+                "detector": "StyleGAN-V I3D TorchScript (rescale=True, resize=True, return_features=True)",
+                "clip_len": 16,
+                "clips": "non-overlapping 16-frame runs of the paired frame range",
+                "stats": "mean and population covariance in float64; scipy sqrtm, real part",
+            },
             "pairing": "frame i of pred with frame i of GT over min(T_pred, T_gt) frames",
             "gt_resize": "cv2.INTER_AREA to the prediction size when sizes differ",
         },
