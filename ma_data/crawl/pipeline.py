@@ -221,28 +221,29 @@ def _apply_takedowns(led: Ledger, deny, out: Path) -> None:
     """Deny-listed items become ``filtered`` (takedown) whatever they were; their files are deleted."""
     for rec in led.records(DOWNLOAD):
         res = rec.result or {}
-        if res.get("outcome") == "filtered" and str(res.get("reason", "")).startswith("takedown"):
-            continue
         entry = rec.payload.get("entry", {})
-        reason = deny.check(
-            rec.payload["url"],
-            extractor=res.get("extractor"),
-            video_id=res.get("video_id"),
-            source_id=res.get("source_id"),
-            creators=(entry.get("creator"), res.get("uploader")),
-        )
-        if not reason:
-            continue
-        if rec.status != "running":
-            led.start(DOWNLOAD, rec.item_id)
-        led.finish(
-            DOWNLOAD,
-            rec.item_id,
-            {"outcome": "filtered", "reason": reason, "source_id": res.get("source_id")},
-        )
+        if res.get("outcome") == "filtered" and str(res.get("reason", "")).startswith("takedown"):
+            reason = res["reason"]
+        else:
+            reason = deny.check(
+                rec.payload["url"],
+                extractor=res.get("extractor"),
+                video_id=res.get("video_id"),
+                source_id=res.get("source_id"),
+                creators=(entry.get("creator"), res.get("uploader")),
+            )
+            if not reason:
+                continue
+            if rec.status != "running":
+                led.start(DOWNLOAD, rec.item_id)
+            led.finish(
+                DOWNLOAD,
+                rec.item_id,
+                {"outcome": "filtered", "reason": reason, "source_id": res.get("source_id")},
+            )
         _remove_raw(out, rec.item_id)
         cur = led.get(CURATE, rec.item_id)
-        if cur is not None and cur.status == "done" and cur.result:
+        if cur is not None and cur.result and cur.result.get("clips"):
             sid = cur.result.get("source_id")
             if sid:
                 shutil.rmtree(out / "clips" / "internet" / sid, ignore_errors=True)

@@ -75,7 +75,7 @@ def _content_cuts(path: str | os.PathLike, threshold: float, min_scene_len: int)
     manager.auto_downscale = True  # detection on ~256-px frames: same cuts, a fraction of the cost
     manager.add_detector(ContentDetector(threshold=threshold, min_scene_len=min_scene_len))
     manager.detect_scenes(video, show_progress=False)
-    return [int(tc.frame_num) for tc in manager.get_cut_list()]
+    return [int(start.frame_num) for start, _ in manager.get_scene_list()[1:]]
 
 
 def _transnetv2_cuts(path: str | os.PathLike, threshold: float = 0.5) -> list[int]:
