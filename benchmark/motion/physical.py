@@ -33,7 +33,9 @@ def pfc_sequence(joints: np.ndarray, dt: float = 1.0 / 30, up_index: int = 2) ->
 
     Returns NaN when the root never accelerates (the reference divides by a zero maximum).
     """
-    j = np.asarray(joints)
+    j = np.asarray(joints)  # computed in the input's dtype, as the reference does
+    if not np.issubdtype(j.dtype, np.floating):
+        j = j.astype(np.float64)
     if j.ndim != 3 or j.shape[1] < 12 or j.shape[2] != 3:
         raise ValueError(f"joints must be (T, J>=12, 3), got {j.shape}")
     if j.shape[0] < 3:
@@ -49,8 +51,9 @@ def pfc_sequence(joints: np.ndarray, dt: float = 1.0 / 30, up_index: int = 2) ->
     root_a = root_a / scale
     feet = j[:, list(FOOT_JOINTS)]
     foot_v = np.linalg.norm(feet[2:][:, :, flat] - feet[1:-1][:, :, flat], axis=-1)
-    left = np.minimum(foot_v[:, 0], foot_v[:, 1])
-    right = np.minimum(foot_v[:, 2], foot_v[:, 3])
+    # the reference stores the per-side minima in a float64 array before multiplying
+    left = np.minimum(foot_v[:, 0], foot_v[:, 1]).astype(np.float64)
+    right = np.minimum(foot_v[:, 2], foot_v[:, 3]).astype(np.float64)
     return float(np.mean(left * right * root_a))
 
 
@@ -79,10 +82,12 @@ def foot_skating_sequence(
     ``tangent="mean"`` reproduces the reference (|mean of v_x and v_z|); ``"norm"`` uses the horizontal speed.
     A side with no contact frame gives NaN.
     """
-    j = np.asarray(joints_yup, dtype=np.float64).copy()
+    j = np.array(joints_yup, copy=True)  # the input's float dtype, as the reference computes
+    if not np.issubdtype(j.dtype, np.floating):
+        j = j.astype(np.float64)
     if j.ndim != 3 or j.shape[1] < 12 or j.shape[2] != 3:
         raise ValueError(f"joints must be (T, J>=12, 3), got {j.shape}")
-    j[..., 1] -= ground_height(j)
+    j[..., 1] -= j.dtype.type(ground_height(j))
     vel = np.zeros_like(j)
     vel[:-1] = j[1:] - j[:-1]
     ratios = []

@@ -68,6 +68,7 @@ _COMMON = {
 BAILANDO3D = {
     **_COMMON,
     "max_frames": 1200,
+    "diversity_mode": "loop",
     "feature_joints": 24,
     "geometric_joints": 24,
     "centering": "frame0_root",
@@ -248,11 +249,12 @@ def _bas(s: _Sample, beats: np.ndarray, params: Mapping[str, Any]) -> float:
 
 
 def _pfc(s: _Sample, params: Mapping[str, Any]) -> float:
-    j = s.joints.astype(np.float64)
+    j = s.joints
     if params["axis_align"] == "rot_z_+90":
-        j = j @ _ROT_Z_90.T  # the reference runs PFC on the aligned joints with index 2 as "up"
+        # the reference runs PFC on the float32 aligned joints with index 2 as "up"
+        j = (j.astype(np.float32) @ _ROT_Z_90.T.astype(np.float32)).astype(np.float32)
     else:
-        j = y_up_to_z_up(j)
+        j = y_up_to_z_up(j)  # (x, y, z) -> (x, -z, y): exact, keeps the dtype
     return pfc_sequence(j, dt=_time(params["pfc_dt"], s.fps), up_index=params["pfc_up_index"]) * float(
         params["pfc_scale"]
     )
@@ -288,6 +290,26 @@ def _prepare(
             continue
         out.append(_Sample(stem, float(m.fps), j))
     return out
+
+
+def _diversity_loop(features: np.ndarray) -> float:
+    """Bailando/LODGE ``calculate_avg_distance``: a Python loop over pairs i < j adding float32 norms into a
+    float32 running sum (sequentially), then dividing by the pair count. The sequential float32 sum carries
+    a rounding error of ~1e-6 relative that the references' printed numbers include, so it is kept."""
+    f = np.asarray(features, dtype=np.float32)
+    n = len(f)
+    if n < 2:
+        return float("nan")
+    iu, ju = np.triu_indices(n, 1)
+    d = np.sqrt(np.sum((f[iu].astype(np.float64) - f[ju]) ** 2, axis=1)).astype(np.float32)
+    total = np.cumsum(d, dtype=np.float32)[-1]
+    return float(total / np.float32((n * n - n) / 2))
+
+
+def _diversity(features: np.ndarray, mode: str) -> float:
+    if mode == "loop":
+        return _diversity_loop(features)
+    return common.diversity(features, mode=mode)
 
 
 def _set_metrics(
@@ -327,8 +349,8 @@ def _set_metrics(
                 out[f"fid_{key}"] = float(np.real(fid))
             else:
                 out[f"fid_{key}"] = float("nan")
-            out[f"div_{key}"] = common.diversity(p, mode=params["diversity_mode"])
-            out[f"div_{key}_gt"] = common.diversity(g, mode=params["diversity_mode"])
+            out[f"div_{key}"] = _diversity(p, params["diversity_mode"])
+            out[f"div_{key}_gt"] = _diversity(g, params["diversity_mode"])
     return out
 
 
