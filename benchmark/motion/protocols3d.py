@@ -312,6 +312,15 @@ def _diversity(features: np.ndarray, mode: str) -> float:
     return common.diversity(features, mode=mode)
 
 
+def _safe_frechet(*args, **kwargs) -> float | complex:
+    """The Frechet distance, or NaN when the covariances are not finite (features blown up by the GT-stats
+    normalisation of a column that is constant in GT)."""
+    try:
+        return common.frechet_distance(*args, **kwargs)
+    except (ValueError, np.linalg.LinAlgError):
+        return float("nan")
+
+
 def _set_metrics(
     gt_k: np.ndarray,
     gt_g: np.ndarray,
@@ -334,7 +343,7 @@ def _set_metrics(
                 mu_p, sig_p = common.feature_stats(p)
                 mu_g, sig_g = common.feature_stats(g)
                 fi: dict[str, Any] = {}
-                fid = common.frechet_distance(
+                fid = _safe_frechet(
                     mu_p,
                     sig_p,
                     mu_g,
@@ -500,6 +509,12 @@ def score_3d(
         paired = [s.stem for s in gts] == [s.stem for s in prs]
 
         def stat(idx: np.ndarray) -> dict[str, float]:
+            try:
+                return _stat(idx)
+            except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+                return {k: float("nan") for k in METRIC_KEYS}
+
+        def _stat(idx: np.ndarray) -> dict[str, float]:
             gi = idx if paired else np.arange(len(gts))
             v = _set_metrics(gt_k[gi], gt_g[gi], pr_k[idx], pr_g[idx], params)
             v.update(
