@@ -10,8 +10,9 @@ details move the printed digits. The parity-relevant choices are spelled out nex
   SciPy is installed instead.
 - :func:`diversity` computes pairwise distances in float32 exactly as the references' dense (n, n, c) code
   does, in row blocks so memory stays bounded.
-- :func:`normalize_own_stats` mirrors ``(x - x.mean(0)) / (x.std(0) + eps)`` on float32 *torch* tensors:
-  torch's std accumulates in float64 (checked bit-for-bit against torch), the rest is float32.
+- :func:`normalize_own_stats` mirrors ``(x - x.mean(0)) / (x.std(0) + eps)`` on float32 *torch* tensors
+  bit for bit: torch's float32 mean is a cascade sum in SIMD column groups (:func:`torch_sum_dim0`), its std
+  a float64 two-pass computation.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ __all__ = [
     "normalize_by_gt",
     "normalize_own_stats",
     "sqrtm_legacy",
+    "torch_sum_dim0",
+    "torch_vector_width",
 ]
 
 
@@ -243,27 +246,131 @@ def diversity(
 # --------------------------------------------------------------------------------------------------------------
 
 
-def normalize_own_stats(features: np.ndarray, eps: float = 1e-4, ddof: int = 1) -> np.ndarray:
-    """Z-score a set by its own mean and std the way MACE-Dance does on float32 torch tensors.
+def _ceil_log2(x: int) -> int:
+    return 1 if x <= 2 else int(x - 1).bit_length()
 
-    ``(x - mean) / (std + eps)`` in float32. The std (``ddof=1``: torch's default unbiased one) is a two-pass
-    float64 computation rounded to float32, which is what torch's CPU kernel returns bit for bit. The mean is
-    the float64 mean rounded to float32; torch's cascade float32 sum can differ from it in the last bit, which
-    moves normalised values by ~1e-7 relative. Columns that are constant become 0 (up to that last bit).
+
+def _cascade_sum0(x: np.ndarray) -> np.ndarray:
+    """Per-column float32 sum over axis 0 in the order of ATen's ``multi_row_sum`` (4-level cascade with
+    chunks of ``2**max(4, ceil_log2(n) // 4)`` rows)."""
+    n = x.shape[0]
+    power = max(4, _ceil_log2(n) // 4)
+    step, mask = 1 << power, (1 << power) - 1
+    acc = np.zeros((4,) + x.shape[1:], np.float32)
+    i = 0
+    while i + step <= n:
+        for _ in range(step):
+            acc[0] += x[i]
+            i += 1
+        for level in range(1, 4):
+            acc[level] += acc[level - 1]
+            acc[level - 1] = 0
+            if i & (mask << (level * power)):
+                break
+    while i < n:
+        acc[0] += x[i]
+        i += 1
+    for level in range(1, 4):
+        acc[0] += acc[level]
+    return acc[0]
+
+
+def _ilp_sum0(x: np.ndarray) -> np.ndarray:
+    """ATen ``row_sum``: four interleaved cascades (rows k, k+4, ...), the tail added to the first, then the
+    four partial sums folded left to right."""
+    n = x.shape[0]
+    s = n // 4
+    if s > 0:
+        part = _cascade_sum0(x[: 4 * s].reshape((s, 4) + x.shape[1:])).copy()
+    else:
+        part = np.zeros((4,) + x.shape[1:], np.float32)
+    for i in range(4 * s, n):
+        part[0] += x[i]
+    for k in range(1, 4):
+        part[0] += part[k]
+    return part[0]
+
+
+def torch_vector_width() -> int:
+    """float32 lanes of torch's CPU kernels on this machine: 16 with AVX-512 (F, BW, VL, DQ), else 8.
+
+    ``MACE_DANCE_TORCH_VEC_WIDTH`` overrides the detection (e.g. to reproduce numbers computed elsewhere).
+    """
+    import os
+
+    env = os.environ.get("MACE_DANCE_TORCH_VEC_WIDTH")
+    if env:
+        return int(env)
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    need = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
+                    return 16 if need <= flags else 8
+    except OSError:
+        pass
+    return 8
+
+
+def torch_sum_dim0(x: np.ndarray, width: int | None = None) -> np.ndarray:
+    """``torch.sum(x, 0)`` for a C-contiguous float32 (n, d) array, bit for bit (single-threaded CPU path).
+
+    ATen's ``cascade_sum`` reduces columns in SIMD groups: groups of ``4 * width`` columns use one cascade,
+    then groups of ``width`` and the remaining columns use the four-way interleaved ``row_sum``. ``width`` is
+    the float32 vector width (8 for AVX2/NEON, 16 for AVX-512; detected when None). Only the summation order
+    matters, so the result is exact emulation, not an approximation. (torch splits the work across threads
+    only above 32768 elements; there the order can differ in the last bit.)
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    width = torch_vector_width() if width is None else int(width)
+    n, d = x.shape
+    out = np.zeros(d, np.float32)
+    j = 0
+    if d >= width:
+        while j + 4 * width <= d:
+            out[j : j + 4 * width] = _cascade_sum0(x[:, j : j + 4 * width])
+            j += 4 * width
+        while j + width <= d:
+            out[j : j + width] = _ilp_sum0(x[:, j : j + width])
+            j += width
+    else:
+        while j + 3 < d:
+            out[j : j + 4] = _cascade_sum0(x[:, j : j + 4])
+            j += 4
+    if j < d:
+        out[j:] = _ilp_sum0(x[:, j:])
+    return out
+
+
+def normalize_own_stats(
+    features: np.ndarray, eps: float = 1e-4, ddof: int = 1, *, width: int | None = None
+) -> np.ndarray:
+    """Z-score a set by its own mean and std exactly as MACE-Dance does on float32 torch tensors.
+
+    ``(x - x.mean(0)) / (x.std(0) + eps)`` in float32 where:
+
+    - the mean is torch's float32 cascade sum divided by n (:func:`torch_sum_dim0`, bit-exact);
+    - the std (``ddof=1``: torch's default unbiased one) is a two-pass float64 computation rounded to float32,
+      which is what torch's CPU kernel returns bit for bit.
+
+    The last bit matters: with fewer samples than dimensions the covariance product is singular and whether
+    ``sqrtm`` fails (and the FID takes its +eps*I branch) depends on it.
     """
     x = np.asarray(features, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"features must be (n_samples, n_dims), got shape {x.shape}")
-    x64 = x.astype(np.float64)
-    mean64 = x64.mean(axis=0)
-    n = x.shape[0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = (
-            np.sum((x64 - mean64) ** 2, axis=0) / (n - ddof) if n - ddof > 0 else np.full(x.shape[1], np.nan)
-        )
-    std = np.sqrt(var).astype(np.float32)
-    mean = mean64.astype(np.float32)
+    mean, std = _torch_mean_std(x, ddof, width)
     return (x - mean) / (std + np.float32(eps))
+
+
+def _torch_mean_std(x: np.ndarray, ddof: int, width: int | None) -> tuple[np.ndarray, np.ndarray]:
+    n = x.shape[0]
+    mean = torch_sum_dim0(x, width) / np.float32(n)
+    x64 = x.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.sum((x64 - x64.mean(axis=0)) ** 2, axis=0) / (n - ddof) if n > ddof else np.nan * x64[0]
+    return mean, np.sqrt(var).astype(np.float32)
 
 
 def normalize_by_gt(
@@ -286,11 +393,8 @@ def normalize_by_gt(
         raise ValueError(f"gt and pred must be (n, d) with the same d, got {gt.shape} and {pred.shape}")
     if torch_like:
         g = gt.astype(np.float32)
-        g64 = g.astype(np.float64)
-        mean64 = g64.mean(axis=0)
-        var = np.sum((g64 - mean64) ** 2, axis=0) / (g.shape[0] - ddof)
-        std = np.sqrt(var).astype(np.float32) + np.float32(eps)
-        mean = mean64.astype(np.float32)
+        mean, std = _torch_mean_std(g, ddof, None)
+        std = std + np.float32(eps)
         return (g - mean) / std, (pred.astype(np.float32) - mean) / std
     mean = gt.mean(axis=0)
     std = gt.std(axis=0, ddof=ddof)
