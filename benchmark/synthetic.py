@@ -89,8 +89,8 @@ def synthetic_dancer(
 ) -> np.ndarray:
     """(T, 25, 3) float32 ``(x, y, conf)`` keypoints of a dancer that pauses on every beat.
 
-    Between consecutive beats the body moves from one random key pose to the next with a smoothstep, so the
-    speed is zero on the beats and largest half-way. ``phase_shift_beats`` moves the pauses off the beats (a
+    Between consecutive beats the body moves between two random key poses with a smoothstep, so the speed is
+    zero on the beats and largest half-way. ``phase_shift_beats`` moves the pauses off the beats (a
     badly synchronised dancer); ``noise_px`` adds per-frame jitter.
     """
     period = 60.0 / bpm
@@ -99,9 +99,10 @@ def synthetic_dancer(
     k = np.floor(u).astype(int)
     frac = u - k
     s = frac * frac * (3 - 2 * frac)  # smoothstep: zero slope at both ends
-    k_min = k.min()
-    keys = np.stack([_key_pose(rng, amplitude) for _ in range(k.max() - k_min + 2)])
-    a, b = keys[k - k_min], keys[k - k_min + 1]
+    # Two key poses visited alternately: every beat-to-beat move has the same size, so the smoothed speed's
+    # minima sit on the beats rather than drifting towards the smaller of two unequal moves.
+    keys = np.stack([_key_pose(rng, amplitude), _key_pose(rng, amplitude)])
+    a, b = keys[k % 2], keys[(k + 1) % 2]
     xy = a + (b - a) * s[:, None, None]
     if noise_px:
         xy = xy + rng.normal(0.0, noise_px, size=xy.shape)

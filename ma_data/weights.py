@@ -91,11 +91,15 @@ def resolve_weight(name: str, path: str | os.PathLike | None = None) -> Path:
     target = Path(path).expanduser() if path is not None else weight_path(name)
     if target.exists():
         return target
-    how = f"run `mace-bench weights fetch {name}`" if spec.url else "obtain it from its authors"
     source = f" (source: {spec.url})" if spec.url else ""
+    if spec.is_dir:
+        how = f"download the model folder{source} and place it there"
+    elif spec.url:
+        how = f"run `mace-bench weights fetch {name}`{source}, or copy the file there"
+    else:
+        how = "obtain the file from its authors and copy it there"
     raise MissingWeightError(
-        f"weight {name!r} not found: looked for {target}; {how}{source}, or copy the file there "
-        f"(set ${CACHE_ENV} to move the cache)"
+        f"weight {name!r} not found: looked for {target}; {how} (set ${CACHE_ENV} to move the cache)"
     )
 
 

@@ -1,0 +1,106 @@
+"""`mace-bench evaluate` end to end on synthetic keypoints and click-track music, and on bad input."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from benchmark.cli import main
+from tools.demo import make_demo_set
+
+
+@pytest.fixture(scope="module")
+def demo_set(tmp_path_factory):
+    return make_demo_set(tmp_path_factory.mktemp("demo"), n_samples=10, seed=0)
+
+
+def _run(dirs, *extra, out=None):
+    args = [
+        "evaluate",
+        "--gt-keypoints",
+        str(dirs["gt_keypoints"]),
+        "--pred-keypoints",
+        str(dirs["pred_keypoints"]),
+        "--audio",
+        str(dirs["audio"]),
+        "--n-boot",
+        "50",
+        *extra,
+    ]
+    if out is not None:
+        args += ["--out", str(out)]
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def _copy(dirs, tmp_path):
+    new = {k: tmp_path / k for k in dirs}
+    for k, v in dirs.items():
+        shutil.copytree(v, new[k])
+    return new
+
+
+def test_results_file_has_the_contract(demo_set, tmp_path):
+    out = tmp_path / "results.json"
+    result = _run(demo_set, out=out)
+    assert result.exit_code == 0, result.output
+    assert "| FID_k |" in result.output
+    doc = json.loads(out.read_text())
+    assert doc["protocol"]["name"] == "mace2d-official" and doc["protocol"]["params"]
+    assert doc["n_samples"] == 10
+    for key in ("fid_k", "fid_g", "div_k", "div_g", "bas", "div_k_gt", "div_g_gt", "bas_gt"):
+        entry = doc["metrics"][key]
+        assert entry["value"] is not None and len(entry["ci95"]) == 2, key
+    assert set(doc["per_sample"]) == {f"demo_{i:03d}" for i in range(10)}
+    assert len(doc["inputs"]["motion"]["files"]) == 10
+    assert doc["toolkit"]["version"] and doc["environment"]["packages"]["numpy"]
+    # The GT dancers pause on every beat, the generated ones half a beat off.
+    assert doc["metrics"]["bas_gt"]["value"] > 0.8 > doc["metrics"]["bas"]["value"]
+
+
+def test_bad_items_are_skipped_with_reasons(demo_set, tmp_path):
+    dirs = _copy(demo_set, tmp_path)
+    (dirs["gt_keypoints"] / "demo_000.json").write_text('{"keypoints": [[[1, 2')  # truncated
+    doc = json.loads((dirs["pred_keypoints"] / "demo_001.json").read_text())
+    doc["keypoints"] = np.zeros((70, 17, 3)).tolist()  # wrong joint count
+    (dirs["pred_keypoints"] / "demo_001.json").write_text(json.dumps(doc))
+    doc = json.loads((dirs["gt_keypoints"] / "demo_002.json").read_text())
+    doc["keypoints"][3][4][0] = float("nan")
+    (dirs["gt_keypoints"] / "demo_002.json").write_text(json.dumps(doc))
+    (dirs["audio"] / "demo_003.wav").unlink()  # stem missing on one side
+    (dirs["audio"] / "demo_004.wav").write_bytes(b"not audio")  # unreadable audio
+    out = tmp_path / "r.json"
+    result = _run(dirs, out=out)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    reasons = {item["stem"]: item["reason"] for item in doc["skipped"]}
+    assert set(reasons) == {"demo_000", "demo_001", "demo_002", "demo_003", "demo_004"}
+    assert "demo_000.json" in reasons["demo_000"] and "demo_001.json" in reasons["demo_001"]
+    assert "GT audio" in reasons["demo_003"] and "demo_004.wav" in reasons["demo_004"]
+    assert doc["n_samples"] == 5
+
+
+def test_nothing_usable_is_one_line_and_exit_2(tmp_path):
+    for name in ("gt", "pred", "audio"):
+        (tmp_path / name).mkdir()
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--gt-keypoints",
+            str(tmp_path / "gt"),
+            "--pred-keypoints",
+            str(tmp_path / "pred"),
+            "--audio",
+            str(tmp_path / "audio"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and result.output.startswith(
+        "error: no usable motion samples"
+    )
+    missing = CliRunner().invoke(
+        main, ["evaluate", "--pred", str(tmp_path / "nope"), "--gt", str(tmp_path / "gt")]
+    )
+    assert missing.exit_code == 2 and "nope" in missing.output and "Traceback" not in missing.output
