@@ -124,6 +124,7 @@ def curate_source(payload: dict) -> dict:
     from ma_data.io.audio import load_audio, write_wav
     from ma_data.io.video import probe_video
 
+    _quiet_av()
     cfg = CurationConfig.from_dict(payload.get("config", {}))
     video = payload["video"]
     source_id = payload["source_id"]
@@ -244,3 +245,13 @@ def curate_source(payload: dict) -> dict:
         )
     record.update(decision="kept", reason=None, clips=rows)
     return record
+
+
+def _quiet_av() -> None:
+    """x264/AAC print per-file statistics at INFO level (in every worker); a crawl writes thousands."""
+    try:
+        import av.logging
+
+        av.logging.set_level(av.logging.ERROR)
+    except Exception:  # noqa: BLE001 - cosmetic only
+        pass

@@ -1,0 +1,125 @@
+"""Curation stages on videos with known answers: cuts, a static shot, frame-exact clips, hashes, people."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ma_data.crawl.synthetic import make_source_video, shot_bounds
+from ma_data.curation.clips import ClipPolicy, draw_windows, output_size, write_clips
+from ma_data.curation.dedupe import clip_signature, find_duplicates, frame_phash, hamming
+from ma_data.curation.shots import Shot, detect_shots, scores_to_cuts
+from ma_data.curation.static import STATIC_THRESHOLD, flow_speed, to_analysis_gray
+from ma_data.io.video import iter_frames, write_video
+
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+
+
+def test_content_detector_finds_the_known_cuts(tmp_path):
+    segs = [(2.0, "moving"), (1.5, "moving"), (2.5, "static")]
+    path = make_source_video(tmp_path / "s.mp4", segs, width=96, height=72, audio_sr=None)
+    bounds = shot_bounds(segs, 30.0)
+    shots = detect_shots(path, bounds[-1][1])
+    assert [(s.start, s.end) for s in shots] == bounds
+
+
+def test_transnetv2_score_runs_to_cuts():
+    s = np.array([0, 0.1, 0.9, 0.2, 0, 0.7, 0.8, 0.1, 0.0, 0.95])
+    # a run of high scores belongs to the outgoing shot; a run touching the end is no cut
+    assert scores_to_cuts(s, 0.5) == [3, 7]
+
+
+def test_static_vs_moving_flow_speed(tmp_path):
+    still = make_source_video(tmp_path / "still.mp4", [(1.0, "static")], width=128, height=96, audio_sr=None)
+    moving = make_source_video(tmp_path / "mov.mp4", [(1.0, "moving")], width=128, height=96, audio_sr=None)
+    for path, is_static in ((still, True), (moving, False)):
+        gray = [to_analysis_gray(f) for f in iter_frames(path)]
+        speed, per_pair = flow_speed([(gray[i], gray[i + 3]) for i in range(0, 24, 4)], dt_s=0.1)
+        assert (speed < STATIC_THRESHOLD) is is_static, (path.name, speed, per_pair)
+
+
+def _index_frames(n: int, h: int = 64, w: int = 96):
+    """Frames whose index is written as 8 black/white blocks (robust to H.264)."""
+    for i in range(n):
+        f = np.zeros((h, w, 3), np.uint8)
+        for b in range(8):
+            if (i >> b) & 1:
+                f[:, b * 12 : b * 12 + 12] = 255
+        yield f
+
+
+def _read_index(frame: np.ndarray) -> int:
+    bits = frame[:, :, 0].reshape(frame.shape[0], 8, -1)[:, :, 3:9].mean(axis=(0, 2)) > 127
+    return int(sum(1 << b for b, v in enumerate(bits) if v))
+
+
+@pytest.mark.parametrize("src_fps", [30.0, 25.0])
+def test_clips_are_frame_accurate_and_inside_shots(tmp_path, src_fps):
+    n = 250
+    src = write_video(tmp_path / "idx.mp4", _index_frames(n), src_fps)
+    shots = [Shot(0, 170), Shot(170, n)]
+    policy = ClipPolicy(fps=30.0, min_len_s=1.0, max_len_s=2.0, max_gap_s=0.5, audio=False)
+    wins = draw_windows(shots, src_fps, policy, seed=3, source_id="idx")
+    assert wins and wins == draw_windows(shots, src_fps, policy, seed=3, source_id="idx")
+    for w in wins:
+        assert 1.0 <= w.spec.duration_s <= 2.0
+        assert w.src_lo <= math.floor(w.spec.start_s * src_fps + 1e-6)
+        assert math.ceil(w.spec.end_s * src_fps - 1e-6) <= w.src_hi  # never across the cut at frame 170
+    paths = [tmp_path / f"{w.spec.clip_id}.mp4" for w in wins]
+    recs = write_clips(src, wins, src_fps, paths, policy)
+    for w, p, rec in zip(wins, paths, recs, strict=True):
+        got = [_read_index(f) for f in iter_frames(p)]
+        want = [math.floor(j * src_fps / 30.0 + 1e-6) for j in range(w.spec.start_frame, w.spec.end_frame)]
+        assert got == want and rec["n_frames"] == len(want)
+
+
+def test_output_size_policy():
+    pol = ClipPolicy(short_side=720)
+    assert output_size(1920, 1080, pol) == (1280, 720)
+    assert output_size(1080, 1920, pol) == (720, 1280)
+    assert output_size(320, 240, pol) == (320, 240)  # never upscaled by default
+    assert output_size(321, 241, ClipPolicy(short_side=720, upscale=True)) == (960, 720)
+
+
+def test_phash_dedupe_across_sources_only():
+    rng = np.random.default_rng(0)
+    a = [rng.integers(0, 255, (72, 96, 3), dtype=np.uint8) for _ in range(10)]
+    b = [np.clip(f.astype(int) + 3, 0, 255).astype(np.uint8) for f in a]  # re-encoded-like copy
+    c = [rng.integers(0, 255, (72, 96, 3), dtype=np.uint8) for _ in range(10)]
+    sa, sb, sc = clip_signature(a), clip_signature(b), clip_signature(c)
+    assert len(sa) == 5 and hamming(sa[0], sb[0]) <= 6 and hamming(sa[0], sc[0]) > 6
+    dropped = find_duplicates([("a1", "A", sa), ("a2", "A", sa), ("b1", "B", sb), ("c1", "C", sc)])
+    assert dropped == {"b1": "a1"}
+    assert frame_phash(a[0]) == frame_phash(a[0].copy())
+
+
+def _opencv_sample(name: str) -> Path:
+    p = OPENCV_DATA / name
+    if not p.is_file():
+        pytest.skip(f"{p} missing: install Debian's opencv-doc (make apt) for real human footage")
+    return p
+
+
+@pytest.mark.slow
+def test_person_filter_single_dancer_on_real_photo():
+    import cv2
+
+    from ma_data.curation.person import count_people_hog, pose_check
+
+    img = cv2.cvtColor(cv2.imread(str(_opencv_sample("messi5.jpg"))), cv2.COLOR_BGR2RGB)
+    assert count_people_hog(img) <= 1
+    res = pose_check([img])
+    assert res["full_body_fraction"] == 1.0
+
+
+@pytest.mark.slow
+def test_person_filter_flags_several_pedestrians():
+    from ma_data.curation.person import person_check
+
+    frames = [f for i, f in enumerate(iter_frames(_opencv_sample("vtest.avi"))) if i % 100 == 0][:6]
+    dec = person_check(frames, use_pose=False)
+    assert not dec.keep and dec.reason == "multi_person", dec.numbers
+    assert sum(c >= 2 for c in dec.numbers["hog_counts"]) >= 3
