@@ -128,14 +128,32 @@ def to_pil_frames(frames: np.ndarray) -> list:
     return [Image.fromarray(np.ascontiguousarray(f, dtype=np.uint8)) for f in frames]
 
 
-def fit_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize (T, H, W, 3) uint8 frames to ``height`` x ``width`` (bilinear); no-op at the right size."""
+def fit_frames(frames: np.ndarray, height: int, width: int, mode: str = "stretch") -> np.ndarray:
+    """Resize (T, H, W, 3) uint8 frames to ``height`` x ``width`` (bilinear); no-op at the right size.
+
+    ``mode="cover"`` keeps the aspect ratio: scale to cover the target, then centre-crop (used for training
+    clips whose aspect differs from the training resolution; video and pose video get the same transform).
+    """
     from PIL import Image
 
     frames = np.asarray(frames)
     if frames.shape[1:3] == (height, width):
         return frames
-    return np.stack([np.asarray(Image.fromarray(f).resize((width, height), Image.BILINEAR)) for f in frames])
+    if mode not in ("stretch", "cover"):
+        raise ValueError(f"mode must be stretch|cover, got {mode!r}")
+    h0, w0 = frames.shape[1:3]
+    box = None
+    size = (width, height)
+    if mode == "cover":
+        s = max(height / h0, width / w0)
+        size = (max(width, round(w0 * s)), max(height, round(h0 * s)))
+        left, top = (size[0] - width) // 2, (size[1] - height) // 2
+        box = (left, top, left + width, top + height)
+    out = []
+    for f in frames:
+        img = Image.fromarray(f).resize(size, Image.BILINEAR)
+        out.append(np.asarray(img.crop(box) if box else img))
+    return np.stack(out)
 
 
 def render_pose_video(motion, fps: float, width: int, height: int, reference=None) -> np.ndarray:

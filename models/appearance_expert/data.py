@@ -5,8 +5,16 @@ reference slot) of a clip, resampled to the training fps, with its pose video wi
 the null face when the clip has none), the clip's first frame as reference image (as the official CSV's
 ``input_image`` = first frame of ``video``) and its prompt.
 
-Manifest columns used: ``video_path`` and ``pose_video_path`` (required), ``face_video_path``, ``prompt``,
-``split`` and ``status`` (optional); paths are relative to the dataset root (the manifest's folder unless given).
+Inputs accepted:
+
+* the MA-Data manifest (``ma_data.manifest``, Parquet): ``video_path``, ``pose_video_path``, ``keypoints_path``
+  (face crops are cut from the clip with its keypoints), ``split``, ``status`` (only ``ok`` rows);
+* any Parquet/CSV table with ``video_path`` and ``pose_video_path`` and optionally ``face_video_path``,
+  ``keypoints_path``, ``prompt``, ``split``, ``status``;
+* the official DiffSynth metadata CSV (``video, animate_pose_video, animate_face_video, prompt``).
+
+Paths are relative to the dataset root (the manifest's folder unless given). The face input is, in order of
+preference: the face video, crops from the keypoints, the null face.
 """
 
 from __future__ import annotations
@@ -19,29 +27,58 @@ import numpy as np
 
 from ma_data.errors import FormatError, MediaError
 
-from .conditioning import DEFAULT_PROMPT, fit_frames, null_face_video, resample_indices
+from .conditioning import (
+    DEFAULT_PROMPT,
+    face_video_from_keypoints,
+    fit_frames,
+    null_face_video,
+    resample_indices,
+)
 
 REQUIRED_COLUMNS = ("video_path", "pose_video_path")
 
 
+#: Official DiffSynth metadata CSV column -> our column.
+OFFICIAL_COLUMNS = {
+    "video": "video_path",
+    "animate_pose_video": "pose_video_path",
+    "animate_face_video": "face_video_path",
+}
+
+
 def read_manifest_table(path: str | os.PathLike):
-    """The manifest as a pandas DataFrame (through ``ma_data.manifest`` when available)."""
+    """The training table as a pandas DataFrame with our column names."""
+    import pandas as pd
+
     path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.parquet"
     if not path.is_file():
         raise FormatError(f"{path}: manifest not found")
-    try:
-        from ma_data.manifest import read_manifest  # the render engineer's reader (schema checks)
+    if path.suffix.lower() == ".csv":
+        df = pd.read_csv(path).rename(columns=OFFICIAL_COLUMNS)
+    else:
+        import pyarrow.parquet as pq
 
-        table = read_manifest(path)
-        df = table.to_pandas() if hasattr(table, "to_pandas") else table
-    except ImportError:
-        import pandas as pd
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except Exception as exc:
+            raise FormatError(f"{path}: unreadable Parquet ({type(exc).__name__}: {exc})") from exc
+        if meta.get(b"format") == b"mace-dance/ma-data-manifest":
+            from ma_data.manifest import read_manifest  # schema-checked MA-Data manifest
 
-        df = pd.read_parquet(path)
+            df = read_manifest(path)
+        else:
+            df = pd.read_parquet(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise FormatError(f"{path}: manifest lacks column(s) {', '.join(missing)}")
     return df
+
+
+def _text(row, column: str) -> str | None:
+    value = row[column] if column in row.index else None
+    return value if isinstance(value, str) and value else None
 
 
 def read_frames_at(path: str | os.PathLike, indices: np.ndarray) -> np.ndarray:
@@ -100,7 +137,7 @@ class ManifestClips:
         if split is not None and "split" in df.columns:
             df = df[df["split"] == split]
         if "status" in df.columns:
-            df = df[df["status"].isin(["ok", "done", "ready"]) | df["status"].isna()]
+            df = df[df["status"].isin(["ok"]) | df["status"].isna()]
         if len(df) == 0:
             raise FormatError(f"{manifest}: no usable clips (split={split!r})")
         self.rows = df.reset_index(drop=True)
@@ -139,18 +176,23 @@ class ManifestClips:
         video_path = self._path(row["video_path"])
         pose_path = self._path(row["pose_video_path"])
         idx = self._window_indices(video_path, index)
-        video = fit_frames(read_frames_at(video_path, idx), self.height, self.width)
-        reference = fit_frames(read_frames_at(video_path, np.array([0])), self.height, self.width)[0]
+        raw = read_frames_at(video_path, idx)
+        video = fit_frames(raw, self.height, self.width, "cover")
+        reference = fit_frames(read_frames_at(video_path, np.array([0])), self.height, self.width, "cover")[0]
         # The pose video is aligned to the clip frame for frame (same fps and count) in MA-Data.
-        pose = fit_frames(read_frames_at(pose_path, idx), self.height, self.width)
-        face_value = row.get("face_video_path") if hasattr(row, "get") else None
-        if face_value is not None and isinstance(face_value, str) and face_value:
-            face = fit_frames(read_frames_at(self._path(face_value), idx), self.face_size, self.face_size)
+        pose = fit_frames(read_frames_at(pose_path, idx), self.height, self.width, "cover")
+        face_video, keypoints = _text(row, "face_video_path"), _text(row, "keypoints_path")
+        if face_video:
+            face = fit_frames(read_frames_at(self._path(face_video), idx), self.face_size, self.face_size)
+        elif keypoints:
+            from ma_data.formats.keypoints import load_npz
+
+            kp = load_npz(self._path(keypoints)).data
+            face = face_video_from_keypoints(raw, kp[np.minimum(idx, len(kp) - 1)], self.face_size)
         else:
             face = null_face_video(self.n_frames, self.face_size)
-        prompt = row.get("prompt") if "prompt" in row.index else None
-        clip_id = str(row["clip_id"]) if "clip_id" in row.index else str(index)
-        return ClipWindow(clip_id, video, pose, face, reference, prompt or self.default_prompt)
+        clip_id = _text(row, "clip_id") or str(index)
+        return ClipWindow(clip_id, video, pose, face, reference, _text(row, "prompt") or self.default_prompt)
 
 
 def collate_windows(items: list[ClipWindow]) -> list[ClipWindow]:
