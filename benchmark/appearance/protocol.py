@@ -49,6 +49,12 @@ VBENCH_APPEARANCE = register_protocol(
                 "per_video": "mean over frames of head(x) / 10",
                 "aggregate": "mean over videos",
             },
+            "imaging_quality": {
+                "model": "MUSIQ (SPAQ weights, pyiqa 0.1.10 checkpoint) re-implemented; scales 224, 384, original",
+                "preprocess": "longer side capped at 512 (bilinear, no antialias), /255",
+                "per_video": "mean over frames of MOS / 100 (VBench stores MOS 0-100 per video)",
+                "aggregate": "mean over videos",
+            },
             "ssim": {
                 "window": SSIM_WINDOW,
                 "sigma": SSIM_SIGMA,
