@@ -1,0 +1,152 @@
+"""``ma-data``: build, validate and summarise MA-Data.
+
+Exit codes: 0 success; 1 some clips failed / some files are bad (each named); 2 bad usage or nothing usable
+(one line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ma_data.errors import MaceError
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option("-v", "--verbose", is_flag=True, help="Log per-item progress and failures.")
+def main(verbose: bool) -> None:
+    """Build, validate and summarise MA-Data (the MACE-Dance dataset)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+
+
+@main.command()
+@click.option(
+    "--finedance",
+    "finedance",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="FineDance root (motion/, music_wav/, label_json/).",
+)
+@click.option("--demo", is_flag=True, help="Build from the bundled SYNTHETIC FineDance-format sample.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Dataset root to create or resume.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="YAML/JSON overrides of the build config (render, slicing, sources).",
+)
+@click.option("--subsets", default="render", help="Comma-separated subsets to build: render, internet.")
+@click.option(
+    "--executor",
+    type=click.Choice(["serial", "process", "ray"]),
+    default="process",
+    help="Where items run: this process, a local process pool, or Ray.",
+)
+@click.option("--workers", type=int, default=None, help="Pool size / local Ray CPUs (default: CPU count).")
+@click.option("--address", default=None, help="Ray cluster address (e.g. auto, ray://host:10001).")
+@click.option("--preset", default=None, help="Render preset (default, demo); overrides the config.")
+@click.option(
+    "--smpl-model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with SMPL model files: render the SMPL mesh instead of the built-in mannequin.",
+)
+def build(finedance, demo, out, config_file, subsets, executor, workers, address, preset, smpl_model_dir):
+    """Build (or resume) a dataset root: clips, per-clip files and manifest.parquet.
+
+    Re-running the same command resumes: finished clips are kept, interrupted ones redone.
+    """
+    from ma_data.build.pipeline import build as run_build
+    from ma_data.build.pipeline import load_config
+
+    if finedance is None and not demo:
+        _fail("give --finedance DIR or --demo")
+    names = tuple(s.strip() for s in subsets.split(",") if s.strip())
+    try:
+        cfg = load_config(config_file, demo=demo and finedance is None)
+        if preset:
+            cfg["render"]["preset"] = preset
+        if smpl_model_dir:
+            cfg["render"].update(body="smpl", smpl_model_dir=str(smpl_model_dir.resolve()))
+        res = run_build(out, finedance_dir=finedance, demo=demo, subsets=names, config=cfg,
+                        executor=executor, workers=workers, address=address)  # fmt: skip
+    except MaceError as exc:
+        _fail(str(exc))
+    click.echo(f"{res.out}: {res.n_ok} clips ok, {res.n_failed} failed; manifest {res.manifest}")
+    for clip_id, _, err in res.failures:
+        click.echo(f"failed: {clip_id}: {err}", err=True)
+    if res.n_failed:
+        sys.exit(2 if res.n_ok == 0 else 1)
+
+
+@main.command()
+@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--no-decode", is_flag=True, help="Skip full decoding (probe and hash only).")
+def validate(root, no_decode):
+    """Check every clip of ROOT against manifest.parquet: files, decoding, frame counts, durations, audio,
+    keypoint/motion/feature lengths and video hashes. Names every bad file; exit 1 if any."""
+    from ma_data.validate import validate_dataset
+
+    try:
+        report = validate_dataset(root, decode=not no_decode)
+    except MaceError as exc:
+        _fail(str(exc))
+    for problem in report.problems:
+        click.echo(f"BAD {problem}", err=True)
+    click.echo(f"{root}: {report.n_clips} clips checked, {len(report.problems)} problems")
+    if report.problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Chart path (default ROOT/stats.png).",
+)
+def stats(root, png):
+    """Hours and clips per genre, subset and split, printed and drawn as a PNG chart."""
+    from ma_data.stats import dataset_stats, format_stats, plot_stats
+
+    try:
+        st = dataset_stats(root)
+        path = plot_stats(st, png or root / "stats.png")
+    except MaceError as exc:
+        _fail(str(exc))
+    click.echo(format_stats(st))
+    click.echo(f"chart: {path}")
+
+
+# --- commands owned by other modules (one add_command line each) -------------------------------------------
+# crawl / status (internet subset): registered here by the crawl engineer, e.g.
+#   from ma_data.crawl.cli import crawl, status
+#   main.add_command(crawl); main.add_command(status)
+from ma_data.crawl.cli import crawl as _crawl_cmd  # noqa: E402 - registration block
+from ma_data.crawl.cli import status as _status_cmd  # noqa: E402
+
+main.add_command(_crawl_cmd, name="crawl")
+main.add_command(_status_cmd, name="status")
+# --- end of registrations ------------------------------------------------------------------------------------
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

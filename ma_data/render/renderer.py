@@ -1,0 +1,302 @@
+"""Render SMPL-24 motion clips offscreen with pyrender: the body, a checkered floor and two lights.
+
+Usage::
+
+    r = ClipRenderer(PRESETS["demo"])
+    prep = r.prepare(poses, trans)           # camera, 3D/2D keypoints, floor: cheap, no GL
+    for rgb in r.frames(prep): ...            # (H, W, 3) uint8, streamed (a clip never sits in memory)
+
+The body is the built-in mannequin, or the SMPL mesh through ``smplx`` when ``config.body == "smpl"``.
+Rendering is deterministic for a given config and motion (no random state, fixed scene order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+import ma_data.render  # noqa: F401 - sets PYOPENGL_PLATFORM / np.infty before OpenGL is imported
+from ma_data.body.fk import forward_kinematics
+from ma_data.errors import FormatError, MissingWeightError
+from ma_data.render.camera import Camera, front_camera
+from ma_data.render.config import RenderConfig
+from ma_data.render.mannequin import build_mannequin, part_transforms, sole_height
+from ma_data.render.markers import coco25_from_markers, marker_positions
+
+__all__ = ["ClipRenderer", "PreparedClip", "offscreen_renderer"]
+
+
+@dataclass
+class PreparedClip:
+    """Everything about a clip that is known before a pixel is drawn."""
+
+    joints: np.ndarray  # (T, 24, 3) world joints (Y-up) of the rendered body
+    keypoints3d: np.ndarray  # (T, 25, 3) ViTPose-25 points in the world
+    keypoints2d: np.ndarray  # (T, 25, 3) (x, y, conf) pixels; conf 1 inside the frame, 0 outside
+    joints2d: np.ndarray  # (T, 24, 2) SMPL joints projected (for the pose video)
+    camera: Camera
+    floor_y: float
+    transforms: dict[str, np.ndarray] | None = None  # mannequin: part name -> (T, 4, 4)
+    vertices: np.ndarray | None = None  # smpl: (T, V, 3)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.joints.shape[0])
+
+
+@lru_cache(maxsize=2)
+def offscreen_renderer(width: int, height: int):
+    """One EGL offscreen renderer per size and process (creating a GL context is the slow part)."""
+    import pyrender
+
+    return pyrender.OffscreenRenderer(viewport_width=width, viewport_height=height)
+
+
+@lru_cache(maxsize=1)
+def _mannequin_parts():
+    return build_mannequin()
+
+
+@dataclass(frozen=True)
+class _Skin:
+    """The mannequin as one mesh: local vertices/normals and, per vertex, the index of its part."""
+
+    vertices: np.ndarray  # (V, 3) in the owning part's joint frame
+    normals: np.ndarray  # (V, 3)
+    faces: np.ndarray  # (F, 3) uint32
+    joint: np.ndarray  # (V,) index into part_names
+    part_names: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _mannequin_skin() -> _Skin:
+    parts = _mannequin_parts()
+    verts, norms, faces, owner = [], [], [], []
+    base = 0
+    for k, part in enumerate(parts):
+        m = part.mesh
+        verts.append(np.asarray(m.vertices))
+        norms.append(np.asarray(m.vertex_normals))
+        faces.append(np.asarray(m.faces) + base)
+        owner.append(np.full(len(m.vertices), k))
+        base += len(m.vertices)
+    return _Skin(
+        vertices=np.concatenate(verts),
+        normals=np.concatenate(norms),
+        faces=np.concatenate(faces).astype(np.uint32),
+        joint=np.concatenate(owner),
+        part_names=tuple(p.name for p in parts),
+    )
+
+
+@lru_cache(maxsize=2)
+def _smpl_model(model_dir: str):
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise MissingWeightError(
+            f"{path}: SMPL model folder not found; download SMPL from https://smpl.is.tue.mpg.de "
+            "and pass the folder holding smpl/SMPL_NEUTRAL.pkl (or .npz) as --smpl-model-dir"
+        )
+    import smplx
+
+    try:
+        return smplx.create(str(path), model_type="smpl", gender="neutral", batch_size=1)
+    except Exception as exc:  # smplx raises AssertionError / OSError for missing files
+        raise MissingWeightError(
+            f"{path}: cannot load the SMPL neutral model ({type(exc).__name__}: {exc}); expected "
+            "smpl/SMPL_NEUTRAL.pkl or .npz under this folder"
+        ) from exc
+
+
+def _smpl_forward(model, poses: np.ndarray, trans: np.ndarray, chunk: int = 256):
+    """SMPL vertices (T, V, 3), 24 joints (T, 24, 3) and face/feet markers for axis-angle poses."""
+    import torch
+    from smplx.vertex_ids import vertex_ids
+
+    verts, joints = [], []
+    with torch.no_grad():
+        for s in range(0, len(poses), chunk):
+            p = torch.as_tensor(poses[s : s + chunk], dtype=torch.float32).reshape(-1, 72)
+            t = torch.as_tensor(trans[s : s + chunk], dtype=torch.float32)
+            out = model(
+                global_orient=p[:, :3],
+                body_pose=p[:, 3:],
+                transl=t,
+                betas=torch.zeros(len(p), model.num_betas),
+                return_verts=True,
+            )
+            verts.append(out.vertices.numpy().astype(np.float64))
+            joints.append(out.joints[:, :24].numpy().astype(np.float64))
+    v, j = np.concatenate(verts), np.concatenate(joints)
+    ids = vertex_ids["smplh"]
+    names = {
+        "nose": "nose",
+        "left_eye": "leye",
+        "right_eye": "reye",
+        "left_ear": "lear",
+        "right_ear": "rear",
+        "left_big_toe": "LBigToe",
+        "left_small_toe": "LSmallToe",
+        "left_heel": "LHeel",
+        "right_big_toe": "RBigToe",
+        "right_small_toe": "RSmallToe",
+        "right_heel": "RHeel",
+    }
+    markers = {k: v[:, ids[src]] for k, src in names.items()}
+    return v, j, markers, np.asarray(model.faces, dtype=np.int64)
+
+
+def _floor_mesh(cfg: RenderConfig, centre_x: float, floor_y: float, z_near: float):
+    """A checkered floor (vertex colours, one quad per tile) under the dancer, reaching to the camera."""
+    import pyrender
+    import trimesh
+
+    tile = cfg.floor_tile_m
+    nx, nz = 32, 32
+    x0 = math.floor(centre_x / tile) * tile - nx / 2 * tile
+    z0 = math.floor(z_near / tile) * tile - (nz - 2) * tile
+    verts, faces, cols = [], [], []
+    ca = (np.array(cfg.floor_color_a) * 255).astype(np.uint8)
+    cb = (np.array(cfg.floor_color_b) * 255).astype(np.uint8)
+    for i in range(nx):
+        for k in range(nz):
+            xa, za = x0 + i * tile, z0 + k * tile
+            base = len(verts)
+            verts += [(xa, floor_y, za), (xa + tile, floor_y, za), (xa + tile, floor_y, za + tile)]
+            verts += [(xa, floor_y, za + tile)]
+            faces += [(base, base + 2, base + 1), (base, base + 3, base + 2)]  # normals point up (+Y)
+            c = ca if (i + k + int(round(x0 / tile)) + int(round(z0 / tile))) % 2 == 0 else cb
+            cols += [np.r_[c, 255]] * 4
+    mesh = trimesh.Trimesh(np.array(verts), np.array(faces), vertex_colors=np.array(cols), process=False)
+    return pyrender.Mesh.from_trimesh(mesh, smooth=False)
+
+
+class ClipRenderer:
+    """Renders clips with one config. Cheap to construct; the GL context is created on first use."""
+
+    def __init__(self, config: RenderConfig):
+        self.config = config
+        if config.body == "smpl":
+            _smpl_model(str(config.smpl_model_dir))  # fail early with a clear message
+
+    # -- geometry, no GL ----------------------------------------------------------------------------------
+    def prepare(self, poses: np.ndarray, trans: np.ndarray) -> PreparedClip:
+        """Pose the body over a clip ((T, 24, 3) axis-angle, (T, 3) metres, Y-up) and frame the camera."""
+        cfg = self.config
+        poses = np.asarray(poses, dtype=np.float64)
+        trans = np.asarray(trans, dtype=np.float64)
+        if poses.ndim != 3 or poses.shape[1:] != (24, 3) or trans.shape != (len(poses), 3) or not len(poses):
+            raise FormatError(
+                f"render: expected poses (T, 24, 3) and trans (T, 3), got {poses.shape}, {trans.shape}"
+            )
+        transforms = vertices = None
+        if cfg.body == "mannequin":
+            joints, rots = forward_kinematics(poses, trans, return_rotations=True)
+            markers = marker_positions(joints, rots)
+            transforms = {p.name: part_transforms(joints, rots, p.joint) for p in _mannequin_parts()}
+            floor_y = sole_height(joints, rots)
+            extent = np.concatenate([joints.reshape(-1, 3), *[m for m in markers.values()]])
+        else:
+            vertices, joints, markers, _ = _smpl_forward(_smpl_model(str(cfg.smpl_model_dir)), poses, trans)
+            floor_y = float(vertices[..., 1].min())
+            extent = vertices.reshape(-1, 3)[::7]
+        kp3d = coco25_from_markers(joints, markers)
+        extent = np.concatenate([extent, np.c_[extent[:, 0], np.full(len(extent), floor_y), extent[:, 2]]])
+        cam = front_camera(extent, cfg.width, cfg.height, cfg.yfov_deg, cfg.margin_m, cfg.min_half_height_m)
+        xy, depth = cam.project(kp3d)
+        inside = (xy[..., 0] >= 0) & (xy[..., 0] < cfg.width) & (xy[..., 1] >= 0) & (xy[..., 1] < cfg.height)
+        kp2d = np.concatenate([xy, (inside & (depth > 0)).astype(np.float64)[..., None]], axis=-1)
+        j2d, _ = cam.project(joints)
+        return PreparedClip(
+            joints=joints,
+            keypoints3d=kp3d,
+            keypoints2d=kp2d.astype(np.float32),
+            joints2d=j2d,
+            camera=cam,
+            floor_y=floor_y,
+            transforms=transforms,
+            vertices=vertices,
+        )
+
+    # -- pixels -----------------------------------------------------------------------------------------------
+    def _scene(self, prep: PreparedClip):
+        import pyrender
+
+        cfg = self.config
+        scene = pyrender.Scene(bg_color=(*cfg.background, 1.0), ambient_light=(0.35, 0.35, 0.38))
+        cam_pose = np.asarray(prep.camera.pose)
+        scene.add(
+            pyrender.PerspectiveCamera(
+                yfov=prep.camera.yfov,
+                aspectRatio=cfg.width / cfg.height,
+                znear=prep.camera.znear,
+                zfar=prep.camera.zfar,
+            ),
+            pose=cam_pose,
+        )
+        # Key light from the camera, a fill light from above-left: shape reads without shadows.
+        scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=2.5), pose=cam_pose)
+        fill = np.eye(4)
+        c, s = math.cos(math.radians(-55)), math.sin(math.radians(-55))
+        fill[:3, :3] = np.array([[1, 0, 0], [0, c, -s], [0, s, c]]) @ np.array(
+            [[math.cos(0.6), 0, math.sin(0.6)], [0, 1, 0], [-math.sin(0.6), 0, math.cos(0.6)]]
+        )
+        scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=1.5), pose=fill)
+        scene.add(_floor_mesh(cfg, float(cam_pose[0, 3]), prep.floor_y, float(cam_pose[2, 3])))
+        return scene
+
+    def _material(self):
+        import pyrender
+
+        return pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(*self.config.body_color, 1.0), metallicFactor=0.0, roughnessFactor=0.6
+        )
+
+    def frames(self, prep: PreparedClip, with_depth: bool = False) -> Iterator[np.ndarray]:
+        """Yield the clip's frames as (H, W, 3) uint8 RGB (or ``(rgb, depth)`` pairs when ``with_depth``)."""
+        import pyrender
+        import trimesh
+
+        cfg = self.config
+        r = offscreen_renderer(cfg.width, cfg.height)
+        scene = self._scene(prep)
+        material = self._material()
+        if prep.transforms is not None:
+            # All parts are merged into one mesh whose vertices are skinned on the CPU each frame: one draw
+            # call instead of one per part (pyrender's per-primitive Python overhead dominated otherwise).
+            skin = _mannequin_skin()
+            joints_idx = skin.joint
+            rots = np.stack([prep.transforms[name][:, :3, :3] for name in skin.part_names], 1)  # (T, P, 3, 3)
+            offs = np.stack([prep.transforms[name][:, :3, 3] for name in skin.part_names], 1)
+            node = None
+            for t in range(prep.n_frames):
+                r_v = rots[t][joints_idx]
+                pos = np.einsum("vij,vj->vi", r_v, skin.vertices) + offs[t][joints_idx]
+                nrm = np.einsum("vij,vj->vi", r_v, skin.normals)
+                prim = pyrender.Primitive(
+                    positions=pos.astype(np.float32),
+                    normals=nrm.astype(np.float32),
+                    indices=skin.faces,
+                    material=material,
+                    mode=pyrender.constants.GLTF.TRIANGLES,
+                )
+                if node is not None:
+                    scene.remove_node(node)
+                node = scene.add(pyrender.Mesh([prim]))
+                color, depth = r.render(scene)
+                yield (color.copy(), depth.copy()) if with_depth else color.copy()
+        else:
+            faces = np.asarray(_smpl_model(str(cfg.smpl_model_dir)).faces, dtype=np.int64)
+            node = None
+            for t in range(prep.n_frames):
+                if node is not None:
+                    scene.remove_node(node)
+                tm = trimesh.Trimesh(prep.vertices[t], faces, process=False)
+                node = scene.add(pyrender.Mesh.from_trimesh(tm, material=material, smooth=True))
+                color, depth = r.render(scene)
+                yield (color.copy(), depth.copy()) if with_depth else color.copy()

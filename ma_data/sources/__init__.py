@@ -1,0 +1,1 @@
+"""Sources of raw material for MA-Data (FineDance for the render subset)."""
