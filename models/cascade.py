@@ -113,16 +113,6 @@ def generate_motion(cfg: CascadeConfig):
     return motion
 
 
-def pose_frames_for_motion(joints_zup: np.ndarray, motion_fps: float, fps: float, width: int, height: int):
-    """The pose video of a Z-up motion at ``fps`` (time-resampled), drawn by ``ma_data.pose_video``."""
-    from ma_data.pose_video import motion_to_pose_frames
-
-    from .appearance_expert.conditioning import resample_frames
-
-    joints = resample_frames(np.asarray(joints_zup), motion_fps, fps)
-    return np.stack(list(motion_to_pose_frames(joints, width=width, height=height)))
-
-
 def render_mannequin(motion, width: int, height: int) -> np.ndarray:
     """A front-view mannequin render of the motion (``ma_data.render``; needs EGL), at the motion's fps."""
     from ma_data.render import RenderConfig
@@ -131,6 +121,16 @@ def render_mannequin(motion, width: int, height: int) -> np.ndarray:
     yup = motion.to_up_axis("y")
     renderer = ClipRenderer(RenderConfig(width=width, height=height, fps=float(motion.fps)))
     return np.stack(list(renderer.frames(renderer.prepare(yup.poses, yup.trans))))
+
+
+def _check_appearance_weights(cfg: CascadeConfig) -> None:
+    """Missing appearance weights are reported before the Motion Expert runs, not after."""
+    from .appearance_expert.loading import resolve_model_dir
+
+    resolve_model_dir(cfg.model_dir)
+    for label, path in (("body adapter", cfg.body_adapter), ("LoRA", cfg.lora)):
+        if path is not None and not Path(path).is_file():
+            raise MissingWeightError(f"{path}: {label} file not found")
 
 
 def _music(path: str, seconds: float):
@@ -151,13 +151,15 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
     """
     from ma_data.io.video import write_video
 
-    from .appearance_expert.conditioning import DEFAULT_PROMPT, load_reference_image
+    from .appearance_expert.conditioning import DEFAULT_PROMPT, load_reference_image, pose_video_for_motion
 
     out = Path(cfg.out)
     work = intermediates_dir(out)
     work.mkdir(parents=True, exist_ok=True)
     record: dict = {"config": asdict(cfg), "outputs": {}, "skipped": {}, "timings_s": {}}
     reference = load_reference_image(cfg.reference)  # fail early, before minutes of sampling
+    if cfg.appearance == "wan" and expert is None:
+        _check_appearance_weights(cfg)
     reference.save(work / "reference.png")
 
     t = time.time()
@@ -173,7 +175,7 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
     record["timings_s"]["motion"] = round(time.time() - t, 3)
 
     t = time.time()
-    pose = pose_frames_for_motion(motion.joints(), float(motion.fps), cfg.fps, cfg.width, cfg.height)
+    pose = pose_video_for_motion(motion.joints(), float(motion.fps), cfg.fps, cfg.width, cfg.height)
     seconds = len(pose) / cfg.fps
     audio, sr = _music(cfg.music, seconds)
     write_video(work / "pose_video.mp4", pose, fps=cfg.fps, audio=audio, audio_sr=sr)

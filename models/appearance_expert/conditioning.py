@@ -156,13 +156,15 @@ def fit_frames(frames: np.ndarray, height: int, width: int, mode: str = "stretch
     return np.stack(out)
 
 
-def render_pose_video(motion, fps: float, width: int, height: int, reference=None) -> np.ndarray:
-    """Pose frames (T, H, W, 3) for a motion, drawn by ``ma_data.pose_video`` and resampled to ``fps``.
+def pose_video_for_motion(
+    joints_zup: np.ndarray, motion_fps: float, fps: float, width: int, height: int
+) -> np.ndarray:
+    """Pose frames (T', H, W, 3) of a Z-up motion's joints (T, 24, 3), resampled in time to ``fps``.
 
-    The drawing (OpenPose-18 from SMPL joints, feet, hands, palette) is the render engineer's module; this
-    function only adapts it and resamples in time.
+    The drawing (OpenPose-18 from SMPL joints, feet, synthetic hands, the official canvas fit) is
+    ``ma_data.pose_video``'s; here the joints are resampled first so the dance keeps its real tempo.
     """
-    from ma_data import pose_video as pv
+    from ma_data.pose_video import motion_to_pose_frames
 
-    frames, src_fps = pv.render_pose_frames(motion, width=width, height=height, reference=reference)
-    return resample_frames(np.asarray(frames), float(src_fps), float(fps))
+    joints = resample_frames(np.asarray(joints_zup), motion_fps, fps)
+    return np.stack(list(motion_to_pose_frames(joints, width=width, height=height)))
