@@ -55,6 +55,14 @@ VBENCH_APPEARANCE = register_protocol(
                 "per_video": "mean over frames of MOS / 100 (VBench stores MOS 0-100 per video)",
                 "aggregate": "mean over videos",
             },
+            "motion_smoothness": {
+                "model": "AMT-S (VBench's amt-s.pth) re-implemented; midpoint t=0.5",
+                "frames": "all frames RGB; even frames interpolated, compared with the odd frames between",
+                "padding": "replicate to a multiple of int(16/scale); scale 1 unless VBench's VRAM rule shrinks it",
+                "to_uint8": "(x*255).clip(0,255).astype(uint8) (truncation)",
+                "score": "(255 - mean over pairs of mean|pred-odd|) / 255",
+                "aggregate": "mean over videos",
+            },
             "ssim": {
                 "window": SSIM_WINDOW,
                 "sigma": SSIM_SIGMA,
