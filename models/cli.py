@@ -1,0 +1,215 @@
+"""``mace-dance``: train and run the reference MACE-Dance models."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ma_data.errors import MaceError
+
+
+def _clean_errors(fn):
+    """Turn expected failures into one line on stderr and exit status 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (MaceError, FileNotFoundError, ValueError, FloatingPointError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log warnings and progress details.")
+def main(verbose: bool) -> None:
+    """MACE-Dance reference models: the Motion Expert (music -> SMPL dance) and, later, the cascade."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+
+
+@main.command("train-motion")
+@click.option(
+    "--finedance",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="FineDance directory with motion/, music_wav/, label_json/ (music_npy/ used if present).",
+)
+@click.option(
+    "--out",
+    "run",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Run directory: metrics.jsonl, last.pt, normalizer.npz, config.json.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["tiny", "paper"]),
+    default="paper",
+    show_default=True,
+    help="tiny: CPU-sized model for development; paper: the released configuration.",
+)
+@click.option(
+    "--steps",
+    type=int,
+    default=None,
+    help="Total optimisation steps (default: the preset's, 100000 for paper).",
+)
+@click.option("--batch-size", type=int, default=None, help="Batch size (default: preset; paper 128).")
+@click.option("--lr", type=float, default=None, help="Adan learning rate (default: preset; paper 4e-4).")
+@click.option(
+    "--window", type=int, default=None, help="Training clip length in frames (default: preset; paper 240)."
+)
+@click.option(
+    "--stride", type=int, default=None, help="Frames between clip starts (default: preset; paper 30)."
+)
+@click.option(
+    "--heads", type=int, default=None, help="Attention heads (paper preset: 8 as released; the paper says 4)."
+)
+@click.option(
+    "--objective",
+    type=click.Choice(["gft", "cfg"]),
+    default=None,
+    help="gft (default): guidance-free training; cfg: classifier-free baseline with music dropout.",
+)
+@click.option(
+    "--gft-uncond-beta",
+    type=click.Choice(["same", "one"]),
+    default=None,
+    help="Beta fed to the stop-gradient unconditional branch: same (code, default) or one (paper).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["train", "test", "all"]),
+    default=None,
+    help="FineDance@Genre split to train on (default train).",
+)
+@click.option(
+    "--log-every", type=int, default=None, help="Steps between metrics.jsonl lines (default: preset)."
+)
+@click.option("--save-every", type=int, default=None, help="Steps between last.pt saves (default: preset).")
+@click.option("--seed", type=int, default=None, help="Random seed (default 42).")
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="torch CPU threads (default: preset; tiny 1, paper torch's default).",
+)
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="Continue from RUN/last.pt when it exists (--no-resume starts over and overwrites).",
+)
+@_clean_errors
+def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, heads, objective,
+                 gft_uncond_beta, split, log_every, save_every, seed, threads, device, resume):  # fmt: skip
+    """Train the Motion Expert on FineDance."""
+    from dataclasses import replace
+
+    from models.motion_expert.train import PRESETS, train
+
+    cfg = PRESETS[preset]
+    overrides = dict(steps=steps, batch_size=batch_size, lr=lr, window=window, stride=stride,
+                     objective=objective, gft_uncond_beta=gft_uncond_beta, split=split,
+                     log_every=log_every, save_every=save_every, seed=seed, threads=threads)  # fmt: skip
+    cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    if heads is not None:
+        cfg = replace(cfg, model=replace(cfg.model, num_heads=heads))
+    if not resume and run.exists():
+        for name in ("last.pt", "metrics.jsonl"):
+            (run / name).unlink(missing_ok=True)
+    summary = train(finedance, run, cfg, resume=resume, device=device, echo=lambda m: click.echo(m, err=True))
+    click.echo(
+        f"trained to step {summary['step']} in {summary['elapsed_s']:.1f} s; checkpoint {run / 'last.pt'}"
+    )
+
+
+@main.command("sample-motion")
+@click.option(
+    "--ckpt",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Checkpoint: a train-motion last.pt or the official train-3750.pt.",
+)
+@click.option(
+    "--music", type=click.Path(path_type=Path), required=True, help="Audio file (wav, mp3, mp4 ...)."
+)
+@click.option("--genre", required=True, help="FineDance style2 genre name (e.g. Hiphop) or id 0-15.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output file (.npz or .pkl).")
+@click.option("--beta", type=float, default=0.75, show_default=True, help="GFT temperature at inference.")
+@click.option("--steps", type=int, default=50, show_default=True, help="DDIM steps.")
+@click.option(
+    "--eta", type=float, default=1.0, show_default=True, help="DDIM eta (1 = the release's stochastic DDIM)."
+)
+@click.option("--seed", type=int, default=None, help="Random seed for a reproducible sample.")
+@click.option(
+    "--guidance",
+    type=click.Choice(["gft", "cfg"]),
+    default="gft",
+    show_default=True,
+    help="gft: one network call per step; cfg: two (cond + uncond).",
+)
+@click.option(
+    "--cfg-scale", type=float, default=2.0, show_default=True, help="Guidance scale for --guidance cfg."
+)
+@click.option(
+    "--weights",
+    type=click.Choice(["model", "ema"]),
+    default="model",
+    show_default=True,
+    help="Which weights to use (the release's test.py uses the non-EMA model weights).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["npz", "official"]),
+    default="npz",
+    show_default=True,
+    help="npz: poses, trans, joints, fps, up_axis; official: the release's pickle.",
+)
+@click.option(
+    "--heads", type=int, default=None, help="Attention heads for the official checkpoint (default 8)."
+)
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@_clean_errors
+def sample_motion(
+    ckpt, music, genre, out, beta, steps, eta, seed, guidance, cfg_scale, weights, fmt, heads, device
+):
+    """Generate a Z-up SMPL-24 dance for MUSIC in GENRE (length follows the music at 30 fps)."""
+    from models.motion_expert.checkpoint import load_expert
+    from models.motion_expert.data import genre_id
+    from models.motion_expert.sample import music_frames, sample_motion, write_official_pickle
+
+    if not music.is_file():
+        raise FileNotFoundError(f"{music}: music file not found")
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"--beta must be in [0, 1], got {beta}")
+    gid = genre_id(genre)
+    expert = load_expert(ckpt, weights=weights, map_location=device, num_heads=heads)
+    feats, n = music_frames(music)
+    motion, _ = sample_motion(expert, feats[:n], gid, beta=beta, steps=steps, eta=eta, seed=seed,
+                              guidance=guidance, cfg_scale=cfg_scale, device=device)  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "official":
+        write_official_pickle(motion, out)
+    else:
+        motion.save_npz(out)
+    click.echo(f"wrote {out} ({motion.n_frames} frames at {motion.fps:g} fps, up axis {motion.up_axis})")
+
+
+from models.appearance_expert.cli import generate  # noqa: E402  (the cascade; owned by appearance_expert)
+
+main.add_command(generate)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""FineDance -> Motion Expert training windows.
+
+A FineDance directory holds ``motion/NNN.npy`` (T, 315), ``music_wav/NNN.wav`` and ``label_json/NNN.json``
+(``style2`` = genre); ``music_npy/NNN.npy`` (the same 35-d features) is used when present, otherwise the
+features are computed with :func:`ma_data.music_features.baseline_features` and cached.
+
+Windows: every sequence is cut into ``window``-frame clips starting every ``stride`` frames (the paper
+trains on 240-frame clips; the release's slicing is unpublished, EDGE slides 5 s windows by 0.5 s; our
+default stride for 240-frame windows is 30 frames = 1 s). Sequences shorter than one window are skipped
+with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ma_data.errors import FormatError, MaceError
+from ma_data.formats.motion import read_finedance
+from ma_data.music_features import N_FEATURES, baseline_features
+
+from .denoiser import GENRES
+from .representation import encode_motion
+
+log = logging.getLogger(__name__)
+
+#: FineDance@Genre split (FineDance ``get_train_test_list``); "ignore" entries are dropped everywhere.
+FINEDANCE_GENRE_TEST = frozenset(
+    "063 132 143 036 098 198 130 012 211 193 179 065 137 161 092 120 037 109 204 144".split()
+)
+FINEDANCE_IGNORE = frozenset([f"{i:03d}" for i in range(116, 124)] + ["202", "130"])
+SPLITS = ("train", "test", "all")
+
+
+def genre_id(name: str | int) -> int:
+    """A genre name (case-insensitive ``style2``) or id -> id in 0..15."""
+    if isinstance(name, int) or str(name).isdigit():
+        gid = int(name)
+        if 0 <= gid < len(GENRES):
+            return gid
+        raise ValueError(f"genre id {gid} out of range 0..{len(GENRES) - 1}")
+    lookup = {g.lower(): i for i, g in enumerate(GENRES)}
+    key = str(name).strip().lower()
+    if key not in lookup:
+        raise ValueError(f"unknown genre {name!r}; known: {', '.join(GENRES)}")
+    return lookup[key]
+
+
+def read_genre(path: Path) -> int:
+    """Genre id from a FineDance ``label_json/NNN.json`` (its ``style2``)."""
+    try:
+        label = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path}: cannot read label JSON ({exc})") from exc
+    if not isinstance(label, dict) or "style2" not in label:
+        raise FormatError(f"{path}: label JSON has no 'style2' genre")
+    try:
+        return genre_id(label["style2"])
+    except ValueError as exc:
+        raise FormatError(f"{path}: {exc}") from exc
+
+
+@dataclass
+class Sequence:
+    seq_id: str
+    motion: np.ndarray  # (T, 151) float32, unnormalised
+    music: np.ndarray  # (T, 35) float32
+    genre: int
+
+
+def list_sequences(root: Path, split: str = "train") -> list[str]:
+    """Sequence ids under ``root/motion`` for a FineDance@Genre split ("train", "test" or "all")."""
+    root = Path(root)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not root.is_dir():
+        raise FormatError(f"{root}: FineDance directory does not exist")
+    for sub in ("motion", "music_wav", "label_json"):
+        if not (root / sub).is_dir():
+            raise FormatError(
+                f"{root / sub}: missing (a FineDance directory needs motion/, music_wav/, label_json/)"
+            )
+    ids = sorted(p.stem for p in (root / "motion").glob("*.npy"))
+    if not ids:
+        raise FormatError(f"{root / 'motion'}: no .npy motion files")
+    if split == "all":
+        return ids
+    keep = [i for i in ids if i not in FINEDANCE_IGNORE]
+    if split == "test":
+        return [i for i in keep if i in FINEDANCE_GENRE_TEST]
+    return [i for i in keep if i not in FINEDANCE_GENRE_TEST]
+
+
+def music_features(root: Path, seq_id: str, n_frames: int, cache_dir: Path | None) -> np.ndarray:
+    """(n, 35) features for a sequence: FineDance's music_npy, a cached file, or computed from the wav."""
+    for cand in [root / "music_npy" / f"{seq_id}.npy"] + ([cache_dir / f"{seq_id}.npy"] if cache_dir else []):
+        if cand.is_file():
+            feats = np.load(cand)
+            if feats.ndim == 2 and feats.shape[1] == N_FEATURES:
+                return feats[:n_frames].astype(np.float32)
+    wav = root / "music_wav" / f"{seq_id}.wav"
+    if not wav.is_file():
+        raise FormatError(f"{wav}: music file missing for motion/{seq_id}.npy")
+    feats = baseline_features(wav)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        np.save(cache_dir / f"{seq_id}.npy", feats)
+    return feats[:n_frames].astype(np.float32)
+
+
+def load_sequence(root: Path, seq_id: str, cache_dir: Path | None = None) -> Sequence:
+    root = Path(root)
+    label = root / "label_json" / f"{seq_id}.json"
+    if not label.is_file():
+        raise FormatError(f"{label}: label file missing for motion/{seq_id}.npy")
+    genre = read_genre(label)
+    motion = encode_motion(read_finedance(root / "motion" / f"{seq_id}.npy"))
+    music = music_features(root, seq_id, len(motion), cache_dir)
+    n = min(len(motion), len(music))  # EDGE/FineDance trim both to the shorter
+    return Sequence(seq_id, motion[:n], music[:n], genre)
+
+
+def load_finedance(
+    root: Path, split: str = "train", cache_dir: Path | None = None, progress=None
+) -> tuple[list[Sequence], dict[str, str]]:
+    """Load every usable sequence; returns (sequences, {file: reason} for the ones that failed)."""
+    ids = list_sequences(root, split)
+    if not ids and split == "train":
+        # Not FineDance's own numbering (a custom or synthetic set): every sequence is training data.
+        log.warning("%s: no sequence id of the FineDance@Genre train split; training on all sequences", root)
+        ids = list_sequences(root, "all")
+    if not ids:
+        raise FormatError(f"{root}: no sequence of the FineDance@Genre '{split}' split (use --split all)")
+    seqs, failed = [], {}
+    for seq_id in progress(ids) if progress else ids:
+        try:
+            seqs.append(load_sequence(root, seq_id, cache_dir))
+        except (MaceError, ValueError, OSError) as exc:
+            failed[seq_id] = str(exc)
+            log.warning("skipping %s: %s", seq_id, exc)
+    return seqs, failed
+
+
+def make_windows(
+    seqs: Iterable[Sequence], window: int, stride: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Cut sequences into (N, window, 151) motion, (N, window, 35) music, (N,) genre; also skipped ids."""
+    if window < 2 or stride < 1:
+        raise ValueError(f"window must be >= 2 and stride >= 1, got {window}, {stride}")
+    motions, musics, genres, short = [], [], [], []
+    for s in seqs:
+        if len(s.motion) < window:
+            short.append(s.seq_id)
+            continue
+        for start in range(0, len(s.motion) - window + 1, stride):
+            motions.append(s.motion[start : start + window])
+            musics.append(s.music[start : start + window])
+            genres.append(s.genre)
+    if not motions:
+        raise FormatError(
+            f"no sequence is at least {window} frames long (shorter: {', '.join(short) or 'none'})"
+        )
+    return np.stack(motions), np.stack(musics), np.asarray(genres, np.int64), short

@@ -1,0 +1,57 @@
+"""Motion editing by masked denoising (paper §3.2): build the (mask, value) pairs DDIM imposes.
+
+All values are (B, T, 151) *normalised* features (see :mod:`representation`); channels: 0:4 contacts,
+4:7 root translation (Z-up, so x/y horizontal and z height), 7 + 6j : 13 + 6j the 6D rotation of joint j.
+
+* temporal in-betweening: keep whole frames (key poses) and fill the rest;
+* joint-wise completion: keep the rotations of some joints over time (e.g. the lower body), generate the others;
+* root-trajectory guidance: keep the root path (optionally horizontal only) and generate the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .diffusion import EditConstraint
+from .representation import N_JOINTS, ROOT_POS
+
+
+def _check(value: torch.Tensor) -> None:
+    if value.ndim != 3 or value.shape[-1] != 4 + 3 + 6 * N_JOINTS:
+        raise ValueError(f"edit value must be (B, T, 151) normalised features, got {tuple(value.shape)}")
+
+
+def inbetween_constraint(value: torch.Tensor, keep_frames: Sequence[int]) -> EditConstraint:
+    """Impose the frames ``keep_frames`` (all channels)."""
+    _check(value)
+    mask = torch.zeros_like(value)
+    mask[:, list(keep_frames)] = 1
+    return EditConstraint(mask, value)
+
+
+def joint_constraint(
+    value: torch.Tensor, joints: Sequence[int], with_root_position: bool = False
+) -> EditConstraint:
+    """Impose the 6D rotations of ``joints`` on every frame (and the root translation if asked)."""
+    _check(value)
+    mask = torch.zeros_like(value)
+    for j in joints:
+        if not 0 <= j < N_JOINTS:
+            raise ValueError(f"joint index {j} out of range 0..{N_JOINTS - 1}")
+        mask[..., 7 + 6 * j : 13 + 6 * j] = 1
+    if with_root_position:
+        mask[..., ROOT_POS] = 1
+    return EditConstraint(mask, value)
+
+
+def trajectory_constraint(value: torch.Tensor, axes: str = "xyz") -> EditConstraint:
+    """Impose the root translation; ``axes="xy"`` keeps only the ground-plane path (Z-up)."""
+    _check(value)
+    if not axes or any(a not in "xyz" for a in axes):
+        raise ValueError(f"axes must be a subset of 'xyz', got {axes!r}")
+    mask = torch.zeros_like(value)
+    for a in axes:
+        mask[..., ROOT_POS.start + "xyz".index(a)] = 1
+    return EditConstraint(mask, value)

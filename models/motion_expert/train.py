@@ -1,0 +1,234 @@
+"""Training loop for the Motion Expert: presets, Adan + EMA, metrics.jsonl, checkpoints, resume.
+
+Run layout (``RUN/``): ``config.json``, ``normalizer.npz``, ``metrics.jsonl`` (one JSON object per logged
+step: ``step``, ``loss`` = mean total loss since the previous log line, the four loss parts, ``lr``,
+``elapsed_s``), ``last.pt`` (written every ``save_every`` steps and at the end) and ``step-NNNNNNN.pt``
+snapshots every ``snapshot_every`` steps (0 = none), ``features/`` (cached music features).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import read_checkpoint, save_checkpoint
+from .data import load_finedance, make_windows
+from .denoiser import DenoiserConfig, MotionDenoiser
+from .diffusion import MotionDiffusion
+from .ema import EMA
+from .normalizer import MinMaxNormalizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    model: DenoiserConfig = field(default_factory=DenoiserConfig)
+    window: int = 240  # frames per training clip (8 s at 30 fps, the paper)
+    stride: int = 30  # frames between window starts (1 s)
+    batch_size: int = 128
+    lr: float = 4e-4
+    weight_decay: float = 0.02
+    adan_betas: tuple[float, float, float] = (0.98, 0.92, 0.99)  # = lucidrains' (0.02, 0.08, 0.01)
+    ema_decay: float = 0.9999
+    objective: str = "gft"
+    gft_uncond_beta: str = "same"
+    cfg_drop_prob: float = 0.1
+    fk_space: str = "normalized"
+    grad_clip: float = 0.0  # 0 = off (the release does not clip)
+    steps: int = 100_000
+    log_every: int = 50
+    save_every: int = 1000
+    snapshot_every: int = 10_000
+    split: str = "train"
+    seed: int = 42
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known and k != "model"}
+        if "adan_betas" in kw:
+            kw["adan_betas"] = tuple(kw["adan_betas"])
+        return cls(model=DenoiserConfig(**d.get("model", {})), **kw)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The release: width 512, 8 heads, 8 dance + 2 music layers, batch 128, Adan 4e-4, EMA 0.9999.
+    "paper": TrainConfig(),
+    # A CPU-sized model with the same structure for development and tests: a few minutes for 300 steps.
+    "tiny": TrainConfig(
+        model=DenoiserConfig(width=64, ff_size=128, num_heads=4, dance_layers=2, music_layers=1, d_state=8),
+        window=60,
+        stride=10,
+        batch_size=8,
+        lr=2e-3,
+        weight_decay=0.0,
+        ema_decay=0.99,
+        log_every=10,
+        save_every=100,
+        snapshot_every=0,
+        # Tiny tensors gain nothing from intra-op threads, and on a busy machine OpenMP threads
+        # that oversubscribe the cores slow each step down tenfold.
+        threads=1,
+    ),
+}
+
+
+def _progress_enabled() -> bool:
+    return sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS") != "1"
+
+
+def make_optimizer(params, cfg: TrainConfig):
+    from pytorch_optimizer import Adan
+
+    # weight_decouple=False is Adan's proximal decay, p / (1 + lr * wd), as in lucidrains' version.
+    return Adan(params, lr=cfg.lr, betas=cfg.adan_betas, weight_decay=cfg.weight_decay, weight_decouple=False)
+
+
+def _prepare_data(finedance: Path, run: Path, cfg: TrainConfig, normalizer: MinMaxNormalizer | None):
+    from tqdm.auto import tqdm
+
+    bar = (lambda it: tqdm(it, desc="loading FineDance", unit="seq")) if _progress_enabled() else None
+    seqs, failed = load_finedance(finedance, cfg.split, cache_dir=run / "features", progress=bar)
+    if not seqs:
+        first = next(iter(failed.items()))
+        raise_msg = f"{finedance}: no usable sequence ({len(failed)} failed; first: {first[0]}: {first[1]})"
+        from ma_data.errors import FormatError
+
+        raise FormatError(raise_msg)
+    motion, music, genre, short = make_windows(seqs, cfg.window, cfg.stride)
+    if short:
+        log.warning(
+            "skipped %d sequence(s) shorter than %d frames: %s", len(short), cfg.window, ", ".join(short)
+        )
+    if normalizer is None:
+        normalizer = MinMaxNormalizer.fit(motion.reshape(-1, motion.shape[-1]))
+    x = torch.from_numpy(normalizer.normalize(motion).astype(np.float32))
+    info = {"sequences": len(seqs), "failed": failed, "windows": int(len(x)), "short": short}
+    return x, torch.from_numpy(music), torch.from_numpy(genre), normalizer, info
+
+
+def train(
+    finedance: Path,
+    run: Path,
+    cfg: TrainConfig,
+    resume: bool = True,
+    device: str = "cpu",
+    echo=print,
+) -> dict:
+    """Train (or resume) a Motion Expert run; returns a summary dict."""
+    run = Path(run)
+    run.mkdir(parents=True, exist_ok=True)
+    last = run / "last.pt"
+    ckpt = read_checkpoint(last) if resume and last.is_file() else None
+    normalizer = None
+    if ckpt is not None:
+        cfg = replace(TrainConfig.from_dict(ckpt["train_config"]), steps=cfg.steps)
+        normalizer = MinMaxNormalizer.from_state_dict(ckpt["normalizer"])
+        echo(f"resuming {last} at step {ckpt['step']}")
+
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    x, music, genre, normalizer, info = _prepare_data(Path(finedance), run, cfg, normalizer)
+    echo(
+        f"{info['sequences']} sequences ({len(info['failed'])} failed), {info['windows']} windows of "
+        f"{cfg.window} frames (stride {cfg.stride})"
+    )
+    normalizer.save(run / "normalizer.npz")
+    (run / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+    model = MotionDenoiser(cfg.model).to(device)
+    ema = EMA(model, cfg.ema_decay)
+    opt = make_optimizer(model.parameters(), cfg)
+    step = 0
+    gen = torch.Generator().manual_seed(cfg.seed)
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model_state_dict"])
+        ema.load_state_dict(ckpt["ema_state_dict"])
+        opt.load_state_dict(ckpt["optimizer_state_dict"])
+        step = int(ckpt["step"])
+        if "rng" in ckpt:
+            torch.set_rng_state(ckpt["rng"]["torch"])
+            gen.set_state(ckpt["rng"]["data"])
+    diffusion = MotionDiffusion(
+        model,
+        objective=cfg.objective,
+        gft_uncond_beta=cfg.gft_uncond_beta,
+        cfg_drop_prob=cfg.cfg_drop_prob,
+        fk_space=cfg.fk_space,
+        normalizer=normalizer,
+    )
+
+    def save(path: Path) -> None:
+        save_checkpoint(
+            path,
+            config=cfg.model.to_dict(),
+            train_config=cfg.to_dict(),
+            model_state_dict=model.state_dict(),
+            ema_state_dict=ema.state_dict(),
+            optimizer_state_dict=opt.state_dict(),
+            normalizer=normalizer.state_dict(),
+            step=step,
+            rng={"torch": torch.get_rng_state(), "data": gen.get_state()},
+        )
+
+    n = len(x)
+    bs = min(cfg.batch_size, n)
+    order, pos = torch.randperm(n, generator=gen), 0
+    metrics = (run / "metrics.jsonl").open("a")
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=cfg.steps, initial=step, desc="train-motion", unit="step", disable=not _progress_enabled()
+    )
+    acc, acc_parts, acc_n = 0.0, {}, 0
+    t0 = time.perf_counter()
+    model.train()
+    while step < cfg.steps:
+        if pos + bs > n:  # drop_last, reshuffle each epoch
+            order, pos = torch.randperm(n, generator=gen), 0
+        idx = order[pos : pos + bs]
+        pos += bs
+        loss, parts = diffusion.training_loss(x[idx].to(device), music[idx].to(device), genre[idx].to(device))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {step + 1}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        ema.update(model)
+        step += 1
+        acc += loss.item()
+        for k, v in parts.items():
+            acc_parts[k] = acc_parts.get(k, 0.0) + v.item()
+        acc_n += 1
+        bar.update(1)
+        if step == 1 or step % cfg.log_every == 0 or step == cfg.steps:
+            rec = {"step": step, "loss": acc / acc_n, **{k: v / acc_n for k, v in acc_parts.items()}}
+            rec.update(lr=cfg.lr, elapsed_s=round(time.perf_counter() - t0, 3))
+            metrics.write(json.dumps(rec) + "\n")
+            metrics.flush()
+            bar.set_postfix(loss=f"{rec['loss']:.4f}")
+            acc, acc_parts, acc_n = 0.0, {}, 0
+        if cfg.snapshot_every and step % cfg.snapshot_every == 0:
+            save(run / f"step-{step:07d}.pt")
+        if step % cfg.save_every == 0 and step != cfg.steps:
+            save(last)
+    bar.close()
+    metrics.close()
+    save(last)
+    return {"step": step, "elapsed_s": time.perf_counter() - t0, **info}
