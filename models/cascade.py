@@ -133,6 +133,25 @@ def _check_appearance_weights(cfg: CascadeConfig) -> None:
             raise MissingWeightError(f"{path}: {label} file not found")
 
 
+def _segment_progress():
+    """A tqdm bar over relay segments (hidden when not a TTY or MACE_DANCE_NO_PROGRESS=1)."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    hidden = not sys.stderr.isatty() or os.environ.get("MACE_DANCE_NO_PROGRESS") == "1"
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, desc="appearance segments", unit="seg", disable=hidden)
+        state["bar"].update(1)
+        if done == total:
+            state["bar"].close()
+
+    return update
+
+
 def _music(path: str, seconds: float):
     from ma_data.io.audio import load_audio
 
@@ -231,6 +250,7 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
             guidance_scale=cfg.guidance_scale,
             seed=cfg.seed,
             overlap=cfg.overlap,
+            progress=_segment_progress(),
         )
         write_video(out, result.frames, fps=cfg.fps, audio=audio, audio_sr=sr)
         record["appearance"] = {

@@ -74,3 +74,14 @@ def test_same_seed_same_video(tiny_pipe):
     a = ae.animate(ref, pose, height=H, width=W, segment_frames=SEGMENT, steps=2, seed=3).frames
     b = ae.animate(ref, pose, height=H, width=W, segment_frames=SEGMENT, steps=2, seed=3).frames
     np.testing.assert_array_equal(a, b)
+
+
+def test_cfg_path_runs_and_differs(tiny_pipe):
+    """guidance_scale > 1 adds the unconditional pass (blank face, negative prompt)."""
+    ae = AppearanceExpert(tiny_pipe, "cpu", max_sequence_length=16)
+    pose = np.full((SEGMENT, H, W, 3), 60, np.uint8)
+    ref = Image.new("RGB", (W, H), (200, 30, 30))
+    kw = dict(height=H, width=W, segment_frames=SEGMENT, steps=1, seed=0)
+    a = ae.animate(ref, pose, **kw).frames
+    b = ae.animate(ref, pose, guidance_scale=3.0, negative_prompt="a", **kw).frames
+    assert a.shape == b.shape and not np.array_equal(a, b)

@@ -78,3 +78,27 @@ def test_shifted_schedule_and_weights():
     w = loss_weights(cfg, s)
     assert float(w.mean()) == pytest.approx(1.0, rel=1e-5)
     assert float(loss_weights(FlowMatchingConfig(weighting="none"), s).std()) == 0.0
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tiny_pipe):
+    """The memory option recomputes blocks in backward; gradients must not change."""
+    cfg = TrainConfig(stage="aesthetic", manifest="unused", output_dir="unused", lora_rank=4)
+    model = tiny_pipe.transformer
+    prepare_stage(model, cfg)
+    with torch.no_grad():  # make LoRA B non-zero so A gets gradients too
+        for n, p in model.named_parameters():
+            if ".lora_B." in n:
+                p.normal_(0, 0.1, generator=torch.Generator().manual_seed(0))
+    cond, x0, noise = _fixed_batch(tiny_pipe)
+    sigma = torch.tensor([0.4])
+    params = trainable_parameters(model)
+    grads = []
+    for checkpointing in (False, True):
+        model.zero_grad(set_to_none=True)
+        if checkpointing:
+            model.enable_gradient_checkpointing()
+        compute_loss(model, cond, x0, sigma, noise=noise).backward()
+        grads.append({n: p.grad.clone() for n, p in params.items()})
+    assert model.gradient_checkpointing
+    for n in grads[0]:
+        torch.testing.assert_close(grads[0][n], grads[1][n], rtol=1e-4, atol=1e-6)
