@@ -55,7 +55,7 @@ class RequestRecord:
     path: str
     status: int
     range: str | None
-    bytes_sent: int
+    bytes_sent: int  # bytes the server meant to send (a client may hang up earlier)
     fault: str | None
 
 
@@ -195,20 +195,20 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 fault_name = f"slow:{fault.delay_s}"
                 fault = None
             if fault is not None and fault.kind == "status":
-                self._plain(fault.status, fault.retry_after)
                 server._log(RequestRecord(self.command, path, fault.status, rng, 0, f"status:{fault.status}"))
+                self._plain(fault.status, fault.retry_after)
                 return
             body = server._body(path)
             if body is None:
-                self._plain(404, None)
                 server._log(RequestRecord(self.command, path, 404, rng, 0, fault_name))
+                self._plain(404, None)
                 return
             status, start, end = 200, 0, len(body)
             if rng:
                 m = _RANGE_RE.match(rng.strip())
                 if m is None or (m.group(1) == "" and m.group(2) == ""):
-                    self._plain(416, None, extra={"Content-Range": f"bytes */{len(body)}"})
                     server._log(RequestRecord(self.command, path, 416, rng, 0, fault_name))
+                    self._plain(416, None, extra={"Content-Range": f"bytes */{len(body)}"})
                     return
                 if m.group(1) == "":  # suffix range: last N bytes
                     start = max(0, len(body) - int(m.group(2)))
@@ -217,8 +217,8 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                     if m.group(2):
                         end = min(len(body), int(m.group(2)) + 1)
                 if start >= len(body) or start >= end:
-                    self._plain(416, None, extra={"Content-Range": f"bytes */{len(body)}"})
                     server._log(RequestRecord(self.command, path, 416, rng, 0, fault_name))
+                    self._plain(416, None, extra={"Content-Range": f"bytes */{len(body)}"})
                     return
                 status = 206
             chunk = body[start:end]
@@ -229,26 +229,25 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Accept-Ranges", "bytes")
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(body)}")
-            sent = 0
+            # Logged before the body goes out, so a client that has its answer always finds it in the log.
             if fault is not None and fault.kind == "truncate":
                 # Announce the full length, send a prefix, and close: a classic truncated transfer.
+                sent = 0 if head else int(len(chunk) * fault.fraction)
+                server._log(RequestRecord(self.command, path, status, rng, sent, "truncate"))
                 self.send_header("Connection", "close")
                 self.end_headers()
                 if not head:
-                    sent = int(len(chunk) * fault.fraction)
                     self.wfile.write(chunk[:sent])
                     self.wfile.flush()
                 self.close_connection = True
-                server._log(RequestRecord(self.command, path, status, rng, sent, "truncate"))
                 return
+            server._log(RequestRecord(self.command, path, status, rng, 0 if head else len(chunk), fault_name))
             self.end_headers()
             if not head:
                 try:
                     self.wfile.write(chunk)
-                    sent = len(chunk)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client hung up (e.g. yt-dlp probing only the first bytes)
-            server._log(RequestRecord(self.command, path, status, rng, sent, fault_name))
+                    pass  # the client hung up (e.g. yt-dlp sniffing only the first bytes)
 
         def _plain(self, status: int, retry_after: float | None, extra: dict[str, str] | None = None) -> None:
             body = f"{status}\n".encode()
