@@ -56,7 +56,17 @@ def _ang(j, k):
 
 
 def manual_loop(p, tpf=1 / 120):
-    hl, sw, hw = 0.25683, 0.39085, 0.11917  # template lengths, rounded: tests keep away from thresholds
+    # fixed SMPL-template joint positions (lshoulder, lelbow, rshoulder, lhip, rhip) the reference measures
+    ls, le = (
+        np.array([0.199113488, 0.236807942, -0.0180702247]),
+        np.array([0.454445392, 0.221158922, -0.0410167128]),
+    )
+    rs = np.array([-0.191692337, 0.236928746, -0.0123055102])
+    lh, rh = (
+        np.array([0.0564076714, -0.323069185, 0.0109197125]),
+        np.array([-0.0624834076, -0.331302464, 0.0150412619]),
+    )
+    hl, sw, hw = np.linalg.norm(ls - le), np.linalg.norm(ls - rs), np.linalg.norm(lh - rh)
     idx = {n: i for i, n in enumerate(NAMES)}
     out = []
     for f in range(1, len(p)):
