@@ -259,17 +259,36 @@ def load_lora(
     DiffSynth) key layouts.
     """
     from diffusers import WanAnimatePipeline
+    from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
         raise MissingWeightError(f"{path}: LoRA file not found")
-    state = WanAnimatePipeline.lora_state_dict(str(path))
+    state = WanAnimatePipeline.lora_state_dict(_as_original_wan_lora(load_file(str(path))))
     if isinstance(state, tuple):
         state = state[0]
     if not state:
         raise FormatError(f"{path}: no LoRA tensors")
     transformer.load_lora_adapter(state, prefix="transformer", adapter_name=adapter_name)
     set_lora_strength(transformer, strength, adapter_name)
+
+
+def _as_original_wan_lora(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Give DiffSynth/official LoRA files (``blocks.N.self_attn.q.lora_A[.default].weight``, optionally under
+    ``pipe.dit.``/``dit.``) the ``diffusion_model.`` prefix that diffusers' original-Wan converter expects.
+
+    Files already in diffusers (``transformer.``), original-Wan or musubi layouts pass through unchanged.
+    """
+    if not state or any(k.startswith(("transformer.", "diffusion_model.", "lora_unet_")) for k in state):
+        return state
+    out = {}
+    for key, value in state.items():
+        for prefix in ("pipe.dit.", "dit.", "model."):
+            if key.startswith(prefix):
+                key = key[len(prefix) :]
+                break
+        out["diffusion_model." + key.replace(".default.", ".")] = value
+    return out
 
 
 def set_lora_strength(transformer: nn.Module, strength: float, adapter_name: str = LORA_ADAPTER_NAME) -> None:

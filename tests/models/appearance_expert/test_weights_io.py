@@ -98,3 +98,28 @@ def test_weight_file_errors(tmp_path):
     save_file({"something.weight": torch.zeros(2)}, str(tmp_path / "bad.safetensors"))
     with pytest.raises(FormatError, match="pose_patch_embedding"):
         load_body_adapter(model, tmp_path / "bad.safetensors")
+
+
+def test_official_diffsynth_lora_layout_loads(tmp_path):
+    """A LoRA in DiffSynth's original-Wan names (self_attn.q, cross_attn.o, ffn.0, pipe.dit. prefix) loads
+    into diffusers' module names and gives the same model."""
+    trained = build_tiny_transformer()
+    configure_aesthetic_stage(trained, rank=4)
+    _perturb_trainables(trained)
+    ours = load_file(str(save_lora(trained, tmp_path / "ours.safetensors")))
+    names = {"attn1.to_q": "self_attn.q", "attn1.to_k": "self_attn.k", "attn1.to_v": "self_attn.v",
+             "attn1.to_out.0": "self_attn.o", "attn2.to_q": "cross_attn.q", "attn2.to_k": "cross_attn.k",
+             "attn2.to_v": "cross_attn.v", "attn2.to_out.0": "cross_attn.o", "ffn.net.0.proj": "ffn.0",
+             "ffn.net.2": "ffn.2"}  # fmt: skip
+    official = {}
+    for key, value in ours.items():
+        key = key[len("transformer.") :]
+        for new, old in names.items():
+            key = key.replace(f".{new}.", f".{old}.")
+        official[
+            "pipe.dit." + key.replace(".lora_A.", ".lora_A.default.").replace(".lora_B.", ".lora_B.default.")
+        ] = value
+    save_file(official, str(tmp_path / "official.safetensors"))
+    fresh = build_tiny_transformer()
+    load_lora(fresh, tmp_path / "official.safetensors", strength=1.0)
+    assert torch.allclose(_out(fresh), _out(trained), atol=1e-5)
