@@ -139,3 +139,34 @@ def test_table_command_with_results(dirs, tmp_path):
     res = CliRunner().invoke(main, ["table", "--results", str(out), "--format", "latex"])
     assert res.output.startswith("\\begin{table}") and "\\bottomrule" in res.output
     assert "Yours (finedance3d)" in res.output
+
+
+@pytest.mark.slow
+def test_cli_beats_from_music(dirs, tmp_path):
+    """``--music`` extracts beats with the protocol's recipe (LODGE's for finedance3d) from <stem>.wav."""
+    from ma_data.io.audio import write_wav
+    from ma_data.music_features import beat_vector
+
+    gt, pred, _ = dirs
+    music = tmp_path / "music"
+    music.mkdir()
+    sr = 22050
+    t = np.arange(int(3.0 * sr)) / sr
+    y = 0.02 * np.sin(2 * np.pi * 220 * t)
+    for b in np.arange(0.2, 3.0, 0.5):
+        m = (t >= b) & (t < b + 0.04)
+        y[m] += 0.8 * np.sin(2 * np.pi * 1000 * t[m])
+    for i in range(5):
+        write_wav(music / f"{i:03d}.wav", y.astype(np.float32), sr)
+    out = tmp_path / "r.json"
+    res = _run(
+        "--protocol", "finedance3d", "--gt", gt, "--pred", pred, "--music", music, "--out", out, "--n-boot", 0
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["inputs"]["music_recipe"] == "lodge"
+    beats = {f"{i:03d}": beat_vector(music / f"{i:03d}.wav", recipe="lodge") for i in range(5)}
+    load = lambda d: {p.stem: np.load(p) for p in sorted(d.iterdir())}  # noqa: E731
+    direct = score_3d(load(gt), load(pred), beats, "finedance3d")
+    assert data["metrics"]["bas"]["value"] == pytest.approx(direct.metrics["bas"].value, rel=1e-12)
+    assert data["metrics"]["bas"]["value"] > 0
