@@ -76,8 +76,13 @@ def build_dimensions(
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("benchmark.appearance"):
                 failed.update({k: f"{k}: not implemented in this version of the toolkit" for k in keys})
-            else:
-                raise
+            else:  # an optional dependency (transformers, scipy) is not installed
+                failed.update(
+                    {
+                        k: f"{k}: needs the Python package {exc.name!r} (pip install 'mace-dance[models]')"
+                        for k in keys
+                    }
+                )
     return instances, failed
 
 

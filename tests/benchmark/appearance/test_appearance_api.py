@@ -73,3 +73,28 @@ def test_unknown_dimension_is_a_clear_error(video_dir):
 def test_protocol_registered():
     p = get_protocol("vbench-appearance")
     assert p.kind == "appearance" and "temporal_flickering" in p.params
+
+
+def test_missing_optional_dependency_skips_only_that_dimension(video_dir, monkeypatch):
+    import benchmark.appearance.api as api
+
+    real = api._load_factory
+
+    def fake(spec):
+        if "clip_dims" in spec:
+
+            def boom(*args, **kwargs):
+                raise ModuleNotFoundError("No module named 'transformers'", name="transformers")
+
+            return boom
+        return real(spec)
+
+    monkeypatch.setattr(api, "_load_factory", fake)
+    r = score_appearance(
+        {"a": video_dir / "a.mp4"},
+        dims=["aesthetic_quality", "temporal_flickering"],
+        progress=False,
+        n_boot=0,
+    )
+    assert "temporal_flickering" in r.metrics and "aesthetic_quality" not in r.metrics
+    assert "transformers" in r.extra["skipped_dims"]["aesthetic_quality"]
