@@ -22,6 +22,7 @@ VBENCH_APPEARANCE = register_protocol(
             "= MUSIQ/100) and the full-reference animation metrics SSIM/PSNR/LPIPS/FVD of Table 3"
         ),
         params={
+            "resize_semantics": "torchvision<0.16 Resize on float tensors: F.interpolate, no antialias, no rounding",
             "video_selection": "custom_input: files with suffix .mp4/.gif/.jpg/.png (case-insensitive)",
             "decoder": "cv2.VideoCapture, every frame, BGR uint8, native size, stop at first failed read",
             "temporal_flickering": {
@@ -33,19 +34,19 @@ VBENCH_APPEARANCE = register_protocol(
             },
             "background_consistency": {
                 "model": "CLIP ViT-B/32 image embeddings (transformers)",
-                "preprocess": "shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
+                "preprocess": "shorter side 224 bicubic (no antialias), center crop 224, /255, CLIP norm",
                 "per_frame": "(max(0,cos(prev)) + max(0,cos(first))) / 2 for frames 1..T-1",
                 "aggregate": "sum over videos of frame sums / number of frame pairs",
             },
             "subject_consistency": {
                 "model": "DINO ViT-B/16 CLS features (transformers ViTModel)",
-                "preprocess": "resize shorter side 224 bilinear (antialiased), /255, ImageNet norm, no crop",
+                "preprocess": "resize shorter side 224 bilinear (no antialias), /255, ImageNet norm, no crop",
                 "per_frame": "(max(0,cos(prev)) + max(0,cos(first))) / 2 for frames 1..T-1",
                 "aggregate": "sum over videos of frame sums / number of frame pairs",
             },
             "aesthetic_quality": {
                 "model": "LAION aesthetic linear head on L2-normalised CLIP ViT-L/14 image embeddings",
-                "preprocess": "shorter side 224 bicubic (antialiased), center crop 224, /255, CLIP norm",
+                "preprocess": "shorter side 224 bicubic (no antialias), center crop 224, /255, CLIP norm",
                 "per_video": "mean over frames of head(x) / 10",
                 "aggregate": "mean over videos",
             },
