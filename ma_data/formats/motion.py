@@ -41,7 +41,7 @@ SMPLH_TO_SMPL24 = tuple(range(23)) + (37,)
 JOINT_COUNTS = (22, 24)
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compare motions explicitly, not with ==
 class Motion:
     """An SMPL-24 motion clip.
 
