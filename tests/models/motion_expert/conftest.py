@@ -73,6 +73,12 @@ def finedance_dir(tmp_path_factory) -> Path:
     )
 
 
+@pytest.fixture
+def dance_array():
+    """Factory: (n_frames, bpm, seed) -> a (T, 315) FineDance-layout array."""
+    return synthetic_dance
+
+
 @pytest.fixture(scope="session")
 def other_music(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("music") / "other.wav"
