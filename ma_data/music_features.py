@@ -34,13 +34,17 @@ _AIST_MUSIC = re.compile(r"^m(BR|PO|LO|MH|LH|WA|KR|JS|JB|HO)(\d)$")
 
 
 def aist_start_bpm(name: str) -> float | None:
-    """BPM encoded in an AIST++ music or sequence name (``gBR_sBM_cAll_d04_mBR0_ch01`` -> 80), else None."""
-    for part in Path(name).stem.split("_"):
-        m = _AIST_MUSIC.match(part)
-        if m:
-            genre, digit = m.group(1), int(m.group(2))
-            return float(digit * 5 + 110) if genre == "HO" else float(digit * 10 + 80)
-    return None
+    """BPM encoded in an AIST++ sequence name (``gBR_sBM_cAll_d04_mBR0_ch01`` -> 80), else None.
+
+    Like EDGE, only the fifth ``_``-separated field is read, so a bare ``mBR0.wav`` falls back to the tempo
+    estimate exactly as it does there.
+    """
+    parts = Path(name).stem.split("_")
+    m = _AIST_MUSIC.match(parts[4]) if len(parts) > 4 else None
+    if m is None:
+        return None
+    genre, digit = m.group(1), int(m.group(2))
+    return float(digit * 5 + 110) if genre == "HO" else float(digit * 10 + 80)
 
 
 def _librosa():

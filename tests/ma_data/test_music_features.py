@@ -38,7 +38,8 @@ def clicks(tmp_path_factory):
 
 def test_aist_bpm_from_names():
     assert aist_start_bpm("gBR_sBM_cAll_d04_mBR0_ch01") == 80
-    assert aist_start_bpm("mKR2.wav") == 100
+    assert aist_start_bpm("gKR_sBM_cAll_d28_mKR2_ch03_slice1.wav") == 100
+    assert aist_start_bpm("mKR2.wav") is None  # EDGE reads the fifth field only
     assert aist_start_bpm("gHO_sFM_cAll_d20_mHO5_ch13") == 135
     assert aist_start_bpm("012.wav") is None
 
