@@ -41,7 +41,6 @@ from benchmark.motion.common import (
     frechet_distance,
     kinetic_velocity,
     motion_beats,
-    normalize_by_gt,
     normalize_own_stats,
 )
 from benchmark.protocols import Protocol, register_protocol
@@ -380,7 +379,8 @@ MACE2D_OFFICIAL = register_protocol(
 #: What ``mace2d-strict`` changes, each next to the official quirk it replaces (also in its params).
 STRICT_FIXES: dict[str, str] = {
     "normalization": "official: GT and generated sets each z-scored by their OWN mean/std, so FID cannot see "
-    "mean or scale shifts -> strict: both sets z-scored by the GT mean and unbiased std (eps 1e-4).",
+    "mean or scale shifts -> strict: both sets z-scored by the GT mean and unbiased std (eps 1e-4); a column "
+    "constant over GT takes the pooled GT+generated std so it cannot explode.",
     "joint_map": "official: COCO-17 row indices applied to coco_25 rows (its 'hips' are right wrist / left hip) "
     "-> strict: the real coco_25 rows for hips, shoulders, elbows, wrists, knees, ankles, toes.",
     "keypoint_channels": "official: (y, x) rows treated as (x, y), so 'horizontal' energy is vertical and the "
@@ -592,13 +592,38 @@ def _fast_fid(a: np.ndarray, b: np.ndarray) -> float:
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * _fast_trace_sqrt(s1, s2))
 
 
-def _fast_div(x: np.ndarray) -> float:
+def _fast_div(x: np.ndarray, idx: np.ndarray | None = None) -> float:
+    """Mean pairwise distance (float64 Gram form, bootstrap only). With ``idx`` (the resampled item ids),
+    pairs that are two copies of the same item are left out: their zero distance is an artefact of
+    resampling with replacement and would bias the interval low."""
     x = x.astype(np.float64)
     n = x.shape[0]
     sq = np.sum(x * x, axis=1)
     d2 = np.clip(sq[:, None] + sq[None, :] - 2 * (x @ x.T), 0, None)
-    iu = np.triu_indices(n, 1)
-    return float(np.mean(np.sqrt(d2[iu])))
+    a, b = np.triu_indices(n, 1)
+    if idx is not None:
+        keep = idx[a] != idx[b]
+        a, b = a[keep], b[keep]
+    return float(np.mean(np.sqrt(d2[a, b]))) if a.size else float("nan")
+
+
+def _normalize_gt_guarded(
+    gt_f: np.ndarray, pred_f: np.ndarray, eps: float, ddof: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Strict normalisation: both sets z-scored by the GT mean and unbiased std (float64, then float32).
+
+    Guard: a column that is constant over the GT set (std ~ 0) would divide the generated set's variation by
+    ``eps`` and blow FID up by many orders of magnitude (Bailando's failure mode). Such columns take their
+    scale from the pooled GT + generated std instead; columns constant in both sets become 0.
+    """
+    g, p = gt_f.astype(np.float64), pred_f.astype(np.float64)
+    mean = g.mean(axis=0)
+    std_g = g.std(axis=0, ddof=ddof) if g.shape[0] > ddof else np.zeros(g.shape[1])
+    both = np.concatenate([g, p])
+    std_pool = both.std(axis=0, ddof=ddof)
+    constant = std_g <= 1e-7 * (1.0 + np.abs(mean))
+    scale = np.where(constant, std_pool, std_g) + eps
+    return ((g - mean) / scale).astype(np.float32), ((p - mean) / scale).astype(np.float32)
 
 
 def _normalize(gt_f: np.ndarray, pred_f: np.ndarray, protocol: Protocol) -> tuple[np.ndarray, np.ndarray]:
@@ -607,7 +632,7 @@ def _normalize(gt_f: np.ndarray, pred_f: np.ndarray, protocol: Protocol) -> tupl
     if protocol.params["normalization"] == "own":
         return normalize_own_stats(gt_f, eps=eps, ddof=ddof), normalize_own_stats(pred_f, eps=eps, ddof=ddof)
     if protocol.params["normalization"] == "gt":
-        return normalize_by_gt(gt_f, pred_f, eps=eps, ddof=ddof, torch_like=True)
+        return _normalize_gt_guarded(gt_f, pred_f, eps, ddof)
     raise ValueError(f"unknown normalization {protocol.params['normalization']!r}")
 
 
@@ -784,10 +809,10 @@ def score_mace2d(
             return {
                 "fid_k": _fast_fid(a_pk, a_gk),
                 "fid_g": _fast_fid(a_pg, a_gg),
-                "div_k": _fast_div(a_pk),
-                "div_g": _fast_div(a_pg),
-                "div_k_gt": _fast_div(a_gk),
-                "div_g_gt": _fast_div(a_gg),
+                "div_k": _fast_div(a_pk, idx),
+                "div_g": _fast_div(a_pg, idx),
+                "div_k_gt": _fast_div(a_gk, idx),
+                "div_g_gt": _fast_div(a_gg, idx),
                 "bas": float(bp[idx].mean()),
                 "bas_gt": float(bg[idx].mean()),
             }

@@ -110,6 +110,7 @@ def test_normalize_by_gt_defaults_are_population_std():
     np.testing.assert_allclose(p[:, 0], [3.0])
 
 
+@pytest.mark.slow  # imports torch
 def test_torch_emulation_is_bit_exact():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
