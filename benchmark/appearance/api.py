@@ -168,6 +168,9 @@ def score_appearance(
         dims = [d for d in dims if d not in FULL_REFERENCE_DIMS]
     dimensions, failed = build_dimensions(dims, device=device, batch_size=batch_size)
     skipped_dims.update(failed)
+    if not dimensions:
+        reasons = "; ".join(skipped_dims.values()) or "no dimension requested"
+        raise MaceError(f"no appearance dimension can run: {reasons}")
     warnings.extend(skipped_dims.values())
 
     per_sample: dict[str, dict[str, float]] = {}

@@ -98,3 +98,11 @@ def test_missing_optional_dependency_skips_only_that_dimension(video_dir, monkey
     )
     assert "temporal_flickering" in r.metrics and "aesthetic_quality" not in r.metrics
     assert "transformers" in r.extra["skipped_dims"]["aesthetic_quality"]
+
+
+def test_nothing_runnable_is_one_clear_error(video_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MACE_DANCE_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(MaceError, match="no appearance dimension can run.*dino-vitb16"):
+        score_appearance(collect_videos(video_dir), dims=["subject_consistency"], progress=False)
+    with pytest.raises(MaceError, match="needs GT"):
+        score_appearance(collect_videos(video_dir), dims=["psnr"], progress=False)
