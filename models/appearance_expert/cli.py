@@ -200,6 +200,7 @@ def _train_options(fn):
         click.option("--seed", type=int, default=0, show_default=True, help="Seed."),
         click.option("--mixed-precision", type=click.Choice(["no", "bf16"]), default="no", show_default=True, help="Accelerate autocast."),
         click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True, show_default=True, help="Recompute DiT blocks (less memory, ~1.3x time)."),
+        click.option("--vae-tiling/--no-vae-tiling", default=False, show_default=True, help="Tiled VAE encoding (less memory at 720p)."),
         click.option("--resume", default=None, help="'latest' or a checkpoint directory."),
         click.option("--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), default="bfloat16", show_default=True, help="Frozen weights dtype (trainables are fp32)."),
     ]  # fmt: skip
@@ -209,8 +210,8 @@ def _train_options(fn):
 
 
 def _train(stage, manifest, out, data_root, model_dir, resolution, frames, fps, lr, steps, batch_size, grad_accum,
-           ema, relay_prob, save_every, log_every, seed, mixed_precision, gradient_checkpointing, resume, dtype,
-           **extra):  # fmt: skip
+           ema, relay_prob, save_every, log_every, seed, mixed_precision, gradient_checkpointing, vae_tiling,
+           resume, dtype, **extra):  # fmt: skip
     from .training import TrainConfig, train
 
     height, width = _resolution(resolution)
@@ -220,7 +221,8 @@ def _train(stage, manifest, out, data_root, model_dir, resolution, frames, fps, 
         height=height, width=width, segment_frames=frames, fps=fps, lr=lr, max_steps=steps,
         batch_size=batch_size, grad_accum=grad_accum, ema_decay=ema, relay_prob=relay_prob,
         save_every=save_every, log_every=log_every, seed=seed, mixed_precision=mixed_precision, resume=resume,
-        memory={"dtype": dtype, "gradient_checkpointing": gradient_checkpointing}, **extra,
+        memory={"dtype": dtype, "gradient_checkpointing": gradient_checkpointing, "vae_tiling": vae_tiling},
+        **extra,
     )  # fmt: skip
     summary = train(cfg)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "trainable_names"}))
