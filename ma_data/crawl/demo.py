@@ -25,9 +25,9 @@ __all__ = ["DEMO_SOURCES", "make_demo_sources", "run_demo_crawl"]
 
 #: name -> (shots as (seconds, kind), seed); the demo's URL list also has a missing file (404).
 DEMO_SOURCES: dict[str, tuple[list[tuple[float, str]], int]] = {
-    "dance_a.mp4": ([(7.0, "moving"), (3.0, "moving"), (8.5, "moving")], 1),
-    "dance_b.mp4": ([(12.0, "moving"), (6.5, "moving")], 2),
-    "still.mp4": ([(9.0, "static")], 3),
+    "dance_a.mp4": ([(7.5, "moving"), (2.5, "moving"), (7.0, "moving")], 1),
+    "dance_b.mp4": ([(10.5, "moving")], 2),
+    "still.mp4": ([(6.0, "static")], 3),
 }
 _FAULTS = {
     "dance_a.mp4": Fault("status", status=503, times=1),
@@ -61,8 +61,11 @@ def run_demo_crawl(
     write_manifest: bool = True,
 ) -> CrawlSummary:
     """Serve the demo sources on 127.0.0.1 and crawl them into ``out_dir`` (see the module docstring)."""
+    from ma_data.curation.curate import _quiet_av
+
     out = Path(out_dir)
     src = out / "_sources" / "internet_demo"
+    _quiet_av()
     files = make_demo_sources(src)
     cfg = CrawlConfig(
         curation=CurationConfig(skip=("person",)),

@@ -66,20 +66,22 @@ def draw_windows(
     shots: list[Shot], src_fps: float, policy: ClipPolicy, seed: int, source_id: str
 ) -> list[Window]:
     """Seeded random windows inside each shot (see the module docstring)."""
-    cfg = SlicingConfig(
-        min_len_s=policy.min_len_s,
-        max_len_s=policy.max_len_s,
-        min_stride_s=policy.max_len_s,
-        max_stride_s=policy.max_len_s + policy.max_gap_s,
-        max_offset_s=policy.max_gap_s,
-        seed=seed,
-    )
     out: list[Window] = []
     for si, shot in enumerate(shots):
         lo = math.ceil(shot.start * policy.fps / src_fps - 1e-9)
         hi = math.floor(shot.end * policy.fps / src_fps + 1e-9)
         if hi - lo <= 0:
             continue
+        # The first offset never eats the only window: a shot of >= min_len_s always gives a clip.
+        slack = max(0, hi - lo - math.ceil(policy.min_len_s * policy.fps - 1e-9)) / policy.fps
+        cfg = SlicingConfig(
+            min_len_s=policy.min_len_s,
+            max_len_s=policy.max_len_s,
+            min_stride_s=policy.max_len_s,
+            max_stride_s=policy.max_len_s + policy.max_gap_s,
+            max_offset_s=min(policy.max_gap_s, slack),
+            seed=seed,
+        )
         for c in slice_source(f"{source_id}/shot{si:04d}", hi - lo, policy.fps, cfg, subset="internet"):
             spec = ClipSpec("internet", source_id, lo + c.start_frame, lo + c.end_frame, policy.fps)
             out.append(Window(si, spec, shot.start, shot.end))

@@ -10,9 +10,9 @@ from ma_data.crawl.synthetic import make_source_video, shot_bounds
 
 #: name -> (segments, seed). good_a/good_b have hard cuts at known frames; still is one static shot.
 SOURCES = {
-    "good_a.mp4": ([(6.0, "moving"), (3.0, "moving"), (7.0, "moving")], 1),
-    "good_b.mp4": ([(11.0, "moving"), (5.5, "moving")], 2),
-    "still.mp4": ([(8.0, "static")], 3),
+    "good_a.mp4": ([(5.5, "moving"), (2.0, "moving"), (6.0, "moving")], 1),
+    "good_b.mp4": ([(7.0, "moving"), (5.2, "moving")], 2),
+    "still.mp4": ([(6.0, "static")], 3),
 }
 FPS = 30.0
 

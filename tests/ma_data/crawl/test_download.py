@@ -69,7 +69,7 @@ def test_attempt_outcomes_per_fault(sources, tmp_path):
         assert (raw / ok["file"]).is_file() and ok["file"].startswith(ok["source_id"])
         assert json.loads((raw / f"{ok['source_id']}.probe.json").read_text())["sha256"] == ok["sha256"]
         assert (raw / ok["info_json"]).is_file()  # yt-dlp's metadata kept as provenance
-        assert ok["probe"]["n_frames"] == 495 and ok["probe"]["has_audio"]
+        assert ok["probe"]["n_frames"] == sources["good_b.mp4"][1][-1][1] and ok["probe"]["has_audio"]
         again = _attempt(srv, "ok.mp4", raw)
         assert again.get("reused") and srv.hits("ok.mp4") == 2  # no new request (2 = sniff + download)
 
@@ -111,7 +111,7 @@ def test_verify_media_catches_truncation_and_garbage(sources, tmp_path):
             if pkt.dts is not None:
                 pkt.stream = streams[pkt.stream.index]
                 dst.mux(pkt)
-    assert verify_media(fs).n_frames == 495
+    assert verify_media(fs).n_frames == sources["good_b.mp4"][1][-1][1]
     data = fs.read_bytes()
     for frac, cls in ((0.6, "truncated"), (0.995, "truncated")):
         p = tmp_path / f"cut_{frac}.mp4"

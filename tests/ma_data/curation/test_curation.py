@@ -76,6 +76,16 @@ def test_clips_are_frame_accurate_and_inside_shots(tmp_path, src_fps):
         assert got == want and rec["n_frames"] == len(want)
 
 
+def test_every_shot_of_five_seconds_gives_a_clip():
+    policy = ClipPolicy()
+    for seed in range(50):
+        for n in (150, 151, 165, 180, 299):  # 5.0 s to ~10 s shots at 30 fps
+            wins = draw_windows([Shot(30, 30 + n)], 30.0, policy, seed=seed, source_id=f"s{seed}")
+            assert wins, (seed, n)
+            for w in wins:
+                assert 150 <= w.n_frames <= 297 and 30 <= w.spec.start_frame and w.spec.end_frame <= 30 + n
+
+
 def test_output_size_policy():
     pol = ClipPolicy(short_side=720)
     assert output_size(1920, 1080, pol) == (1280, 720)
