@@ -199,6 +199,13 @@ def run_evaluate(opts: EvaluateOptions, argv: list[str] | None = None) -> dict:
         reports.append(report)
         inputs.update(dim_inputs)
     results = build_results(reports, inputs=inputs, argv=argv)
+    results["uncertainty"] = {
+        "method": "percentile bootstrap over samples (stems), 95%",
+        "n_boot": opts.n_boot,
+        "seed": opts.seed,
+        "note": "set-level metrics such as FID are biased upward under resampling (duplicated samples shrink "
+        "the effective set), so their interval can lie above the point estimate",
+    }
     table = markdown_table(results)
     click.echo(table)
     for item in results["skipped"]:
