@@ -29,7 +29,8 @@ class Fault:
     """A fault injected on one path.
 
     kind: ``"status"`` answers ``status`` with no body (404, 403, 410, 429, 503, ...); ``"truncate"`` announces
-    the full Content-Length but sends only ``fraction`` of the bytes, then closes; ``"slow"`` sleeps
+    the full Content-Length (or none, with ``announce_length=False``) but sends only ``fraction`` of the
+    bytes, then closes; ``"slow"`` sleeps
     ``delay_s`` before answering normally.
     times: how many requests the fault applies to (then the path behaves normally); ``None`` = always.
     retry_after: value of the Retry-After header sent with a status fault (seconds), if any.
@@ -41,6 +42,7 @@ class Fault:
     retry_after: float | None = None
     fraction: float = 0.5
     delay_s: float = 0.0
+    announce_length: bool = True  # truncate: send the full Content-Length (False: none, just close early)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -225,7 +227,8 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
             self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(chunk)))
+            if fault is None or fault.kind != "truncate" or fault.announce_length:
+                self.send_header("Content-Length", str(len(chunk)))
             self.send_header("Accept-Ranges", "bytes")
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(body)}")

@@ -4,7 +4,8 @@ yt-dlp notices a body shorter than its Content-Length, but not every truncation 
 transfers, a server that lies, a file cut on disk). So every download is demuxed end to end (cheap: no
 decoding) and checked against what its own header promises:
 
-- the container opens and has a video stream (else ``corrupt``);
+- the container opens and has a video stream (else ``truncated`` when the file starts with a valid mp4 or
+  Matroska signature, i.e. its index never arrived, and ``corrupt`` otherwise);
 - every stream yields as many packets as its header announces, and no packet is flagged corrupt (a cut
   ``mdat`` in a faststart mp4 shows up exactly so) (else ``truncated``);
 - the last video packet ends near the announced duration, for containers without frame counts (else
@@ -47,7 +48,10 @@ def verify_media(path: str | os.PathLike, min_frames: int = 1) -> VideoInfo:
     try:
         info = probe_video(path, count_frames=False)
     except MediaError as exc:
-        raise MediaCheckError("corrupt", str(exc)) from exc
+        # A container that starts right but cannot be indexed ended early (an mp4 whose moov atom, written
+        # last, never arrived): truncated. Anything else (an HTML error page, random bytes) is corrupt.
+        cls = "truncated" if _container_signature(path) else "corrupt"
+        raise MediaCheckError(cls, str(exc)) from exc
     try:
         container = av.open(str(path))
     except Exception as exc:  # noqa: BLE001 - PyAV raises several error types
@@ -93,6 +97,16 @@ def verify_media(path: str | os.PathLike, min_frames: int = 1) -> VideoInfo:
     fps = info.fps or (n_video / info.duration_s if info.duration_s else 0.0)
     duration = info.duration_s or (n_video / fps if fps else 0.0)
     return VideoInfo(**{**info.to_dict(), "n_frames": n_video, "fps": fps, "duration_s": duration})
+
+
+def _container_signature(path: Path) -> bool:
+    """True when the file begins like an ISO-BMFF (mp4/mov) or Matroska/WebM container."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3"
 
 
 def _decode_tail(path: Path, info: VideoInfo) -> None:

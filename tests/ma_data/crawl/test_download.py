@@ -54,12 +54,16 @@ def _attempt(srv, name, raw, **opts):
 
 def test_attempt_outcomes_per_fault(sources, tmp_path):
     video = sources["good_b.mp4"][0]
-    files = {n: video for n in ("ok.mp4", "r429.mp4", "r503.mp4", "cut.mp4", "slow.mp4", "big.mp4")}
+    files = {
+        n: video
+        for n in ("ok.mp4", "r429.mp4", "r503.mp4", "cut.mp4", "cut_nolen.mp4", "slow.mp4", "big.mp4")
+    }
     files["junk.mp4"] = b"\x00\x01" * 4000
     faults = {
         "r429.mp4": Fault("status", status=429, retry_after=5),
         "r503.mp4": Fault("status", status=503),
         "cut.mp4": Fault("truncate", fraction=0.5),
+        "cut_nolen.mp4": Fault("truncate", fraction=0.7, announce_length=False),
         "slow.mp4": Fault("slow", delay_s=3.0, times=1),
     }
     raw = tmp_path / "raw"
@@ -81,6 +85,8 @@ def test_attempt_outcomes_per_fault(sources, tmp_path):
         r = _attempt(srv, "cut.mp4", raw)
         assert r["error_class"] == "truncated"
         assert not list(raw.glob(f"{url_key(srv.url('cut.mp4'))}*"))  # partial removed: retry from byte 0
+        # no Content-Length: yt-dlp cannot tell, our verification does
+        assert _attempt(srv, "cut_nolen.mp4", raw)["error_class"] == "truncated"
         assert _attempt(srv, "slow.mp4", raw, socket_timeout_s=0.5)["error_class"] == "network"
         assert _attempt(srv, "junk.mp4", raw)["error_class"] == "corrupt"
         r = _attempt(srv, "big.mp4", raw, max_filesize=1000)
@@ -123,6 +129,11 @@ def test_verify_media_catches_truncation_and_garbage(sources, tmp_path):
     tail_cut.write_bytes(good.read_bytes()[: int(good.stat().st_size * 0.5)])  # moov at the end: gone
     with pytest.raises(MediaCheckError) as ei:
         verify_media(tail_cut)
+    assert ei.value.error_class == "truncated"
+    junk = tmp_path / "page.mp4"
+    junk.write_bytes(b"<html><body>rate limited</body></html>" * 50)
+    with pytest.raises(MediaCheckError) as ei:
+        verify_media(junk)
     assert ei.value.error_class == "corrupt"
 
 
