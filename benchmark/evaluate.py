@@ -158,7 +158,9 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
 
         opts.plots.mkdir(parents=True, exist_ok=True)
         for stem in report.per_sample:
-            plot_beat_alignment(pred[stem], beats[stem], protocol, opts.plots / f"{stem}.png", title=stem)
+            plot_beat_alignment(
+                pred[stem], beats[stem], protocol, opts.plots / f"{stem}.png", title=stem, gt_kp=gt[stem]
+            )
     paired.stems = [s for s in stems if s in report.per_sample]
     return report, {
         "motion": {"sides": {k: str(v) for k, v in _side_dirs(opts).items()}, **hash_inputs(paired)}
