@@ -6,9 +6,12 @@ VBench decodes with two different readers and the numbers depend on which one:
 * the model-backed dimensions read with ``vbench.utils.load_video`` (decord for ``.mp4``, PIL for ``.gif``
   and ``.png``), RGB uint8 at native size, every frame.
 
-We use OpenCV for both: it is the exact reader for TF, and for H.264 yuv420p files it decodes the same
-pixels as decord (both go through FFmpeg's decoder and swscale's BGR/RGB conversion), so one decode per
-video serves every dimension (the RGB view is the channel-reversed BGR array).
+We use OpenCV for both: it is the exact reader for TF (and for motion smoothness, which VBench also reads
+with OpenCV), so one decode per video serves every dimension (the RGB view is the channel-reversed BGR
+array). For the decord-read dimensions this assumes decord yields the same pixels: all three readers go
+through FFmpeg's decoder and swscale conversion; PyAV and OpenCV 4.10/5.0 gave identical bytes on our H.264
+test clips, decord could not be checked here. GIF/PNG inputs, which VBench reads with PIL for those
+dimensions, may differ slightly.
 """
 
 from __future__ import annotations
