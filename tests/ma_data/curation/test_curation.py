@@ -114,28 +114,6 @@ def _opencv_sample(name: str) -> Path:
 
 
 @pytest.mark.slow
-def test_person_filter_single_dancer_on_real_photo():
-    import cv2
-
-    from ma_data.curation.person import count_people_hog, pose_check
-
-    img = cv2.cvtColor(cv2.imread(str(_opencv_sample("messi5.jpg"))), cv2.COLOR_BGR2RGB)
-    assert count_people_hog(img) <= 1
-    res = pose_check([img])
-    assert res["full_body_fraction"] == 1.0
-
-
-@pytest.mark.slow
-def test_person_filter_flags_several_pedestrians():
-    from ma_data.curation.person import person_check
-
-    frames = [f for i, f in enumerate(iter_frames(_opencv_sample("vtest.avi"))) if i % 100 == 0][:6]
-    dec = person_check(frames, use_pose=False)
-    assert not dec.keep and dec.reason == "multi_person", dec.numbers
-    assert sum(c >= 2 for c in dec.numbers["hog_counts"]) >= 3
-
-
-@pytest.mark.slow
 def test_transnetv2_finds_a_cut_with_its_bundled_weights(tmp_path):
     from ma_data.curation.shots import transnetv2_available
 
