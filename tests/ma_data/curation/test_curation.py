@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,6 @@ from ma_data.curation.dedupe import clip_signature, find_duplicates, frame_phash
 from ma_data.curation.shots import Shot, detect_shots, scores_to_cuts
 from ma_data.curation.static import STATIC_THRESHOLD, flow_speed, to_analysis_gray
 from ma_data.io.video import iter_frames, write_video
-
-OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
 
 def test_content_detector_finds_the_known_cuts(tmp_path):
@@ -104,13 +101,6 @@ def test_phash_dedupe_across_sources_only():
     dropped = find_duplicates([("a1", "A", sa), ("a2", "A", sa), ("b1", "B", sb), ("c1", "C", sc)])
     assert dropped == {"b1": "a1"}
     assert frame_phash(a[0]) == frame_phash(a[0].copy())
-
-
-def _opencv_sample(name: str) -> Path:
-    p = OPENCV_DATA / name
-    if not p.is_file():
-        pytest.skip(f"{p} missing: install Debian's opencv-doc (make apt) for real human footage")
-    return p
 
 
 @pytest.mark.slow
