@@ -141,6 +141,14 @@ class LoopbackServer:
         with self._lock:
             return sum(1 for r in self.requests if r.path == path and (method is None or r.method == method))
 
+    def set_file(self, name: str, src: Path | str | bytes | None) -> None:
+        """Serve ``src`` at ``name`` from now on (``None``: remove it, so it 404s)."""
+        with self._lock:
+            if src is None:
+                self._files.pop(self._norm(name), None)
+            else:
+                self._files[self._norm(name)] = src
+
     def set_fault(self, name: str, fault: Fault | None) -> None:
         with self._lock:
             path = self._norm(name)

@@ -56,6 +56,12 @@ def test_crawl_with_faults_rerun_and_status(sources, tmp_path):
         assert manifest.read_bytes() == first_bytes and os.stat(manifest).st_mtime_ns == first_mtime
         assert "unchanged" in res2.output
 
+        # --retry-failed: the missing file appeared, so it is fetched; the truncation persists.
+        srv.set_file("gone.mp4", sources["good_b.mp4"][0])
+        res3 = _run(crawl, [*args, "--retry-failed"])
+        assert res3.exit_code == 0, res3.output
+        assert srv.hits("gone.mp4") == 3 and srv.hits("a.mp4") == 2  # done URLs untouched
+
     st = json.loads(_run(status, [str(out), "--json"]).output)
     fate = {r["url"].rsplit("/", 1)[1]: r for r in st}
     assert {k: v["status"] for k, v in fate.items()} == {
@@ -64,16 +70,20 @@ def test_crawl_with_faults_rerun_and_status(sources, tmp_path):
         "limited429.mp4": "done",
         "still.mp4": "filtered",
         "cut.mp4": "failed",
-        "gone.mp4": "failed",
+        "gone.mp4": "done",
     }
-    assert fate["gone.mp4"]["error_class"] == "not_found" and fate["gone.mp4"]["attempts"] == 1
     assert fate["cut.mp4"]["error_class"] == "truncated" and fate["cut.mp4"]["attempts"] == 4
     assert fate["flaky503.mp4"]["attempts"] == 3 and fate["limited429.mp4"]["attempts"] == 2
     assert fate["still.mp4"]["reason"] == "static"
 
     df = read_manifest(out)
     assert set(df["subset"]) == {"internet"}
-    good = {"a.mp4": "good_a.mp4", "flaky503.mp4": "good_b.mp4", "limited429.mp4": "good_a.mp4"}
+    good = {
+        "a.mp4": "good_a.mp4",
+        "flaky503.mp4": "good_b.mp4",
+        "limited429.mp4": "good_a.mp4",
+        "gone.mp4": "good_b.mp4",
+    }
     assert {u.rsplit("/", 1)[1] for u in df["source_uri"]} == set(good)
     for _, row in df.iterrows():
         info = probe_video(out / row["video_path"])
