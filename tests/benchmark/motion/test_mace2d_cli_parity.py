@@ -1,0 +1,61 @@
+"""Official-format keypoint JSON through `mace-bench evaluate` reproduces the official FID/Div and drop rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from benchmark.cli import main
+
+DATA = Path(__file__).parent / "data" / "mace2d_golden_inputs.npz"
+# Official Evaluation-Motion numbers on these keypoints (see test_mace2d_score.py); BAS depends on the audio.
+GOLDEN = {
+    "fid_k": 90.91678215953709,
+    "fid_g": 7.325796522479571,
+    "div_k": 12.117776150173611,
+    "div_g": 5.760515679253472,
+    "div_k_gt": 12.157303873697916,
+    "div_g_gt": 5.377644517686632,
+}
+
+
+@pytest.mark.slow  # librosa beat tracking on 11 clips
+def test_cli_on_official_json(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    monkeypatch.setenv("MACE_DANCE_TORCH_VEC_WIDTH", "8")
+    monkeypatch.setenv("MACE_DANCE_NO_PROGRESS", "1")
+    d = np.load(DATA)
+    dirs = {k: tmp_path / k for k in ("gt", "pred", "audio")}
+    for p in dirs.values():
+        p.mkdir()
+    sr = 8320
+    t = np.arange(5 * sr) / sr
+    clicks = (np.sin(2 * np.pi * 440 * t) * (np.mod(t, 0.5) < 0.03)).astype(np.float32)
+    for i in range(d["gt"].shape[0]):
+        stem = f"clip{i:02d}"
+        for side, arr in (("gt", d["gt"][i]), ("pred", d["pred"][i])):
+            doc = {"video_name": f"{stem}.mp4", "fps": 16.0, "keypoints": arr.astype(np.float64).tolist()}
+            (dirs[side] / f"{stem}.json").write_text(json.dumps(doc))
+        sf.write(str(dirs["audio"] / f"{stem}.wav"), clicks, sr)
+    # one stem too short (dropped, as officially) and one without audio
+    (dirs["gt"] / "short.json").write_text(json.dumps({"keypoints": d["gt"][0][:63].tolist()}))
+    (dirs["pred"] / "short.json").write_text(json.dumps({"keypoints": d["pred"][0].tolist()}))
+    sf.write(str(dirs["audio"] / "short.wav"), clicks, sr)
+    (dirs["gt"] / "lonely.json").write_text(json.dumps({"keypoints": d["gt"][1].tolist()}))
+    out = tmp_path / "results.json"
+    args = ["evaluate", "--protocol", "mace2d-official", "--gt-keypoints", str(dirs["gt"])]
+    args += ["--pred-keypoints", str(dirs["pred"]), "--audio", str(dirs["audio"])]
+    args += ["--out", str(out), "--n-boot", "0"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert doc["n_samples"] == 10
+    skipped = {s["stem"]: s["reason"] for s in doc["skipped"]}
+    assert set(skipped) == {"short", "lonely"} and "63 frames < 64" in skipped["short"]
+    for key, expected in GOLDEN.items():
+        assert doc["metrics"][key]["value"] == pytest.approx(expected, rel=1e-6), key
