@@ -48,8 +48,8 @@ def table(
     Values are matched by metric key (fid_k, div_g, bas, fsr, ...); columns a results file does not have
     are left empty. Compare rows only when the protocol matches the table's (shown in the header).
     """
+    from benchmark.paper_tables import load_table, render, rows_from_results
     from benchmark.results import read_results
-    from tools.paper_tables import load_table, render, rows_from_results
 
     if labels and len(labels) != len(results_files):
         raise click.UsageError("give one --label per --results file")

@@ -5,7 +5,7 @@ columns (result-metric key, Markdown and LaTeX labels, direction, digits, option
 paper's rows, and ``gt_keys`` saying which results keys fill a ground-truth row. Adding a table is adding a
 YAML file. Rows from a results JSON (``mace-bench evaluate`` / ``evaluate-3d``) are matched by metric key.
 
-    python -m tools.paper_tables table2 --results ours.json --format latex
+    mace-bench table --table table2 --results ours.json --format latex
 """
 
 from __future__ import annotations
@@ -230,23 +230,3 @@ def render(table: PaperTable, extra: list[Row] | None = None, fmt: str = "md") -
         return render_latex(table, extra)
     raise ValueError(f"unknown format {fmt!r} (use 'md' or 'latex')")
 
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    from benchmark.results import read_results
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("table", nargs="?", default="table2")
-    ap.add_argument("--results", nargs="*", default=[])
-    ap.add_argument("--format", default="md", choices=["md", "latex"])
-    ap.add_argument("--with-gt", action="store_true")
-    args = ap.parse_args(argv)
-    t = load_table(args.table)
-    extra = [row for p in args.results for row in rows_from_results(t, read_results(p), with_gt=args.with_gt)]
-    print(render(t, extra, args.format))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
