@@ -107,3 +107,92 @@ def test_imaging_quality_end_to_end(tmp_path, monkeypatch):
         vals.append(float(scores.double().mean()) / 100)
         assert r.per_sample[stem]["imaging_quality"] == pytest.approx(vals[-1], rel=1e-4, abs=1e-7)
     assert r.metrics["imaging_quality"].value == pytest.approx(np.mean(vals), rel=1e-4, abs=1e-7)
+
+
+def _reference_musiq(sd, x, grid=10, patch=32, sides=(224, 384)):
+    """MUSIQ forward for ONE image (1, 3, H, W) in [0, 1], written with explicit loops from the definition."""
+    heads = 1
+    x = (x - 0.5) * 2
+    tokens, spatial, scale, mask = [], [], [], []
+
+    def add_scale(img, sid, max_len):
+        h, w = img.shape[-2:]
+        ch, cw = math.ceil(h / patch), math.ceil(w / patch)
+        ph, pw = ch * patch - h, cw * patch - w
+        img = F.pad(img, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+        toks, sp = [], []
+        for i in range(ch):
+            for j in range(cw):
+                toks.append(img[0, :, i * patch : (i + 1) * patch, j * patch : (j + 1) * patch])
+                sp.append(math.floor(i * grid / ch) * grid + math.floor(j * grid / cw))
+        n = len(toks) if max_len is None else max_len
+        for k in range(n):
+            real = k < len(toks)
+            tokens.append(toks[k] if real else torch.zeros(3, patch, patch))
+            spatial.append(sp[k] if real else 0)
+            scale.append(sid if real else 0)
+            mask.append(1.0 if real else 0.0)
+
+    h, w = x.shape[-2:]
+    for sid, side in enumerate(sides):
+        r = side / max(h, w)
+        add_scale(
+            F.interpolate(x, (round(h * r), round(w * r)), mode="bicubic", align_corners=False),
+            sid,
+            (side // patch + (side % patch > 0)) ** 2,
+        )
+    add_scale(x, len(sides), None)
+
+    def wsconv(t, name, stride, k):
+        wgt = sd[name]
+        wgt = (wgt - wgt.mean((1, 2, 3), keepdim=True)) / (wgt.std((1, 2, 3), keepdim=True) + 1e-5)
+        n = t.shape[-1]
+        out = math.ceil(n / stride)
+        pad = max((out - 1) * stride + k - n, 0)
+        return F.conv2d(F.pad(t, (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2)), wgt, stride=stride)
+
+    def gn(t, name, eps):
+        return F.group_norm(t, 32, sd[name + ".weight"], sd[name + ".bias"], eps)
+
+    t = torch.stack(tokens)
+    t = F.relu(gn(wsconv(t, "conv_root.weight", 2, 7), "gn_root", 1e-6))
+    t = F.max_pool2d(F.pad(t, (0, 1, 0, 1)), 3, 2)  # SAME for 16 -> 8: total pad 1, all on the far side
+    b = "block1."
+    short = gn(wsconv(t, b + "conv_proj.weight", 1, 1), b + "gn_proj", 1e-4)
+    y = F.relu(gn(wsconv(t, b + "conv1.weight", 1, 1), b + "gn1", 1e-4))
+    y = F.relu(gn(wsconv(y, b + "conv2.weight", 1, 3), b + "gn2", 1e-4))
+    t = F.relu(gn(wsconv(y, b + "conv3.weight", 1, 1), b + "gn3", 1e-4) + short)
+    t = t.permute(0, 2, 3, 1).reshape(1, len(tokens), -1)
+    e = F.linear(t, sd["embedding.weight"], sd["embedding.bias"])
+    p = "transformer_encoder."
+    e = e + sd[p + "posembed_input.position_emb"][0][torch.tensor(spatial)]
+    e = e + sd[p + "scaleembed_input.scale_emb"][torch.tensor(scale)]
+    e = torch.cat([sd[p + "cls"], e], 1)
+    m = torch.tensor([1.0] + mask)
+    d = e.shape[-1]
+    i = 0
+    while f"{p}transformer.encoderblock_{i}.norm1.weight" in sd:
+        q = f"{p}transformer.encoderblock_{i}."
+
+        def ln(t, name, q=q):
+            return F.layer_norm(t, (d,), sd[q + name + ".weight"], sd[q + name + ".bias"], 1e-6)
+
+        def lin(t, name, q=q):
+            return F.linear(t, sd[q + name + ".weight"], sd[q + name + ".bias"])
+
+        a = ln(e, "norm1")
+        logits = lin(a, "attention.query") @ lin(a, "attention.key").transpose(-1, -2) / math.sqrt(d // heads)
+        logits = torch.where((m[:, None] * m[None, :]) == 0, torch.tensor(-1e3), logits)
+        e = e + lin(logits.softmax(-1) @ lin(a, "attention.value"), "attention.out")
+        e = e + lin(F.gelu(lin(ln(e, "norm2"), "mlp.fc1")), "mlp.fc2")
+        i += 1
+    e = F.layer_norm(e, (d,), sd[p + "encoder_norm.weight"], sd[p + "encoder_norm.bias"], 1e-6)
+    return F.linear(e[:, 0], sd["head.weight"], sd["head.bias"]).reshape(-1)
+
+
+def test_forward_matches_explicit_reference():
+    sd = tiny_musiq_sd(2)
+    model = build_musiq(sd)
+    x = torch.rand(1, 3, 70, 100)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), _reference_musiq(sd, x), rtol=1e-4, atol=1e-4)
