@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
-from ma_data.errors import MaceError
-
-EXIT_BAD_INPUT = 2
-
-
-def cli_errors(fn):
-    """Turn expected errors into one line on stderr and exit code 2; never show a traceback to users.
-
-    Set ``MACE_DANCE_DEBUG=1`` to see the traceback of an unexpected error.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except MaceError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            if os.environ.get("MACE_DANCE_DEBUG"):
-                traceback.print_exc()
-            click.echo(
-                f"internal error: {exc.__class__.__name__}: {exc} (set MACE_DANCE_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            sys.exit(1)
-
-    return wrapper
+from ma_data.cli_support import cli_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

@@ -1,0 +1,43 @@
+"""What every command-line entry point shares: one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+
+import click
+
+from ma_data.errors import MaceError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+def cli_errors(fn):
+    """Turn expected errors into one line on stderr and exit code 2; never show a traceback to users.
+
+    An unexpected exception is reported in one line with exit code 1; ``MACE_DANCE_DEBUG=1`` prints its
+    traceback.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MaceError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("MACE_DANCE_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"internal error: {exc.__class__.__name__}: {exc} (set MACE_DANCE_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
