@@ -13,6 +13,17 @@ from ma_data.io.audio import write_wav
 from ma_data.io.video import probe_video, read_video
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run far faster single-threaded on the shared CPU; restore the setting after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """A generated 1.5-s click-track song, a reference photo and a tiny random Motion Expert checkpoint."""
@@ -44,6 +55,7 @@ def inputs(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_generate_appearance_none_cli(inputs, tmp_path):
     from models.cli import main
 

@@ -9,6 +9,17 @@ from ae_helpers import H, W
 from ma_data.io.video import write_video
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny convolutions run ~40x slower with 2 threads on the shared CPU (oversubscription); restore after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     from models.appearance_expert.tiny import save_tiny_model
