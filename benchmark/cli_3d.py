@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from benchmark.cli import cli_errors
+from ma_data.cli_support import cli_errors
 from ma_data.errors import FormatError, MaceError, MediaError
 
 MOTION_SUFFIXES = (".npy", ".npz", ".pkl", ".pickle")

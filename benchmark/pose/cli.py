@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from benchmark.cli import cli_errors
 from benchmark.pose.registry import BACKENDS, DEFAULT_BACKEND
+from ma_data.cli_support import cli_errors
 from ma_data.errors import MaceError
 
 
