@@ -114,3 +114,20 @@ def test_unreadable_audio_is_a_one_line_error(tmp_path):
     bad.write_bytes(b"not a video")
     with pytest.raises(MaceError, match="broken.mp4"):
         music_beat_frames(bad, get_protocol("mace2d-official"))
+
+
+@pytest.mark.slow
+def test_beat_times_are_cached_by_content(click_wav, tmp_path, monkeypatch):
+    import ma_data.io.audio
+
+    first = music_beat_times(click_wav)
+    copy = tmp_path / "renamed.wav"
+    copy.write_bytes(click_wav.read_bytes())
+
+    def no_decode(*args, **kwargs):
+        raise AssertionError("decoded although cached")
+
+    monkeypatch.setattr(ma_data.io.audio, "load_audio", no_decode)
+    np.testing.assert_array_equal(music_beat_times(copy), first)  # same bytes, other name: a hit
+    with pytest.raises(AssertionError, match="decoded"):
+        music_beat_times(copy, sr=16000)  # other settings: a miss
