@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.appearance.full_reference import (
+from benchmark.appearance.params import (
     DATA_RANGE,
     PSNR_MAX_DB,
     SSIM_K1,
