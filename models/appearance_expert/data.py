@@ -157,36 +157,46 @@ class ManifestClips:
         p = Path(str(value))
         return p if p.is_absolute() else self.root / p
 
-    def _window_indices(self, path: Path, index: int) -> np.ndarray:
-        """Source-frame indices of a resampled window; short clips are padded with their last frame."""
+    def _window_start(self, path: Path, index: int) -> int:
+        """First output frame (at the training fps) of this item's window, drawn reproducibly."""
         from ma_data.io.video import probe_video
 
         info = probe_video(path)
         n_out = max(1, int(np.floor(info.n_frames * self.fps / info.fps + 1e-6)))
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        start = int(rng.integers(0, max(1, n_out - self.n_frames + 1)))
-        idx = resample_indices(info.n_frames, info.fps, self.fps, n_out)
-        window = idx[start : start + self.n_frames]
-        if len(window) < self.n_frames:
-            window = np.concatenate([window, np.repeat(window[-1:], self.n_frames - len(window))])
-        return window
+        return int(rng.integers(0, max(1, n_out - self.n_frames + 1)))
+
+    def _indices(self, path: Path, start: int) -> np.ndarray:
+        """Frames of ``path`` (at its own fps) shown at output times ``start .. start+F-1``; the clip's last
+        frame repeats past its end. Each file uses its own fps, so a pose video at another rate stays aligned
+        in time."""
+        from ma_data.io.video import probe_video
+
+        info = probe_video(path)
+        idx = resample_indices(info.n_frames, info.fps, self.fps, start + self.n_frames)
+        return idx[start : start + self.n_frames]
 
     def __getitem__(self, index: int) -> ClipWindow:
         row = self.rows.iloc[index]
         video_path = self._path(row["video_path"])
         pose_path = self._path(row["pose_video_path"])
-        idx = self._window_indices(video_path, index)
+        start = self._window_start(video_path, index)
+        idx = self._indices(video_path, start)
         raw = read_frames_at(video_path, idx)
         video = fit_frames(raw, self.height, self.width, "cover")
         reference = fit_frames(read_frames_at(video_path, np.array([0])), self.height, self.width, "cover")[0]
-        # The pose video is aligned to the clip frame for frame (same fps and count) in MA-Data.
-        pose = fit_frames(read_frames_at(pose_path, idx), self.height, self.width, "cover")
+        pose = fit_frames(
+            read_frames_at(pose_path, self._indices(pose_path, start)), self.height, self.width, "cover"
+        )
         face_video, keypoints = _text(row, "face_video_path"), _text(row, "keypoints_path")
         if face_video:
-            face = fit_frames(read_frames_at(self._path(face_video), idx), self.face_size, self.face_size)
+            face_path = self._path(face_video)
+            face = read_frames_at(face_path, self._indices(face_path, start))
+            face = fit_frames(face, self.face_size, self.face_size)
         elif keypoints:
             from ma_data.formats.keypoints import load_npz
 
+            # Keypoint tracks are frame-for-frame with their clip video (manifest: same n_frames).
             kp = load_npz(self._path(keypoints)).data
             face = face_video_from_keypoints(raw, kp[np.minimum(idx, len(kp) - 1)], self.face_size)
         else:

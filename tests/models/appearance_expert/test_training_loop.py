@@ -75,3 +75,17 @@ def test_two_stages_checkpoints_resume_and_inference(tiny_model_dir, tiny_manife
     out = expert.animate(ref, np.zeros((SEGMENT, H, W, 3), np.uint8), height=H, width=W,
                          segment_frames=SEGMENT, steps=2)  # fmt: skip
     assert out.frames.shape == (SEGMENT, H, W, 3)
+
+
+def test_pose_video_at_another_fps_stays_aligned_in_time(tmp_path):
+    from ma_data.io.video import write_video
+
+    # Clip at 16 fps, its pose video at 32 fps: both show brightness 8*t for the frame at time t/16 s.
+    clip = np.stack([np.full((H, W, 3), 8 * t, np.uint8) for t in range(24)])
+    pose = np.stack([np.full((H, W, 3), 8 * (t // 2), np.uint8) for t in range(48)])
+    write_video(tmp_path / "c.mp4", clip, fps=16)
+    write_video(tmp_path / "p.mp4", pose, fps=32)
+    pd.DataFrame([{"video_path": "c.mp4", "pose_video_path": "p.mp4"}]).to_parquet(tmp_path / "m.parquet")
+    ds = ManifestClips(tmp_path / "m.parquet", n_frames=SEGMENT, fps=16.0, height=H, width=W, face_size=16)
+    item = ds[0]
+    np.testing.assert_allclose(item.pose.mean(axis=(1, 2, 3)), item.video.mean(axis=(1, 2, 3)), atol=3)
