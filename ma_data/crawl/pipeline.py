@@ -234,8 +234,6 @@ def _apply_takedowns(led: Ledger, deny, out: Path) -> None:
             )
             if not reason:
                 continue
-            if rec.status != "running":
-                led.start(DOWNLOAD, rec.item_id)
             led.finish(
                 DOWNLOAD,
                 rec.item_id,
@@ -371,8 +369,7 @@ def crawl(
             reason = deny.check_url(e.url)
             rec = led.get(DOWNLOAD, e.key)
             if reason and not (rec.status == "done" and rec.result.get("reason") == reason):
-                led.start(DOWNLOAD, e.key)
-                led.finish(DOWNLOAD, e.key, {"outcome": "filtered", "reason": reason})
+                led.finish(DOWNLOAD, e.key, {"outcome": "filtered", "reason": reason})  # never requested
 
         todo_ids = [r.item_id for r in led.records(DOWNLOAD) if r.status in ("pending", "running")]
         todo = {k: payloads.get(k) or led.get(DOWNLOAD, k).payload for k in todo_ids}
