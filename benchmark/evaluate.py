@@ -174,13 +174,19 @@ def _side_dirs(opts: EvaluateOptions) -> dict[str, Path]:
 
 def run_appearance(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
     from benchmark.appearance import score_appearance
+    from benchmark.appearance.decode import VBENCH_SUFFIXES, collect_videos
 
     if opts.pred_dir is None:
         raise MaceError("appearance scoring needs --pred DIR (generated videos)")
-    pred = list_by_stem(opts.pred_dir, VIDEO_SUFFIXES, "generated video")
-    gt = list_by_stem(opts.gt_dir, VIDEO_SUFFIXES, "GT video") if opts.gt_dir is not None else None
+    # VBench's custom_input selection (.mp4/.gif/.jpg/.png, hidden files included), so the dimension means
+    # are over the same files; other media in the folder are reported rather than silently ignored.
+    pred = collect_videos(opts.pred_dir)
+    gt = collect_videos(opts.gt_dir) if opts.gt_dir is not None else None
+    others = set(list_by_stem(opts.pred_dir, VIDEO_SUFFIXES, "generated video")) - set(pred)
     dims = [d.strip() for d in opts.appearance_dims.split(",")] if opts.appearance_dims else None
-    report = score_appearance(pred, gt, dims=dims, device=opts.device, progress=True)
+    report = score_appearance(pred, gt, dims=dims, device=opts.device, progress=True, n_boot=opts.n_boot)
+    for stem in sorted(others):
+        report.skipped.setdefault(stem, f"not a VBench input type ({'/'.join(VBENCH_SUFFIXES)})")
     sides = {"generated video": pred} if gt is None else {"generated video": pred, "GT video": gt}
     return report, {"appearance": hash_inputs(pair_by_stem(sides))}
 
