@@ -60,9 +60,12 @@ def main() -> None:
         t_base.append(best_of(baseline, kp, 1))
         t_feat.append(best_of(features, kp, 1))
     base, feat = min(t_base), min(t_feat)
+    kin = best_of(kinetic_features, kp, args.repeats)
+    geo = best_of(geometric_features, kp, args.repeats)
     print(f"clips={args.clips} frames={args.frames} joints=25 dtype={kp.dtype}")
     print(f"baseline (frame differences + norms): {base * 1e3:8.1f} ms")
     print(f"kinetic + geometric features:         {feat * 1e3:8.1f} ms")
+    print(f"  kinetic alone {kin * 1e3:.1f} ms, geometric alone {geo * 1e3:.1f} ms")
     print(f"ratio features / baseline: {feat / base:.1f}x (target <= 15x; official code ~360x)")
 
 
