@@ -179,10 +179,13 @@ def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, 
 @click.option(
     "--heads", type=int, default=None, help="Attention heads for the official checkpoint (default 8)."
 )
+@click.option(
+    "--threads", type=int, default=0, show_default=True, help="torch CPU threads (0 = torch's default)."
+)
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
 @_clean_errors
 def sample_motion(
-    ckpt, music, genre, out, beta, steps, eta, seed, guidance, cfg_scale, weights, fmt, heads, device
+    ckpt, music, genre, out, beta, steps, eta, seed, guidance, cfg_scale, weights, fmt, heads, threads, device
 ):
     """Generate a Z-up SMPL-24 dance for MUSIC in GENRE (length follows the music at 30 fps)."""
     from models.motion_expert.checkpoint import load_expert
@@ -194,6 +197,10 @@ def sample_motion(
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"--beta must be in [0, 1], got {beta}")
     gid = genre_id(genre)
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
     expert = load_expert(ckpt, weights=weights, map_location=device, num_heads=heads)
     feats, n = music_frames(music)
     motion, _ = sample_motion(expert, feats[:n], gid, beta=beta, steps=steps, eta=eta, seed=seed,
