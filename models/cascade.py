@@ -113,14 +113,15 @@ def generate_motion(cfg: CascadeConfig):
     return motion
 
 
-def render_mannequin(motion, width: int, height: int) -> np.ndarray:
-    """A front-view mannequin render of the motion (``ma_data.render``; needs EGL), at the motion's fps."""
+def render_mannequin(motion, width: int, height: int):
+    """Frames (an iterator, streamed) of a front-view mannequin render of the motion at its own fps
+    (``ma_data.render``; needs EGL)."""
     from ma_data.render import RenderConfig
     from ma_data.render.renderer import ClipRenderer
 
     yup = motion.to_up_axis("y")
     renderer = ClipRenderer(RenderConfig(width=width, height=height, fps=float(motion.fps)))
-    return np.stack(list(renderer.frames(renderer.prepare(yup.poses, yup.trans))))
+    return renderer.frames(renderer.prepare(yup.poses, yup.trans))
 
 
 def _check_appearance_weights(cfg: CascadeConfig) -> None:
@@ -170,7 +171,7 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
     """
     from ma_data.io.video import write_video
 
-    from .appearance_expert.conditioning import DEFAULT_PROMPT, load_reference_image, pose_video_for_motion
+    from .appearance_expert.conditioning import DEFAULT_PROMPT, PoseVideo, load_reference_image
 
     out = Path(cfg.out)
     work = intermediates_dir(out)
@@ -194,10 +195,11 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
     record["timings_s"]["motion"] = round(time.time() - t, 3)
 
     t = time.time()
-    pose = pose_video_for_motion(motion.joints(), float(motion.fps), cfg.fps, cfg.width, cfg.height)
+    # Drawn lazily: a whole song at 720p would not fit in memory as one array.
+    pose = PoseVideo(motion.joints(), float(motion.fps), cfg.fps, cfg.width, cfg.height)
     seconds = len(pose) / cfg.fps
     audio, sr = _music(cfg.music, seconds)
-    write_video(work / "pose_video.mp4", pose, fps=cfg.fps, audio=audio, audio_sr=sr)
+    write_video(work / "pose_video.mp4", iter(pose), fps=cfg.fps, audio=audio, audio_sr=sr)
     record["outputs"]["pose_video"] = str(work / "pose_video.mp4")
     record["timings_s"]["pose_video"] = round(time.time() - t, 3)
 
@@ -237,27 +239,33 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
                 device=cfg.device,
                 max_sequence_length=cfg.max_sequence_length,
             )
-        result = expert.animate(
-            reference,
-            pose,
-            face_frames=None,  # null face: generated motion has no driving face
-            prompt=cfg.prompt or DEFAULT_PROMPT,
-            height=cfg.height,
-            width=cfg.width,
-            fps=cfg.fps,
-            segment_frames=cfg.segment_frames,
-            steps=cfg.steps,
-            guidance_scale=cfg.guidance_scale,
-            seed=cfg.seed,
-            overlap=cfg.overlap,
-            progress=_segment_progress(),
-        )
-        write_video(out, result.frames, fps=cfg.fps, audio=audio, audio_sr=sr)
-        record["appearance"] = {
-            "segments": [asdict(s.segment) for s in result.segments],
-            "relay_overlap": cfg.overlap,
-            "face": "null",
-        }
+        segments: list = []
+
+        def frames():
+            # Streamed segment by segment into the encoder; only the last segment stays in memory.
+            remaining = len(pose)
+            for rec, new in expert.animate_iter(
+                reference,
+                pose,
+                face_frames=None,  # null face: generated motion has no driving face
+                prompt=cfg.prompt or DEFAULT_PROMPT,
+                height=cfg.height,
+                width=cfg.width,
+                fps=cfg.fps,
+                segment_frames=cfg.segment_frames,
+                steps=cfg.steps,
+                guidance_scale=cfg.guidance_scale,
+                seed=cfg.seed,
+                overlap=cfg.overlap,
+                progress=_segment_progress(),
+            ):
+                segments.append(asdict(rec.segment))
+                new = new[:remaining]
+                remaining -= len(new)
+                yield from new
+
+        write_video(out, frames(), fps=cfg.fps, audio=audio, audio_sr=sr)
+        record["appearance"] = {"segments": segments, "relay_overlap": cfg.overlap, "face": "null"}
         record["timings_s"]["appearance"] = round(time.time() - t, 3)
     if not out.is_file():
         raise FormatError(f"{out}: cascade produced no output")

@@ -323,7 +323,9 @@ def animate(reference, pose_video, face_video, out, model_dir, body_adapter, lor
     expert = AppearanceExpert.from_pretrained(
         model_dir, body_adapter, lora, lora_strength, MemoryOptions(dtype=dtype, offload=offload, vae_tiling=vae_tiling), device
     )  # fmt: skip
-    result = expert.animate(ref, pose, face, prompt or DEFAULT_PROMPT, height, width, fps, steps=steps,
-                            guidance_scale=guidance_scale, seed=seed, overlap=int(overlap))  # fmt: skip
+    result = expert.animate(
+        ref, pose, face, prompt=prompt or DEFAULT_PROMPT, height=height, width=width, fps=fps, steps=steps,
+        guidance_scale=guidance_scale, seed=seed, overlap=int(overlap),
+    )  # fmt: skip
     write_video(out, result.frames, fps=fps)
     click.echo(f"wrote {out} ({len(result.frames)} frames, {len(result.segments)} segment(s))")

@@ -156,15 +156,50 @@ def fit_frames(frames: np.ndarray, height: int, width: int, mode: str = "stretch
     return np.stack(out)
 
 
+class PoseVideo:
+    """A pose video drawn lazily from a Z-up motion: frames exist only for the slice asked for.
+
+    A 3-minute song is 2880 frames at 16 fps, 8 GB as 720x1280 RGB; the relay only ever needs one 77-frame
+    window, so frames are drawn per slice. The joints are resampled in time to ``fps`` first (the dance keeps its
+    real tempo) and projected once with the official front view and canvas fit over the whole clip, so every
+    slice uses the same placement. Drawing (OpenPose-18 from SMPL joints, feet, synthetic hands) is
+    ``ma_data.pose_video``'s.
+    """
+
+    def __init__(self, joints_zup: np.ndarray, motion_fps: float, fps: float, width: int, height: int):
+        from ma_data.pose_video import canvas_fit
+
+        joints = resample_frames(np.asarray(joints_zup, dtype=np.float64), motion_fps, fps)
+        self.pixels = canvas_fit(joints, width, height)
+        self.fps, self.width, self.height = fps, width, height
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (len(self), self.height, self.width, 3)
+
+    def __getitem__(self, key) -> np.ndarray:
+        from ma_data.pose_video import draw_pose_frames
+
+        if isinstance(key, (int, np.integer)):
+            return self[int(key) : int(key) + 1 or None][0]
+        if not isinstance(key, slice):
+            raise TypeError("PoseVideo supports integer and slice indexing")
+        part = self.pixels[key]
+        if len(part) == 0:
+            return np.zeros((0, self.height, self.width, 3), np.uint8)
+        return np.stack(list(draw_pose_frames(part, self.width, self.height)))
+
+    def __iter__(self):
+        from ma_data.pose_video import draw_pose_frames
+
+        yield from draw_pose_frames(self.pixels, self.width, self.height)
+
+
 def pose_video_for_motion(
     joints_zup: np.ndarray, motion_fps: float, fps: float, width: int, height: int
 ) -> np.ndarray:
-    """Pose frames (T', H, W, 3) of a Z-up motion's joints (T, 24, 3), resampled in time to ``fps``.
-
-    The drawing (OpenPose-18 from SMPL joints, feet, synthetic hands, the official canvas fit) is
-    ``ma_data.pose_video``'s; here the joints are resampled first so the dance keeps its real tempo.
-    """
-    from ma_data.pose_video import motion_to_pose_frames
-
-    joints = resample_frames(np.asarray(joints_zup), motion_fps, fps)
-    return np.stack(list(motion_to_pose_frames(joints, width=width, height=height)))
+    """All pose frames (T', H, W, 3) of a Z-up motion, resampled to ``fps`` (see :class:`PoseVideo`)."""
+    return PoseVideo(joints_zup, motion_fps, fps, width, height)[:]

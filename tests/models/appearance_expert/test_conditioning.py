@@ -59,3 +59,17 @@ def test_reference_image_errors_name_the_file(tmp_path):
     bad.write_bytes(b"not an image")
     with pytest.raises(MediaError, match="bad.png"):
         load_reference_image(bad)
+
+
+def test_lazy_pose_video_matches_drawing_everything():
+    from ma_data.pose_video import motion_to_pose_frames
+    from models.appearance_expert.conditioning import PoseVideo
+
+    joints = np.random.default_rng(0).normal(size=(60, 24, 3))  # 2 s at 30 fps, Z-up
+    pv = PoseVideo(joints, 30.0, 16.0, 48, 64)
+    full = np.stack(list(motion_to_pose_frames(resample_frames(joints, 30.0, 16.0), 48, 64)))
+    assert len(pv) == 32 and pv.shape == (32, 64, 48, 3)
+    np.testing.assert_array_equal(pv[5:9], full[5:9])  # same canvas fit for every slice
+    np.testing.assert_array_equal(pv[-1:], full[-1:])
+    np.testing.assert_array_equal(pv[3], full[3])
+    np.testing.assert_array_equal(np.stack(list(pv)), full)
