@@ -134,21 +134,29 @@ def _check_batch(kp: np.ndarray, name: str) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _box_smooth(v: np.ndarray, half: int) -> np.ndarray:
+def _box_smooth(v: np.ndarray, half: int, out: np.ndarray | None = None) -> np.ndarray:
     """Zero-padded centred moving average along axis 1 (``np.convolve(x, ones(2h+1)/(2h+1), 'same')``).
 
-    Accumulated tap by tap left to right, as the reference's per-output dot product does.
+    Taps are accumulated left to right (t-h ... t+h) and the sum is scaled once; the reference scales each
+    tap first, which differs in the last float64 bit only and never reaches the float32 features. ``out``
+    (same shape, not ``v``) is overwritten when given, to avoid allocations on large batches.
     """
     if half == 0:
         return v
     width = 2 * half + 1
-    k = np.ones(width)[0] / width  # the reference's kernel value, e.g. 0.2 for a 5-tap window
     t = v.shape[1]
-    pad = np.zeros((v.shape[0], t + 2 * half) + v.shape[2:], dtype=v.dtype)
-    pad[:, half : half + t] = v
-    out = pad[:, 0:t] * k
-    for tap in range(1, width):
-        out += pad[:, tap : tap + t] * k
+    if out is None:
+        out = np.zeros_like(v)
+    else:
+        out.fill(0.0)
+    for d in range(-half, half + 1):
+        if d < 0:
+            out[:, -d:] += v[:, : t + d]
+        elif d == 0:
+            out += v
+        else:
+            out[:, : t - d] += v[:, d:]
+    out *= np.ones(width)[0] / width  # the reference kernel value, e.g. 0.2 for a 5-tap window
     return out
 
 
@@ -177,21 +185,22 @@ def kinetic_features(
     b, t = kp.shape[:2]
     if t < 2:
         raise ValueError(f"kinetic_features: need at least 2 frames, got {t}")
-    x = np.asarray(kp[..., :2], dtype=np.float64)
+    # Two (B, T, 25, 2) float64 buffers are reused throughout: big batches stay memory-light.
+    x = np.array(kp[..., :2], dtype=np.float64)  # always a copy: modified in place below
     root = (x[:, :, rows["left_hip"]] + x[:, :, rows["right_hip"]]) / 2.0
-    rel = x - root[:, :, None, :]
-    vel = np.empty_like(rel)
-    np.subtract(rel[:, 1:], rel[:, :-1], out=vel[:, 1:])
-    vel[:, 1:] /= frame_time
-    vel[:, 0] = vel[:, 1]
-    vel = _box_smooth(vel, sliding_window)
-    energy = np.mean(vel * vel, axis=1)  # (B, 25, 2): horizontal, vertical
-    acc = np.empty_like(vel)
-    np.subtract(vel[:, 1:], vel[:, :-1], out=acc[:, 1:])
-    acc[:, 1:] /= frame_time
-    acc[:, 0] = acc[:, 1]
-    acc = _box_smooth(acc, sliding_window)
-    expend = np.mean(np.sqrt(acc[..., 0] ** 2 + acc[..., 1] ** 2), axis=1)  # (B, 25)
+    x -= root[:, :, None, :]
+    buf = np.empty_like(x)
+    np.subtract(x[:, 1:], x[:, :-1], out=buf[:, 1:])
+    buf[:, 1:] /= frame_time
+    buf[:, 0] = buf[:, 1]
+    vel = _box_smooth(buf, sliding_window, out=x)  # x (positions) is free now
+    energy = np.mean(np.multiply(vel, vel, out=buf), axis=1)  # (B, 25, 2): channel-0, channel-1 energy
+    np.subtract(vel[:, 1:], vel[:, :-1], out=buf[:, 1:])
+    buf[:, 1:] /= frame_time
+    buf[:, 0] = buf[:, 1]
+    acc = _box_smooth(buf, sliding_window, out=vel)
+    np.multiply(acc, acc, out=buf)
+    expend = np.mean(np.sqrt(buf[..., 0] + buf[..., 1]), axis=1)  # (B, 25): mean |acceleration|
     feats = np.concatenate([energy, expend[..., None]], axis=2)  # (B, 25, 3)
     return feats.reshape(b, 25 * 3).astype(np.float32)
 
@@ -249,40 +258,32 @@ def geometric_features(
     out = np.zeros((b, N_GEOMETRIC), dtype=np.float32)
     if t <= 1:
         return out
-    x = np.asarray(kp[..., :2])
-
-    def joint(name: str) -> np.ndarray:
-        return x[:, :, rows[name]].astype(np.float32)
-
-    def mid(a: str, c: str) -> np.ndarray:
-        a64 = x[:, :, rows[a]].astype(np.float64)
-        c64 = x[:, :, rows[c]].astype(np.float64)
-        return ((a64 + c64) / 2.0).astype(np.float32)
-
-    root = mid("left_hip", "right_hip")
-    chest = mid("left_shoulder", "right_shoulder")
-    p = {
-        name: joint(name)
-        for name in (
-            "left_shoulder",
-            "right_shoulder",
-            "left_elbow",
-            "right_elbow",
-            "left_wrist",
-            "right_wrist",
-            "left_hip",
-            "right_hip",
-            "left_knee",
-            "right_knee",
-            "left_ankle",
-            "right_ankle",
-        )
-    }
+    names = (
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+    )
+    # One gather of the 12 joints the predicates read (float64 as given), then float32 like the reference's
+    # position array; the virtual root/chest joints are float64 midpoints rounded to float32.
+    x64 = np.asarray(kp[:, :, [rows[n] for n in names], :2], dtype=np.float64)
+    x32 = x64.astype(np.float32)
+    p = {name: x32[:, :, i] for i, name in enumerate(names)}
+    root = ((x64[:, :, 6] + x64[:, :, 7]) / 2.0).astype(np.float32)
+    chest = ((x64[:, :, 0] + x64[:, :, 1]) / 2.0).astype(np.float32)
     sw = _norm32(p["left_shoulder"][:, 0] - p["right_shoulder"][:, 0]).astype(np.float64) + 1e-6  # (B,)
     hl = sw[:, None] if threshold_scale == 1.0 else sw[:, None] * threshold_scale
 
     def moving(pos: np.ndarray, k: float) -> np.ndarray:
-        step = _norm32(pos[:, 1:] - pos[:, :-1]).astype(np.float64)
+        step = _norm32(pos[:, 1:] - pos[:, :-1])  # float32, compared exactly against float64 thresholds
         return step > k * hl
 
     def angle(a1, a2, a3, a4, lo, hi) -> np.ndarray:
