@@ -249,3 +249,23 @@ def test_shape_errors():
     with pytest.raises(ValueError):
         geometric_features(np.zeros((64, 25, 3)))
     assert np.all(geometric_features(np.zeros((2, 1, 25, 3))) == 0)
+
+
+def test_strict_frame_rate_handling_measures_the_same_speed():
+    """With frame time 1/fps and thresholds scaled by 16/fps, one motion sampled at 16 and 32 fps gives the
+    same kinetic energy (up to the smoothing edges) and the same speed predicates."""
+    speed_px_s = 1600.0  # 100 px/frame at 16 fps, 50 at 32 fps; the "moving" threshold is 1.4 * 60 px
+    feats = {}
+    for fps in (16, 32):
+        t = 4 * fps
+        kp = np.broadcast_to(_pose_yx(), (1, t, 25, 3)).copy()
+        kp[0, :, OFFICIAL_JOINT_ROWS["right_wrist"], 1] += speed_px_s / fps * np.arange(t)
+        k = kinetic_features(kp, frame_time=1.0 / fps)[0].reshape(25, 3)
+        g = geometric_features(kp, threshold_scale=16 / fps)[0]
+        feats[fps] = (k[OFFICIAL_JOINT_ROWS["right_wrist"], 1], g[10], t)
+        if fps == 32:
+            assert geometric_features(kp)[0, 10] == 0.0  # unscaled: 50 px/frame looks slow
+    (k16, g16, t16), (k32, g32, t32) = feats[16], feats[32]
+    assert k16 == pytest.approx(speed_px_s**2 * (t16 - 2) / t16, rel=1e-5)
+    assert k32 == pytest.approx(speed_px_s**2 * (t32 - 2) / t32, rel=1e-5)
+    assert g16 == g32 == 1.0
