@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .conditioning import fit_frames, to_pil_frames
+from .conditioning import fit_frames
 
 
 @dataclass
@@ -178,7 +178,3 @@ def transformer_forward(
         return_dict=False,
         **kw,
     )[0]
-
-
-def pil_frames(frames: np.ndarray) -> list:
-    return to_pil_frames(frames)
