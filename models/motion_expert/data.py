@@ -146,23 +146,55 @@ def load_finedance(
     return seqs, failed
 
 
-def make_windows(
-    seqs: Iterable[Sequence], window: int, stride: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Cut sequences into (N, window, 151) motion, (N, window, 35) music, (N,) genre; also skipped ids."""
+@dataclass
+class WindowSet:
+    """Training clips as views into the concatenated sequences (no copies: FineDance is ~830k frames).
+
+    ``motion`` (F, 151) and ``music`` (F, 35) hold every usable sequence end to end; clip ``k`` is frames
+    ``starts[k] : starts[k] + window`` with genre ``genre[k]``.
+    """
+
+    motion: np.ndarray
+    music: np.ndarray
+    starts: np.ndarray
+    genre: np.ndarray
+    window: int
+    short: list[str]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(B, window, 151) motion, (B, window, 35) music, (B,) genre for clip indices ``idx``."""
+        frames = self.starts[idx][:, None] + np.arange(self.window)[None]
+        return self.motion[frames], self.music[frames], self.genre[idx]
+
+
+def make_windows(seqs: Iterable[Sequence], window: int, stride: int) -> WindowSet:
+    """Index ``window``-frame clips every ``stride`` frames; sequences shorter than a window are skipped."""
     if window < 2 or stride < 1:
         raise ValueError(f"window must be >= 2 and stride >= 1, got {window}, {stride}")
-    motions, musics, genres, short = [], [], [], []
+    motions, musics, starts, genres, short = [], [], [], [], []
+    offset = 0
     for s in seqs:
         if len(s.motion) < window:
             short.append(s.seq_id)
             continue
-        for start in range(0, len(s.motion) - window + 1, stride):
-            motions.append(s.motion[start : start + window])
-            musics.append(s.music[start : start + window])
-            genres.append(s.genre)
+        first = np.arange(0, len(s.motion) - window + 1, stride)
+        starts.append(offset + first)
+        genres.append(np.full(len(first), s.genre, np.int64))
+        motions.append(s.motion)
+        musics.append(s.music)
+        offset += len(s.motion)
     if not motions:
         raise FormatError(
             f"no sequence is at least {window} frames long (shorter: {', '.join(short) or 'none'})"
         )
-    return np.stack(motions), np.stack(musics), np.asarray(genres, np.int64), short
+    return WindowSet(
+        np.concatenate(motions).astype(np.float32),
+        np.concatenate(musics).astype(np.float32),
+        np.concatenate(starts),
+        np.concatenate(genres),
+        window,
+        short,
+    )

@@ -108,16 +108,19 @@ def _prepare_data(finedance: Path, run: Path, cfg: TrainConfig, normalizer: MinM
         from ma_data.errors import FormatError
 
         raise FormatError(raise_msg)
-    motion, music, genre, short = make_windows(seqs, cfg.window, cfg.stride)
-    if short:
+    windows = make_windows(seqs, cfg.window, cfg.stride)
+    if windows.short:
         log.warning(
-            "skipped %d sequence(s) shorter than %d frames: %s", len(short), cfg.window, ", ".join(short)
+            "skipped %d sequence(s) shorter than %d frames: %s",
+            len(windows.short),
+            cfg.window,
+            ", ".join(windows.short),
         )
     if normalizer is None:
-        normalizer = MinMaxNormalizer.fit(motion.reshape(-1, motion.shape[-1]))
-    x = torch.from_numpy(normalizer.normalize(motion).astype(np.float32))
-    info = {"sequences": len(seqs), "failed": failed, "windows": int(len(x)), "short": short}
-    return x, torch.from_numpy(music), torch.from_numpy(genre), normalizer, info
+        normalizer = MinMaxNormalizer.fit(windows.motion)
+    windows.motion = normalizer.normalize(windows.motion).astype(np.float32)
+    info = {"sequences": len(seqs), "failed": failed, "windows": len(windows), "short": windows.short}
+    return windows, normalizer, info
 
 
 def train(
@@ -142,7 +145,7 @@ def train(
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    x, music, genre, normalizer, info = _prepare_data(Path(finedance), run, cfg, normalizer)
+    windows, normalizer, info = _prepare_data(Path(finedance), run, cfg, normalizer)
     echo(
         f"{info['sequences']} sequences ({len(info['failed'])} failed), {info['windows']} windows of "
         f"{cfg.window} frames (stride {cfg.stride})"
@@ -185,7 +188,7 @@ def train(
             rng={"torch": torch.get_rng_state(), "data": gen.get_state()},
         )
 
-    n = len(x)
+    n = len(windows)
     bs = min(cfg.batch_size, n)
     order, pos = torch.randperm(n, generator=gen), 0
     metrics = (run / "metrics.jsonl").open("a")
@@ -200,9 +203,11 @@ def train(
     while step < cfg.steps:
         if pos + bs > n:  # drop_last, reshuffle each epoch
             order, pos = torch.randperm(n, generator=gen), 0
-        idx = order[pos : pos + bs]
+        x0, music, genre = (
+            torch.from_numpy(a).to(device) for a in windows.batch(order[pos : pos + bs].numpy())
+        )
         pos += bs
-        loss, parts = diffusion.training_loss(x[idx].to(device), music[idx].to(device), genre[idx].to(device))
+        loss, parts = diffusion.training_loss(x0, music, genre)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {step + 1}")
         opt.zero_grad(set_to_none=True)
