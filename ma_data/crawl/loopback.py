@@ -43,6 +43,7 @@ class Fault:
     fraction: float = 0.5
     delay_s: float = 0.0
     announce_length: bool = True  # truncate: send the full Content-Length (False: none, just close early)
+    after: int = 0  # requests answered normally before the fault starts (e.g. 1: only the download fails)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -172,7 +173,7 @@ class LoopbackServer:
             n = self._hits.get(path, 0)
             self._hits[path] = n + 1
             fault = self._faults.get(path)
-        if fault is None or (fault.times is not None and n >= fault.times):
+        if fault is None or n < fault.after or (fault.times is not None and n >= fault.after + fault.times):
             return None
         return fault
 

@@ -56,7 +56,16 @@ def test_attempt_outcomes_per_fault(sources, tmp_path):
     video = sources["good_b.mp4"][0]
     files = {
         n: video
-        for n in ("ok.mp4", "r429.mp4", "r503.mp4", "cut.mp4", "cut_nolen.mp4", "slow.mp4", "big.mp4")
+        for n in (
+            "ok.mp4",
+            "r429.mp4",
+            "r503.mp4",
+            "cut.mp4",
+            "cut_nolen.mp4",
+            "slow.mp4",
+            "big.mp4",
+            "dl429.mp4",
+        )
     }
     files["junk.mp4"] = b"\x00\x01" * 4000
     faults = {
@@ -65,6 +74,7 @@ def test_attempt_outcomes_per_fault(sources, tmp_path):
         "cut.mp4": Fault("truncate", fraction=0.5),
         "cut_nolen.mp4": Fault("truncate", fraction=0.7, announce_length=False),
         "slow.mp4": Fault("slow", delay_s=3.0, times=1),
+        "dl429.mp4": Fault("status", status=429, retry_after=4, after=1, times=1),  # the video request only
     }
     raw = tmp_path / "raw"
     with LoopbackServer(files, faults) as srv:
@@ -82,6 +92,9 @@ def test_attempt_outcomes_per_fault(sources, tmp_path):
         r = _attempt(srv, "r429.mp4", raw)
         assert (r["error_class"], r["retry_after_s"]) == ("rate_limited", 5.0)
         assert _attempt(srv, "r503.mp4", raw)["error_class"] == "server_error"
+        r = _attempt(srv, "dl429.mp4", raw)
+        assert (r["error_class"], r["retry_after_s"]) == ("rate_limited", 4.0)
+        assert _attempt(srv, "dl429.mp4", raw)["outcome"] == "downloaded"
         r = _attempt(srv, "cut.mp4", raw)
         assert r["error_class"] == "truncated"
         assert not list(raw.glob(f"{url_key(srv.url('cut.mp4'))}*"))  # partial removed: retry from byte 0
