@@ -6,8 +6,12 @@ features are computed with :func:`ma_data.music_features.baseline_features` and 
 
 Windows: every sequence is cut into ``window``-frame clips starting every ``stride`` frames (the paper
 trains on 240-frame clips; the release's slicing is unpublished, EDGE slides 5 s windows by 0.5 s; our
-default stride for 240-frame windows is 30 frames = 1 s). Sequences shorter than one window are skipped
-with a warning.
+default stride for 240-frame windows is 30 frames = 1 s; the tiny preset uses 60-frame windows every 10
+frames). Sequences shorter than one window are skipped with a warning. The normaliser is fitted on every
+frame of the usable training sequences (the release fits it on its training clips' frames).
+
+Splits: FineDance@Genre (``train`` = 001-211 minus the 20 test ids and the ignored ones). A directory with
+no id of that train list (custom or synthetic numbering) trains on all its sequences, with a warning.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Run layout (``RUN/``): ``config.json``, ``normalizer.npz``, ``metrics.jsonl`` (o
 step: ``step``, ``loss`` = mean total loss since the previous log line, the four loss parts, ``lr``,
 ``elapsed_s``), ``last.pt`` (written every ``save_every`` steps and at the end) and ``step-NNNNNNN.pt``
 snapshots every ``snapshot_every`` steps (0 = none), ``features/`` (cached music features).
+
+Resuming (the default when ``RUN/last.pt`` exists) restores the model, EMA, optimiser, normaliser, RNG
+states and the run's own configuration; only the total ``steps`` is taken from the new command line.
+Single device; the release's multi-GPU Accelerate set-up is not reproduced.
 """
 
 from __future__ import annotations
