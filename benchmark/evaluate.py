@@ -60,16 +60,31 @@ class EvaluateOptions:
         return dims
 
 
-def _load_keypoint_array(path: Path) -> np.ndarray:
-    """Official-order (T, 25, 3) float64 array from an official JSON or one of our npz tracks."""
+def _load_keypoint_array(path: Path) -> tuple[np.ndarray, float | None]:
+    """Official-order (T, 25, 3) float64 array from an official JSON or one of our npz tracks, and its fps.
+
+    JSON values are kept exactly as stored (float64), as the official script reads them.
+    """
     from ma_data.formats.keypoints import load_npz, read_official_array
 
     if path.suffix.lower() == ".npz":
-        return load_npz(path).to_official_array("yxc").astype(np.float64)
-    return read_official_array(path)
+        track = load_npz(path)
+        return track.to_official_array("yxc").astype(np.float64), track.fps
+    return read_official_array(path), _json_fps(path)
 
 
-def _motion_inputs_from_keypoints(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict]:
+def _json_fps(path: Path) -> float | None:
+    """The optional ``fps`` field of a keypoint JSON (the official extractor writes it)."""
+    import json
+
+    try:
+        fps = json.loads(path.read_text(encoding="utf-8")).get("fps")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(fps) if isinstance(fps, int | float) and fps > 0 else None
+
+
+def _motion_inputs_from_keypoints(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict, dict]:
     if opts.audio_dir is None and opts.gt_dir is None:
         raise MaceError("--gt-keypoints needs --audio DIR (GT music: .mp4 or .wav) to compute music beats")
     sides = {
@@ -78,19 +93,20 @@ def _motion_inputs_from_keypoints(opts: EvaluateOptions) -> tuple[PairedInputs, 
         "GT audio": list_by_stem(opts.audio_dir or opts.gt_dir, AUDIO_SUFFIXES, "audio"),
     }
     paired = pair_by_stem(sides)
-    gt, pred = {}, {}
+    gt, pred, fps = {}, {}, {}
     for stem in list(paired.stems):
         try:
-            gt[stem] = _load_keypoint_array(sides["GT keypoints"][stem])
-            pred[stem] = _load_keypoint_array(sides["generated keypoints"][stem])
+            gt[stem], gt_fps = _load_keypoint_array(sides["GT keypoints"][stem])
+            pred[stem], pred_fps = _load_keypoint_array(sides["generated keypoints"][stem])
+            fps[stem] = (gt_fps, pred_fps)
         except MaceError as exc:
             paired.skipped[stem] = str(exc)
             gt.pop(stem, None)
     paired.stems = [s for s in paired.stems if s in pred and s in gt]
-    return paired, gt, pred
+    return paired, gt, pred, fps
 
 
-def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict]:
+def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict, dict]:
     from benchmark.pose.extract import extract_tracks
 
     if opts.gt_dir is None:
@@ -105,8 +121,9 @@ def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dic
         sides["GT audio"] = dict(sides["GT video"])
     paired = pair_by_stem(sides)
     if not paired.stems:
-        return paired, {}, {}
+        return paired, {}, {}, {}
     arrays: dict[str, dict[str, np.ndarray]] = {}
+    rates: dict[str, dict[str, float | None]] = {}
     for side in ("GT video", "generated video"):
         videos = {s: sides[side][s] for s in paired.stems}
         click.echo(f"extracting keypoints ({opts.pose}) from {len(videos)} {side}s", err=True)
@@ -114,9 +131,11 @@ def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dic
         for stem, err in errors.items():
             paired.skipped.setdefault(stem, f"{side}: {err}")
         arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
+        rates[side] = {s: t.fps for s, t in tracks.items()}
     gt, pred = arrays["GT video"], arrays["generated video"]
     paired.stems = [s for s in paired.stems if s in gt and s in pred and s not in paired.skipped]
-    return paired, gt, pred
+    fps = {s: (rates["GT video"][s], rates["generated video"][s]) for s in paired.stems}
+    return paired, gt, pred, fps
 
 
 def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
@@ -132,9 +151,9 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
     if opts.gt_keypoints is not None or opts.pred_keypoints is not None:
         if opts.gt_keypoints is None or opts.pred_keypoints is None:
             raise MaceError("--pred-keypoints and --gt-keypoints go together")
-        paired, gt, pred = _motion_inputs_from_keypoints(opts)
+        paired, gt, pred, fps = _motion_inputs_from_keypoints(opts)
     else:
-        paired, gt, pred = _motion_inputs_from_videos(opts)
+        paired, gt, pred, fps = _motion_inputs_from_videos(opts)
 
     beats: dict[str, np.ndarray] = {}
     audio_side = paired.sides["GT audio"]
@@ -151,6 +170,7 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
         protocol,
         n_boot=opts.n_boot,
         seed=opts.seed,
+        fps={s: fps[s] for s in stems},  # used by mace2d-strict only; the official protocol assumes 16 fps
     )
     report.skipped = {**paired.skipped, **report.skipped}
     if opts.plots is not None and report.n_samples:
@@ -159,7 +179,13 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
         opts.plots.mkdir(parents=True, exist_ok=True)
         for stem in report.per_sample:
             plot_beat_alignment(
-                pred[stem], beats[stem], protocol, opts.plots / f"{stem}.png", title=stem, gt_kp=gt[stem]
+                pred[stem],
+                beats[stem],
+                protocol,
+                opts.plots / f"{stem}.png",
+                title=stem,
+                gt_kp=gt[stem],
+                fps=fps[stem][1],
             )
     paired.stems = [s for s in stems if s in report.per_sample]
     return report, {
