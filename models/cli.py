@@ -180,12 +180,60 @@ def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, 
     "--heads", type=int, default=None, help="Attention heads for the official checkpoint (default 8)."
 )
 @click.option(
+    "--edit",
+    type=click.Choice(["inbetween", "joints", "trajectory"]),
+    default=None,
+    help="Masked-denoising edit of --reference: keep frames, keep joints, or follow its root path.",
+)
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Motion file (npz / pkl / FineDance npy, 30 fps) the edit keeps parts of.",
+)
+@click.option(
+    "--keep-frames",
+    default=None,
+    help="inbetween: frames to keep, e.g. '0-29,210-239' (default: first and last 30).",
+)
+@click.option(
+    "--keep-joints",
+    default=None,
+    help="joints: SMPL-24 joint ids to keep (default: lower body 0,1,2,4,5,7,8,10,11).",
+)
+@click.option(
+    "--trajectory-axes",
+    type=click.Choice(["xy", "xyz"]),
+    default="xy",
+    show_default=True,
+    help="trajectory: keep the ground-plane path (xy, Z-up) or the full root translation.",
+)
+@click.option(
     "--threads", type=int, default=0, show_default=True, help="torch CPU threads (0 = torch's default)."
 )
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
 @_clean_errors
 def sample_motion(
-    ckpt, music, genre, out, beta, steps, eta, seed, guidance, cfg_scale, weights, fmt, heads, threads, device
+    ckpt,
+    music,
+    genre,
+    out,
+    beta,
+    steps,
+    eta,
+    seed,
+    guidance,
+    cfg_scale,
+    weights,
+    fmt,
+    heads,
+    edit,
+    reference,
+    keep_frames,
+    keep_joints,
+    trajectory_axes,
+    threads,
+    device,
 ):
     """Generate a Z-up SMPL-24 dance for MUSIC in GENRE (length follows the music at 30 fps)."""
     from models.motion_expert.checkpoint import load_expert
@@ -203,8 +251,10 @@ def sample_motion(
         torch.set_num_threads(threads)
     expert = load_expert(ckpt, weights=weights, map_location=device, num_heads=heads)
     feats, n = music_frames(music)
+    constraint = _edit_constraint(edit, reference, keep_frames, keep_joints, trajectory_axes, expert, n)
     motion, _ = sample_motion(expert, feats[:n], gid, beta=beta, steps=steps, eta=eta, seed=seed,
-                              guidance=guidance, cfg_scale=cfg_scale, device=device)  # fmt: skip
+                              guidance=guidance, cfg_scale=cfg_scale, device=device,
+                              constraint=constraint)  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "official":
         write_official_pickle(motion, out)
@@ -216,6 +266,26 @@ def sample_motion(
 from models.appearance_expert.cli import generate  # noqa: E402  (the cascade; owned by appearance_expert)
 
 main.add_command(generate)
+
+
+def _edit_constraint(edit, reference, keep_frames, keep_joints, axes, expert, n_frames):
+    if edit is None:
+        if reference is not None:
+            raise ValueError("--reference is only used with --edit")
+        return None
+    if reference is None:
+        raise ValueError(f"--edit {edit} needs --reference MOTION")
+    from ma_data.formats.motion import load_motion
+    from models.motion_expert import editing
+
+    value = editing.reference_value(load_motion(reference), expert.normalizer, n_frames)
+    if edit == "inbetween":
+        default = f"0-{min(29, n_frames - 1)},{max(0, n_frames - 30)}-{n_frames - 1}"
+        return editing.inbetween_constraint(value, editing.parse_index_list(keep_frames or default, n_frames))
+    if edit == "joints":
+        joints = editing.parse_index_list(keep_joints, 24) if keep_joints else editing.LOWER_BODY
+        return editing.joint_constraint(value, joints)
+    return editing.trajectory_constraint(value, axes=axes)
 
 
 if __name__ == "__main__":

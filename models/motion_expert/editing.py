@@ -55,3 +55,34 @@ def trajectory_constraint(value: torch.Tensor, axes: str = "xyz") -> EditConstra
     for a in axes:
         mask[..., ROOT_POS.start + "xyz".index(a)] = 1
     return EditConstraint(mask, value)
+
+
+#: SMPL-24 lower body (pelvis, hips, knees, ankles, toes): the default for joint-wise completion.
+LOWER_BODY = (0, 1, 2, 4, 5, 7, 8, 10, 11)
+
+
+def reference_value(motion, normalizer, n_frames: int) -> torch.Tensor:
+    """(1, n_frames, 151) normalised features of a reference ``Motion`` (30 fps, at least n_frames long)."""
+    from .representation import encode_motion
+
+    where = motion.source or "reference motion"
+    if abs(float(motion.fps) - 30.0) > 1e-6:
+        raise ValueError(f"{where}: editing needs a 30 fps reference, got {motion.fps:g} fps")
+    if motion.n_frames < n_frames:
+        raise ValueError(f"{where}: {motion.n_frames} frames, but the music needs {n_frames}")
+    feats = encode_motion(motion.slice(0, n_frames))
+    return torch.from_numpy(normalizer.normalize(feats))[None]
+
+
+def parse_index_list(text: str, limit: int) -> list[int]:
+    """'0-29,200,210-239' -> sorted indices (ranges inclusive), each checked against ``limit``."""
+    out: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lo, _, hi = part.partition("-")
+        a, b = int(lo), int(hi) if hi else int(lo)
+        if not 0 <= a <= b < limit:
+            raise ValueError(f"index range {part!r} outside 0..{limit - 1}")
+        out.update(range(a, b + 1))
+    if not out:
+        raise ValueError(f"empty index list {text!r}")
+    return sorted(out)

@@ -56,6 +56,8 @@ def sample_motion(
         gen = torch.Generator(device=device).manual_seed(int(seed))
     m = torch.as_tensor(np.asarray(music, np.float32), device=device)[None]
     g = torch.tensor([int(genre)], device=device)
+    if constraint is not None:
+        constraint = EditConstraint(constraint.mask.to(device), constraint.value.to(device))
     show = (
         progress
         if progress is not None

@@ -64,6 +64,15 @@ def test_train_resume_and_sample(finedance_dir, other_music, tmp_path):
     assert motion.n_frames == n and motion.up_axis == "z"
     np.testing.assert_allclose(motion.joints(), first, atol=1e-4)  # same seed, same dance
 
+    edited = tmp_path / "edited.npz"
+    res = run_cli("sample-motion", *args[:-2], "--out", edited, "--edit", "trajectory", "--reference", out)
+    assert res.exit_code == 0, res.output
+    with np.load(edited) as z, np.load(out) as ref:
+        np.testing.assert_allclose(z["trans"][:, :2], ref["trans"][:, :2], atol=1e-4)  # the path is kept
+        assert not np.allclose(z["poses"], ref["poses"])  # the body is generated anew
+    res = run_cli("sample-motion", *args, "--out", edited, "--edit", "joints")
+    assert res.exit_code == 2 and "needs --reference" in res.output
+
 
 def test_bad_finedance_dirs_fail_with_one_line(finedance_dir, tmp_path):
     res = CliRunner().invoke(

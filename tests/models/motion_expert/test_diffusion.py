@@ -14,7 +14,12 @@ from models.motion_expert.diffusion import (
     cosine_alphas_cumprod,
     ddim_timesteps,
 )
-from models.motion_expert.editing import inbetween_constraint, joint_constraint, trajectory_constraint
+from models.motion_expert.editing import (
+    inbetween_constraint,
+    joint_constraint,
+    parse_index_list,
+    trajectory_constraint,
+)
 
 TINY = DenoiserConfig(width=32, ff_size=64, num_heads=4, dance_layers=1, music_layers=1, d_state=4)
 
@@ -166,3 +171,9 @@ def test_editing_masks_cover_the_right_channels():
     ib = inbetween_constraint(value, keep_frames=[0, 9])
     assert ib.mask[0, [0, 9]].all() and not ib.mask[0, 1:9].any()
     assert isinstance(ib, EditConstraint)
+
+
+def test_parse_index_list():
+    assert parse_index_list("0-2, 7,9-9", 10) == [0, 1, 2, 7, 9]
+    with pytest.raises(ValueError, match="outside"):
+        parse_index_list("5-12", 10)
