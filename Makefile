@@ -49,7 +49,7 @@ demo: setup  ## run the main job on bundled sample data and print the results ta
 	$(BIN)/python -m tools.demo --out $(DEMO_OUT)
 
 build-data: setup  ## build MA-Data from $$FINEDANCE_DIR, or from the bundled sample when unset
-	$(BIN)/ma-data build $(if $(FINEDANCE_DIR),--finedance $(FINEDANCE_DIR),--demo) --out $(DATA_OUT)
+	$(BIN)/ma-data build $(if $(FINEDANCE_DIR),--finedance $(FINEDANCE_DIR),--demo --subsets render,internet) --out $(DATA_OUT)
 
 lint: setup  ## ruff lint and format check
 	$(BIN)/ruff check .
