@@ -88,30 +88,60 @@ def _analysis_plan(shots: list[Shot], fps: float, cfg: CurationConfig) -> tuple[
     return pairs, people
 
 
-def _collect(path: str, pairs: dict, people: dict) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """One decoding pass: gray analysis frames for flow, RGB frames (<= 720 px tall) for the person check."""
+def _analyse(path: str, pairs: dict, people: dict, fps: float, cfg: CurationConfig) -> dict:
+    """One decoding pass; each shot is judged as soon as its last sampled frame is decoded and its frames
+    are dropped, so memory stays bounded by one shot's samples whatever the video's length.
+
+    Returns ``{shot index: {"flow_speed": ..., "person": PersonDecision | None}}``.
+    """
     import cv2
 
     from ma_data.io.video import iter_frames
 
-    want_gray = {i for ps in pairs.values() for p in ps for i in p}
-    want_rgb = {i for fs in people.values() for i in fs}
-    last = max(want_gray | want_rgb, default=-1)
+    need_gray = {i: si for si, ps in pairs.items() for p in ps for i in p}
+    need_rgb = {i: si for si, fs in people.items() for i in fs}
+    last = {}
+    for si in set(pairs) | set(people):
+        idx = [i for p in pairs.get(si, []) for i in p] + list(people.get(si, []))
+        last[si] = max(idx)
     gray: dict[int, np.ndarray] = {}
-    rgb: dict[int, np.ndarray] = {}
-    if last < 0:
-        return gray, rgb
+    rgb: dict[int, list[np.ndarray]] = {}
+    out: dict[int, dict] = {}
+    dt = max(1, round(STEP_S * fps)) / fps
+    pending = sorted(last, key=last.get)
+    if not pending:
+        return out
+    stop = max(last.values())
+
+    def judge(si: int) -> None:
+        res: dict = {}
+        have = [(a, b) for a, b in pairs.get(si, []) if a in gray and b in gray]
+        if have:
+            res["flow_speed"], res["flow_speed_pairs"] = flow_speed([(gray[a], gray[b]) for a, b in have], dt)
+        for a, b in pairs.get(si, []):
+            gray.pop(a, None)
+            gray.pop(b, None)
+        static = "flow_speed" in res and res["flow_speed"] < cfg.static_threshold
+        frames = rgb.pop(si, [])
+        if si in people and not static:  # no need to look for people in a static shot
+            res["person"] = person_check(frames, cfg.pose_backend, min_articulation=cfg.min_articulation)
+        out[si] = res
+
     for i, frame in enumerate(iter_frames(path)):
-        if i in want_gray:
+        if i in need_gray:
             gray[i] = to_analysis_gray(frame)
-        if i in want_rgb:
+        if i in need_rgb:
             h, w = frame.shape[:2]
             if h > 720:
                 frame = cv2.resize(frame, (round(w * 720 / h), 720), interpolation=cv2.INTER_AREA)
-            rgb[i] = frame
-        if i >= last:
+            rgb.setdefault(need_rgb[i], []).append(frame)
+        while pending and last[pending[0]] <= i:
+            judge(pending.pop(0))
+        if i >= stop:
             break
-    return gray, rgb
+    for si in pending:  # the video decoded fewer frames than announced: judge on what arrived
+        judge(si)
+    return out
 
 
 def curate_source(payload: dict) -> dict:
@@ -151,24 +181,21 @@ def curate_source(payload: dict) -> dict:
         decisions.append(d)
 
     pairs, people = _analysis_plan([s for _, s in long_shots], fps, cfg)
-    gray, rgb = _collect(video, pairs, people)
-    dt = max(1, round(STEP_S * fps)) / fps
+    analysed = _analyse(video, pairs, people, fps, cfg)
     for li, (di, _s) in enumerate(long_shots):
         d = decisions[di]
+        res = analysed.get(li, {})
         if "static" in cfg.skip:
             d["static"] = "skipped"
-        elif li in pairs:
-            speed, speeds = flow_speed([(gray[a], gray[b]) for a, b in pairs[li]], dt)
-            d["flow_speed"] = round(speed, 6)
-            d["flow_speed_pairs"] = [round(v, 6) for v in speeds]
-            if speed < cfg.static_threshold:
+        elif "flow_speed" in res:
+            d["flow_speed"] = round(res["flow_speed"], 6)
+            d["flow_speed_pairs"] = [round(v, 6) for v in res["flow_speed_pairs"]]
+            if res["flow_speed"] < cfg.static_threshold:
                 d.update(keep=False, reason="static")
         if "person" in cfg.skip:
             d["person"] = "skipped"
-        elif d["keep"] and li in people:
-            pdec = person_check(
-                [rgb[i] for i in people[li]], cfg.pose_backend, min_articulation=cfg.min_articulation
-            )
+        elif d["keep"] and "person" in res:
+            pdec = res["person"]
             d["person"] = pdec.to_dict()
             if not pdec.keep:
                 d.update(keep=False, reason=pdec.reason)

@@ -20,6 +20,7 @@ Two independent checks on frames sampled evenly across a shot:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,17 +91,25 @@ def count_people_hog(frame_rgb: np.ndarray, hog=None, min_weight: float = HOG_MI
     return len(np.ravel(keep)) if len(keep) else 0
 
 
+@functools.lru_cache(maxsize=2)
+def _pose_backend(name: str):
+    """One pose backend per worker process and name, reused across shots and sources (model loading
+    costs more than a shot's handful of frames). Sampled frames are independent stills, so MediaPipe
+    runs in static-image mode (no tracking between unrelated frames)."""
+    from benchmark.pose.registry import get_backend  # lazy: ma_data must not import benchmark at import time
+
+    kwargs = {"static_image_mode": True} if name == "mediapipe" else {}
+    return get_backend(name, **kwargs)
+
+
 def pose_check(frames: Sequence[np.ndarray], backend: str = "mediapipe") -> dict:
     """Full-body visibility and articulation from a pose backend on sampled RGB frames (same size)."""
-    from benchmark.pose.registry import get_backend  # lazy: ma_data must not import benchmark at import time
     from ma_data.formats.keypoints import JOINT_INDEX
 
     if not frames:
         return {"full_body_fraction": 0.0, "articulation": 0.0, "pose_backend": backend}
     h, w = frames[0].shape[:2]
-    kwargs = {"static_image_mode": True} if backend == "mediapipe" else {}
-    with get_backend(backend, **kwargs) as pose:
-        track = pose.estimate(list(frames), fps=1.0, width=w, height=h, n_frames=len(frames))
+    track = _pose_backend(backend).estimate(list(frames), fps=1.0, width=w, height=h, n_frames=len(frames))
     kp = track.data  # (T, 25, 3)
     idx = [JOINT_INDEX[j] for j in _FULL_BODY_JOINTS]
     full = track.mask & np.all(kp[:, idx, 2] >= JOINT_CONF, axis=1)
