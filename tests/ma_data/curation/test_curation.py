@@ -136,3 +136,15 @@ def test_transnetv2_windowing_with_a_stand_in_model():
     scores = transnetv2_scores(model, frames)
     assert scores.shape == (130,) and len(seen) == 3
     assert set(np.flatnonzero(scores > 0.5)) == {7, 64, 129}
+
+
+def test_phash_index_finds_near_duplicates_among_many():
+    rng = np.random.default_rng(1)
+    clips = [
+        (f"c{i}", f"s{i // 4}", [f"{int(x):016x}" for x in rng.integers(0, 2**63, 5)]) for i in range(3000)
+    ]
+    flip = (1 << 2) | (1 << 33) | (1 << 60)  # 3 bits per frame: a re-encode, within MAX_HAMMING
+    near = [f"{int(h, 16) ^ flip:016x}" for h in clips[1234][2]]
+    far = [f"{int(h, 16) ^ ((1 << 12) - 1):016x}" for h in clips[99][2]]  # 12 bits: different content
+    clips += [("near", "other", near), ("far", "other2", far), ("same", clips[1234][1], near)]
+    assert find_duplicates(clips) == {"near": "c1234"}
