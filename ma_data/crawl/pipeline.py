@@ -135,11 +135,14 @@ def _run_downloads(
     """Download ``todo`` (key -> payload) in rounds with backoff; returns the number of attempts made."""
     rng = random.Random(0)
     workers = max(1, min(cfg.max_concurrent_downloads, cfg.workers or cfg.max_concurrent_downloads))
-    name = cfg.executor if len(todo) > 1 else "serial"  # one URL: no pool start-up
+    # Downloads are network-bound and capped for politeness: a small local pool (Ray keeps the curation, the
+    # CPU-heavy part; the raw files must be on storage the Ray workers share, as every build output is).
+    name = "process" if cfg.executor == "ray" else cfg.executor
+    name = name if len(todo) > 1 else "serial"  # one URL: no pool start-up
     ready = sorted(todo)
     waiting: list[tuple[float, str]] = []
     n_attempts = 0
-    with make_executor(name, workers=workers, address=cfg.ray_address) as ex:
+    with make_executor(name, workers=workers) as ex:
         while ready or waiting:
             if not ready:
                 due, key = heapq.heappop(waiting)
