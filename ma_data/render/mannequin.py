@@ -59,27 +59,34 @@ def _hull(centres: list[np.ndarray], radii: list[float], subdiv: int = 2) -> tri
     return trimesh.convex.convex_hull(pts)
 
 
-def _foot(ankle: int, toe: int) -> trimesh.Trimesh:
+def _foot(ankle: int, toe: int, subdiv: int = 2) -> trimesh.Trimesh:
     t = _OFF[toe]
     heel = MARKERS["left_heel" if ankle == 7 else "right_heel"][1]
     centres = [np.zeros(3), heel + np.array([0.0, 0.012, 0.005]), t, t + np.array([0.0, 0.0, 0.05])]
-    return _hull(centres, [0.045, 0.035, 0.036, 0.03])
+    return _hull(centres, [0.045, 0.035, 0.036, 0.03], subdiv)
 
 
-def _hand(wrist: int, hand: int) -> trimesh.Trimesh:
+def _hand(wrist: int, hand: int, subdiv: int = 2) -> trimesh.Trimesh:
     h = _OFF[hand]
-    return _hull([np.zeros(3), h, h * 1.9], [0.03, 0.035, 0.022])
+    return _hull([np.zeros(3), h, h * 1.9], [0.03, 0.035, 0.022], subdiv)
 
 
-def build_mannequin() -> list[Part]:
-    """The mannequin's parts (deterministic; build once per renderer)."""
-    parts = [Part(f"bone_{p}_{c}", p, _hull([np.zeros(3), _OFF[c]], [r0, r1])) for p, c, r0, r1 in _BONES]
-    parts.append(Part("head", 15, trimesh.creation.icosphere(subdivisions=3, radius=HEAD_RADIUS)))
+def build_mannequin(detail: int = 2) -> list[Part]:
+    """The mannequin's parts (deterministic; build once per renderer).
+
+    ``detail`` is the icosphere subdivision of the rounded ends (1: ~2.5k triangles, for small frames;
+    2: ~10k, for 720p). Mesa llvmpipe's cost grows with the triangle count, so small renders use 1.
+    The parts' shapes (radii, joints) do not depend on ``detail``; only their tessellation does.
+    """
+    parts = [
+        Part(f"bone_{p}_{c}", p, _hull([np.zeros(3), _OFF[c]], [r0, r1], detail)) for p, c, r0, r1 in _BONES
+    ]
+    parts.append(Part("head", 15, trimesh.creation.icosphere(subdivisions=detail + 1, radius=HEAD_RADIUS)))
     parts[-1].mesh.apply_translation(HEAD_CENTRE)
-    parts.append(Part("left_foot", 7, _foot(7, 10)))
-    parts.append(Part("right_foot", 8, _foot(8, 11)))
-    parts.append(Part("left_hand", 20, _hand(20, 22)))
-    parts.append(Part("right_hand", 21, _hand(21, 23)))
+    parts.append(Part("left_foot", 7, _foot(7, 10, detail)))
+    parts.append(Part("right_foot", 8, _foot(8, 11, detail)))
+    parts.append(Part("left_hand", 20, _hand(20, 22, detail)))
+    parts.append(Part("right_hand", 21, _hand(21, 23, detail)))
     return parts
 
 

@@ -57,9 +57,14 @@ def offscreen_renderer(width: int, height: int):
     return pyrender.OffscreenRenderer(viewport_width=width, viewport_height=height)
 
 
-@lru_cache(maxsize=1)
-def _mannequin_parts():
-    return build_mannequin()
+@lru_cache(maxsize=2)
+def _mannequin_parts(detail: int = 2):
+    return build_mannequin(detail)
+
+
+def mesh_detail(config: RenderConfig) -> int:
+    """Mannequin tessellation for a frame size: coarser below 720 px height (invisible there, 4x cheaper)."""
+    return 2 if config.height >= 720 else 1
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,9 @@ class _Skin:
     part_names: tuple[str, ...]
 
 
-@lru_cache(maxsize=1)
-def _mannequin_skin() -> _Skin:
-    parts = _mannequin_parts()
+@lru_cache(maxsize=2)
+def _mannequin_skin(detail: int = 2) -> _Skin:
+    parts = _mannequin_parts(detail)
     verts, norms, faces, owner = [], [], [], []
     base = 0
     for k, part in enumerate(parts):
@@ -151,29 +156,51 @@ def _smpl_forward(model, poses: np.ndarray, trans: np.ndarray, chunk: int = 256)
     return v, j, markers, np.asarray(model.faces, dtype=np.int64)
 
 
+@lru_cache(maxsize=4)
+def _checker_texture(color_a: tuple, color_b: tuple, tiles: int):
+    """A (tiles*8)^2 RGB checkerboard image, one 8x8 texel block per tile."""
+    ca = (np.array(color_a) * 255).astype(np.uint8)
+    cb = (np.array(color_b) * 255).astype(np.uint8)
+    idx = np.arange(tiles * 8) // 8
+    board = (idx[:, None] + idx[None, :]) % 2 == 0
+    return np.where(board[..., None], ca, cb).astype(np.uint8)
+
+
 def _floor_mesh(cfg: RenderConfig, centre_x: float, floor_y: float, z_near: float):
-    """A checkered floor (vertex colours, one quad per tile) under the dancer, reaching to the camera."""
+    """A checkered floor under the dancer, reaching to the camera: two triangles and a texture.
+
+    (A quad per tile would cost ~2k triangles, which is most of a small frame's time in llvmpipe.)
+    """
     import pyrender
-    import trimesh
 
     tile = cfg.floor_tile_m
-    nx, nz = 32, 32
-    x0 = math.floor(centre_x / tile) * tile - nx / 2 * tile
-    z0 = math.floor(z_near / tile) * tile - (nz - 2) * tile
-    verts, faces, cols = [], [], []
-    ca = (np.array(cfg.floor_color_a) * 255).astype(np.uint8)
-    cb = (np.array(cfg.floor_color_b) * 255).astype(np.uint8)
-    for i in range(nx):
-        for k in range(nz):
-            xa, za = x0 + i * tile, z0 + k * tile
-            base = len(verts)
-            verts += [(xa, floor_y, za), (xa + tile, floor_y, za), (xa + tile, floor_y, za + tile)]
-            verts += [(xa, floor_y, za + tile)]
-            faces += [(base, base + 2, base + 1), (base, base + 3, base + 2)]  # normals point up (+Y)
-            c = ca if (i + k + int(round(x0 / tile)) + int(round(z0 / tile))) % 2 == 0 else cb
-            cols += [np.r_[c, 255]] * 4
-    mesh = trimesh.Trimesh(np.array(verts), np.array(faces), vertex_colors=np.array(cols), process=False)
-    return pyrender.Mesh.from_trimesh(mesh, smooth=False)
+    n = 32
+    x0 = math.floor(centre_x / tile) * tile - n / 2 * tile
+    z0 = math.floor(z_near / tile) * tile - (n - 2) * tile
+    x1, z1 = x0 + n * tile, z0 + n * tile
+    pos = np.array([[x0, floor_y, z0], [x1, floor_y, z0], [x1, floor_y, z1], [x0, floor_y, z1]], np.float32)
+    # texture parity follows world tiles so the pattern does not shift between clips
+    parity = (int(round(x0 / tile)) + int(round(z0 / tile))) % 2
+    uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    tex = _checker_texture(
+        tuple(cfg.floor_color_b if parity else cfg.floor_color_a),
+        tuple(cfg.floor_color_a if parity else cfg.floor_color_b),
+        n,
+    )
+    material = pyrender.MetallicRoughnessMaterial(
+        baseColorTexture=pyrender.Texture(source=tex, source_channels="RGB"),
+        metallicFactor=0.0,
+        roughnessFactor=0.9,
+    )
+    prim = pyrender.Primitive(
+        positions=pos,
+        normals=np.tile(np.array([[0, 1, 0]], np.float32), (4, 1)),
+        texcoord_0=uv,
+        indices=np.array([[0, 2, 1], [0, 3, 2]], np.uint32),
+        material=material,
+        mode=pyrender.constants.GLTF.TRIANGLES,
+    )
+    return pyrender.Mesh([prim])
 
 
 class ClipRenderer:
@@ -198,7 +225,7 @@ class ClipRenderer:
         if cfg.body == "mannequin":
             joints, rots = forward_kinematics(poses, trans, return_rotations=True)
             markers = marker_positions(joints, rots)
-            transforms = {p.name: part_transforms(joints, rots, p.joint) for p in _mannequin_parts()}
+            transforms = {p.name: part_transforms(joints, rots, p.joint) for p in _mannequin_parts(1)}
             floor_y = sole_height(joints, rots)
             extent = np.concatenate([joints.reshape(-1, 3), *[m for m in markers.values()]])
         else:
@@ -224,11 +251,13 @@ class ClipRenderer:
         )
 
     # -- pixels -----------------------------------------------------------------------------------------------
-    def _scene(self, prep: PreparedClip):
+    def _scene(self, prep: PreparedClip, floor: bool = True):
         import pyrender
 
         cfg = self.config
-        scene = pyrender.Scene(bg_color=(*cfg.background, 1.0), ambient_light=(0.35, 0.35, 0.38))
+        # The body pass has a transparent background; it is composited over the floor pass.
+        bg = (*cfg.background, 1.0) if floor else (0.0, 0.0, 0.0, 0.0)
+        scene = pyrender.Scene(bg_color=bg, ambient_light=(0.35, 0.35, 0.38))
         cam_pose = np.asarray(prep.camera.pose)
         scene.add(
             pyrender.PerspectiveCamera(
@@ -247,7 +276,8 @@ class ClipRenderer:
             [[math.cos(0.6), 0, math.sin(0.6)], [0, 1, 0], [-math.sin(0.6), 0, math.cos(0.6)]]
         )
         scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=1.5), pose=fill)
-        scene.add(_floor_mesh(cfg, float(cam_pose[0, 3]), prep.floor_y, float(cam_pose[2, 3])))
+        if floor:
+            scene.add(_floor_mesh(cfg, float(cam_pose[0, 3]), prep.floor_y, float(cam_pose[2, 3])))
         return scene
 
     def _material(self):
@@ -264,12 +294,23 @@ class ClipRenderer:
 
         cfg = self.config
         r = offscreen_renderer(cfg.width, cfg.height)
-        scene = self._scene(prep)
+        # The camera is fixed for a clip and the floor lies below it, behind the dancer: render the floor and
+        # sky once, then only the body per frame (RGBA, premultiplied by MSAA coverage) and composite. This
+        # skips shading the floor's pixels every frame, most of a frame's cost on a CPU rasteriser.
+        backdrop = r.render(self._scene(prep, floor=True))[0].astype(np.float32)
+        scene = self._scene(prep, floor=False)
+
+        def render_frame():
+            rgba, depth = r.render(scene, flags=pyrender.RenderFlags.RGBA)
+            alpha = rgba[..., 3:4].astype(np.float32) * (1.0 / 255.0)
+            color = np.clip(rgba[..., :3] + backdrop * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+            return color, depth
+
         material = self._material()
         if prep.transforms is not None:
             # All parts are merged into one mesh whose vertices are skinned on the CPU each frame: one draw
             # call instead of one per part (pyrender's per-primitive Python overhead dominated otherwise).
-            skin = _mannequin_skin()
+            skin = _mannequin_skin(mesh_detail(cfg))
             joints_idx = skin.joint
             rots = np.stack([prep.transforms[name][:, :3, :3] for name in skin.part_names], 1)  # (T, P, 3, 3)
             offs = np.stack([prep.transforms[name][:, :3, 3] for name in skin.part_names], 1)
@@ -288,8 +329,8 @@ class ClipRenderer:
                 if node is not None:
                     scene.remove_node(node)
                 node = scene.add(pyrender.Mesh([prim]))
-                color, depth = r.render(scene)
-                yield (color.copy(), depth.copy()) if with_depth else color.copy()
+                color, depth = render_frame()
+                yield (color, depth.copy()) if with_depth else color
         else:
             faces = np.asarray(_smpl_model(str(cfg.smpl_model_dir)).faces, dtype=np.int64)
             node = None
@@ -298,5 +339,5 @@ class ClipRenderer:
                     scene.remove_node(node)
                 tm = trimesh.Trimesh(prep.vertices[t], faces, process=False)
                 node = scene.add(pyrender.Mesh.from_trimesh(tm, material=material, smooth=True))
-                color, depth = r.render(scene)
-                yield (color.copy(), depth.copy()) if with_depth else color.copy()
+                color, depth = render_frame()
+                yield (color, depth.copy()) if with_depth else color
