@@ -11,6 +11,8 @@ import click
 
 from ma_data.errors import MaceError
 
+OFFICIAL_WEIGHT = "mace-dance-motion-expert"  # manifests/weights.yaml entry for the released train-3750.pt
+
 
 def _clean_errors(fn):
     """Turn expected failures into one line on stderr and exit status 2 (no traceback)."""
@@ -138,7 +140,7 @@ def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, 
     "--ckpt",
     type=click.Path(path_type=Path),
     required=True,
-    help="Checkpoint: a train-motion last.pt or the official train-3750.pt.",
+    help="Checkpoint: a train-motion last.pt, the official train-3750.pt, or 'official' (the weights cache).",
 )
 @click.option(
     "--music", type=click.Path(path_type=Path), required=True, help="Audio file (wav, mp3, mp4 ...)."
@@ -245,6 +247,10 @@ def sample_motion(
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"--beta must be in [0, 1], got {beta}")
     gid = genre_id(genre)
+    if str(ckpt) == "official" and not ckpt.exists():
+        from ma_data.weights import resolve_weight
+
+        ckpt = resolve_weight(OFFICIAL_WEIGHT)
     if threads > 0:
         import torch
 

@@ -109,3 +109,13 @@ def test_sample_rejects_unknown_genre_and_missing_ckpt(other_music, tmp_path):
          "--out", str(tmp_path / "o.npz")],
     )  # fmt: skip
     assert res.exit_code == 2 and "x.pt" in res.output
+
+
+def test_official_ckpt_name_resolves_through_the_weights_cache(other_music, tmp_path, monkeypatch):
+    monkeypatch.setenv("MACE_DANCE_CACHE", str(tmp_path / "cache"))
+    res = CliRunner().invoke(
+        main,
+        ["sample-motion", "--ckpt", "official", "--music", str(other_music), "--genre", "Jazz",
+         "--out", str(tmp_path / "o.npz")],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "train-3750.pt" in res.output and str(tmp_path / "cache") in res.output
