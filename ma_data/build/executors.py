@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -90,8 +92,17 @@ class SerialExecutor(Executor):
             yield item_id, call_safely(fn, payload)
 
 
-def _worker_init(env: dict[str, str]) -> None:
+def _exit_with_parent(parent: int, period_s: float = 0.5) -> None:
+    """Exit this worker soon after its driver dies (SIGKILL leaves pool workers orphaned otherwise)."""
+    while True:
+        time.sleep(period_s)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _worker_init(env: dict[str, str], parent: int) -> None:
     os.environ.update(env)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
 
 
 class ProcessExecutor(Executor):
@@ -115,7 +126,7 @@ class ProcessExecutor(Executor):
             max_workers=self.workers,
             mp_context=mp.get_context("spawn"),
             initializer=_worker_init,
-            initargs=(self.env,),
+            initargs=(self.env, os.getpid()),
         )
 
     def imap_unordered(self, fn, items):

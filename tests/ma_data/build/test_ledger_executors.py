@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,46 @@ def test_sigkill_and_resume(tmp_path):
     assert led.counts("sq")["sq"]["done"] == 40
     assert all(r.result["value"] == int(r.item_id) ** 2 for r in led.records("sq"))
     assert sweep_temp_files(out) == 0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_pool_workers_exit_when_the_driver_is_killed(tmp_path):
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import time\nfrom ma_data.build import make_executor\n"
+        "if __name__ == '__main__':\n"
+        "    with make_executor('process', workers=2) as ex:\n"
+        "        list(ex.imap_unordered(time.sleep, [(str(k), 60.0) for k in range(2)]))\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)])
+    deadline = time.time() + 60
+    workers: list[int] = []
+    while time.time() < deadline and len(workers) < 2:
+        workers = [p for p in _children(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        time.sleep(0.1)
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "orphaned pool workers outlived their driver"
