@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ma_data.crawl.synthetic import make_source_video
-from ma_data.curation.curate import _quiet_av, curate_source
+from ma_data.curation.curate import curate_source, quiet_av_logs
 from ma_data.curation.shots import detect_shots
 from ma_data.io.video import iter_frames, probe_video
 
@@ -31,7 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="length of the synthetic source")
     args = ap.parse_args()
-    _quiet_av()
+    quiet_av_logs()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         n = args.seconds

@@ -61,11 +61,11 @@ def run_demo_crawl(
     write_manifest: bool = True,
 ) -> CrawlSummary:
     """Serve the demo sources on 127.0.0.1 and crawl them into ``out_dir`` (see the module docstring)."""
-    from ma_data.curation.curate import _quiet_av
+    from ma_data.curation.curate import quiet_av_logs
 
     out = Path(out_dir)
     src = out / "_sources" / "internet_demo"
-    _quiet_av()
+    quiet_av_logs()
     files = make_demo_sources(src)
     cfg = CrawlConfig(
         curation=CurationConfig(skip=("person",)),

@@ -36,7 +36,7 @@ from ma_data.crawl.download import DownloadOptions, download_attempt
 from ma_data.crawl.errors import ClassifiedError, RetryPolicy
 from ma_data.crawl.takedown import load_deny_list
 from ma_data.crawl.urls import UrlEntry, read_url_manifest
-from ma_data.curation.curate import CurationConfig, curate_source
+from ma_data.curation.curate import CurationConfig, curate_source, quiet_av_logs
 from ma_data.curation.dedupe import find_duplicates
 from ma_data.errors import MaceError
 
@@ -345,7 +345,7 @@ def crawl(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / RAW_DIR).mkdir(parents=True, exist_ok=True)
-    _quiet_av()
+    quiet_av_logs()
     entries = read_url_manifest(urls)
     if not entries:
         raise MaceError(f"{urls}: no URLs")
@@ -431,13 +431,3 @@ def crawl(
     for s in statuses:
         counts[s["status"]] = counts.get(s["status"], 0) + 1
     return CrawlSummary(str(out), len(entries), counts, len(rows), changed, n_attempts, rows)
-
-
-def _quiet_av() -> None:
-    """x264/AAC print per-file statistics at INFO level; a crawl writes thousands of files."""
-    try:
-        import av.logging
-
-        av.logging.set_level(av.logging.ERROR)
-    except Exception:  # noqa: BLE001 - cosmetic only
-        pass

@@ -154,7 +154,7 @@ def curate_source(payload: dict) -> dict:
     from ma_data.io.audio import load_audio, write_wav
     from ma_data.io.video import probe_video
 
-    _quiet_av()
+    quiet_av_logs()
     cfg = CurationConfig.from_dict(payload.get("config", {}))
     video = payload["video"]
     source_id = payload["source_id"]
@@ -274,7 +274,7 @@ def curate_source(payload: dict) -> dict:
     return record
 
 
-def _quiet_av() -> None:
+def quiet_av_logs() -> None:
     """x264/AAC print per-file statistics at INFO level (in every worker); a crawl writes thousands."""
     try:
         import av.logging
