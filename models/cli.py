@@ -145,7 +145,11 @@ def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, 
 @click.option(
     "--music", type=click.Path(path_type=Path), required=True, help="Audio file (wav, mp3, mp4 ...)."
 )
-@click.option("--genre", required=True, help="FineDance style2 genre name (e.g. Hiphop) or id 0-15.")
+@click.option(
+    "--genre",
+    required=True,
+    help="FineDance style2 genre name (e.g. Hiphop) or id; runs trained on other labels also know those.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output file (.npz or .pkl).")
 @click.option("--beta", type=float, default=0.75, show_default=True, help="GFT temperature at inference.")
 @click.option("--steps", type=int, default=50, show_default=True, help="DDIM steps.")
@@ -246,7 +250,6 @@ def sample_motion(
         raise FileNotFoundError(f"{music}: music file not found")
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"--beta must be in [0, 1], got {beta}")
-    gid = genre_id(genre)
     if str(ckpt) == "official" and not ckpt.exists():
         from ma_data.weights import resolve_weight
 
@@ -256,6 +259,7 @@ def sample_motion(
 
         torch.set_num_threads(threads)
     expert = load_expert(ckpt, weights=weights, map_location=device, num_heads=heads)
+    gid = genre_id(genre, expert.genres)
     feats, n = music_frames(music)
     constraint = _edit_constraint(edit, reference, keep_frames, keep_joints, trajectory_axes, expert, n)
     motion, _ = sample_motion(expert, feats[:n], gid, beta=beta, steps=steps, eta=eta, seed=seed,

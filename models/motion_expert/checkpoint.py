@@ -148,13 +148,19 @@ class LoadedExpert:
     weights: str  # "model" or "ema"
     step: int | None
     raw: dict
+    genres: tuple[str, ...] = GENRES
 
 
 def save_checkpoint(path: Path, **payload) -> None:
     """Atomically write our checkpoint dict (``format``/``version`` are added)."""
     from ma_data.io.atomic import atomic_write
 
-    payload = {"format": FORMAT, "version": FORMAT_VERSION, "genres": list(GENRES), **payload}
+    payload = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "genres": list(GENRES),
+        **payload,
+    }  # payload may override
     with atomic_write(Path(path), "wb") as fh:
         torch.save(payload, fh)
 
@@ -218,4 +224,7 @@ def load_expert(
     if normalizer.dim != cfg.nfeats:
         raise FormatError(f"{path}: normaliser has {normalizer.dim} channels, model {cfg.nfeats}")
     model.eval()
-    return LoadedExpert(model, normalizer, source, weights, ckpt.get("step"), ckpt)
+    genres = tuple(ckpt.get("genres") or GENRES) if source == "ours" else GENRES
+    if len(genres) != cfg.n_genres:
+        raise FormatError(f"{path}: {len(genres)} genre names for {cfg.n_genres} genre embeddings")
+    return LoadedExpert(model, normalizer, source, weights, ckpt.get("step"), ckpt, genres)

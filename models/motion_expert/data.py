@@ -41,32 +41,48 @@ FINEDANCE_IGNORE = frozenset([f"{i:03d}" for i in range(116, 124)] + ["202", "13
 SPLITS = ("train", "test", "all")
 
 
-def genre_id(name: str | int) -> int:
-    """A genre name (case-insensitive ``style2``) or id -> id in 0..15."""
+def genre_id(name: str | int, genres: tuple[str, ...] | list[str] = GENRES) -> int:
+    """A genre name (case-insensitive ``style2``) or id -> its index in ``genres``."""
     if isinstance(name, int) or str(name).isdigit():
         gid = int(name)
-        if 0 <= gid < len(GENRES):
+        if 0 <= gid < len(genres):
             return gid
-        raise ValueError(f"genre id {gid} out of range 0..{len(GENRES) - 1}")
-    lookup = {g.lower(): i for i, g in enumerate(GENRES)}
+        raise ValueError(f"genre id {gid} out of range 0..{len(genres) - 1}")
+    lookup = {g.lower(): i for i, g in enumerate(genres)}
     key = str(name).strip().lower()
     if key not in lookup:
-        raise ValueError(f"unknown genre {name!r}; known: {', '.join(GENRES)}")
+        raise ValueError(f"unknown genre {name!r}; known: {', '.join(genres)}")
     return lookup[key]
 
 
-def read_genre(path: Path) -> int:
-    """Genre id from a FineDance ``label_json/NNN.json`` (its ``style2``)."""
+def genre_vocabulary(names) -> tuple[str, ...]:
+    """The 16 official genres (official ids 0..15), then any other ``style2`` names found, sorted.
+
+    The released model knows 16 genres; a dataset with other labels gets extra embedding rows, and the
+    list travels in the checkpoint so ``sample-motion --genre`` resolves names the same way.
+    """
+    known = {g.lower() for g in GENRES}
+    extra = {}
+    for n in names:
+        key = str(n).strip()
+        if key.lower() not in known:
+            extra.setdefault(key.lower(), key)
+    return tuple(GENRES) + tuple(extra[k] for k in sorted(extra))
+
+
+def read_genre(path: Path) -> str:
+    """The ``style2`` genre name of a FineDance ``label_json/NNN.json``."""
     try:
         label = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise FormatError(f"{path}: cannot read label JSON ({exc})") from exc
-    if not isinstance(label, dict) or "style2" not in label:
+    if (
+        not isinstance(label, dict)
+        or not isinstance(label.get("style2"), str | int)
+        or not str(label["style2"]).strip()
+    ):
         raise FormatError(f"{path}: label JSON has no 'style2' genre")
-    try:
-        return genre_id(label["style2"])
-    except ValueError as exc:
-        raise FormatError(f"{path}: {exc}") from exc
+    return str(label["style2"]).strip()
 
 
 @dataclass
@@ -74,7 +90,8 @@ class Sequence:
     seq_id: str
     motion: np.ndarray  # (T, 151) float32, unnormalised
     music: np.ndarray  # (T, 35) float32
-    genre: int
+    genre_name: str
+    genre: int = -1  # index in the run's genre vocabulary, set by load_finedance
 
 
 def list_sequences(root: Path, split: str = "train") -> list[str]:
@@ -122,17 +139,21 @@ def load_sequence(root: Path, seq_id: str, cache_dir: Path | None = None) -> Seq
     label = root / "label_json" / f"{seq_id}.json"
     if not label.is_file():
         raise FormatError(f"{label}: label file missing for motion/{seq_id}.npy")
-    genre = read_genre(label)
+    genre_name = read_genre(label)
     motion = encode_motion(read_finedance(root / "motion" / f"{seq_id}.npy"))
     music = music_features(root, seq_id, len(motion), cache_dir)
     n = min(len(motion), len(music))  # EDGE/FineDance trim both to the shorter
-    return Sequence(seq_id, motion[:n], music[:n], genre)
+    return Sequence(seq_id, motion[:n], music[:n], genre_name)
 
 
 def load_finedance(
-    root: Path, split: str = "train", cache_dir: Path | None = None, progress=None
-) -> tuple[list[Sequence], dict[str, str]]:
-    """Load every usable sequence; returns (sequences, {file: reason} for the ones that failed)."""
+    root: Path, split: str = "train", cache_dir: Path | None = None, progress=None, genres=None
+) -> tuple[list[Sequence], dict[str, str], tuple[str, ...]]:
+    """Load every usable sequence.
+
+    Returns (sequences with genre ids, {sequence id: reason} for those that failed, the genre vocabulary).
+    ``genres`` fixes the vocabulary (resuming a run); by default it is built with :func:`genre_vocabulary`.
+    """
     ids = list_sequences(root, split)
     if not ids and split == "train":
         # Not FineDance's own numbering (a custom or synthetic set): every sequence is training data.
@@ -147,7 +168,15 @@ def load_finedance(
         except (MaceError, ValueError, OSError) as exc:
             failed[seq_id] = str(exc)
             log.warning("skipping %s: %s", seq_id, exc)
-    return seqs, failed
+    vocab = tuple(genres) if genres is not None else genre_vocabulary(s.genre_name for s in seqs)
+    kept = []
+    for s in seqs:
+        try:
+            s.genre = genre_id(s.genre_name, vocab)
+            kept.append(s)
+        except ValueError as exc:
+            failed[s.seq_id] = f"{Path(root) / 'label_json' / (s.seq_id + '.json')}: {exc}"
+    return kept, failed, vocab
 
 
 @dataclass

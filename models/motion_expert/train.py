@@ -25,7 +25,7 @@ import torch
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import load_finedance, make_windows
-from .denoiser import DenoiserConfig, MotionDenoiser
+from .denoiser import GENRES, DenoiserConfig, MotionDenoiser
 from .diffusion import MotionDiffusion
 from .ema import EMA
 from .normalizer import MinMaxNormalizer
@@ -101,11 +101,13 @@ def make_optimizer(params, cfg: TrainConfig):
     return Adan(params, lr=cfg.lr, betas=cfg.adan_betas, weight_decay=cfg.weight_decay, weight_decouple=False)
 
 
-def _prepare_data(finedance: Path, run: Path, cfg: TrainConfig, normalizer: MinMaxNormalizer | None):
+def _prepare_data(
+    finedance: Path, run: Path, cfg: TrainConfig, normalizer: MinMaxNormalizer | None, genres=None
+):
     from tqdm.auto import tqdm
 
     bar = (lambda it: tqdm(it, desc="loading FineDance", unit="seq")) if _progress_enabled() else None
-    seqs, failed = load_finedance(finedance, cfg.split, cache_dir=run / "features", progress=bar)
+    seqs, failed, genres = load_finedance(finedance, cfg.split, run / "features", progress=bar, genres=genres)
     if not seqs:
         first = next(iter(failed.items()))
         raise_msg = f"{finedance}: no usable sequence ({len(failed)} failed; first: {first[0]}: {first[1]})"
@@ -124,7 +126,7 @@ def _prepare_data(finedance: Path, run: Path, cfg: TrainConfig, normalizer: MinM
         normalizer = MinMaxNormalizer.fit(windows.motion)
     windows.motion = normalizer.normalize(windows.motion).astype(np.float32)
     info = {"sequences": len(seqs), "failed": failed, "windows": len(windows), "short": windows.short}
-    return windows, normalizer, info
+    return windows, normalizer, genres, info
 
 
 def train(
@@ -140,16 +142,20 @@ def train(
     run.mkdir(parents=True, exist_ok=True)
     last = run / "last.pt"
     ckpt = read_checkpoint(last) if resume and last.is_file() else None
-    normalizer = None
+    normalizer = genres = None
     if ckpt is not None:
         cfg = replace(TrainConfig.from_dict(ckpt["train_config"]), steps=cfg.steps)
         normalizer = MinMaxNormalizer.from_state_dict(ckpt["normalizer"])
+        genres = tuple(ckpt.get("genres", GENRES))
         echo(f"resuming {last} at step {ckpt['step']}")
 
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    windows, normalizer, info = _prepare_data(Path(finedance), run, cfg, normalizer)
+    windows, normalizer, genres, info = _prepare_data(Path(finedance), run, cfg, normalizer, genres)
+    if cfg.model.n_genres != len(genres):
+        cfg = replace(cfg, model=replace(cfg.model, n_genres=len(genres)))
+        echo(f"genre vocabulary: {len(genres)} (the 16 FineDance genres + {', '.join(genres[16:])})")
     echo(
         f"{info['sequences']} sequences ({len(info['failed'])} failed), {info['windows']} windows of "
         f"{cfg.window} frames (stride {cfg.stride})"
@@ -189,6 +195,7 @@ def train(
             optimizer_state_dict=opt.state_dict(),
             normalizer=normalizer.state_dict(),
             step=step,
+            genres=list(genres),
             rng={"torch": torch.get_rng_state(), "data": gen.get_state()},
         )
 

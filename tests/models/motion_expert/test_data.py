@@ -9,6 +9,7 @@ from ma_data.errors import FormatError
 from models.motion_expert.data import (
     Sequence,
     genre_id,
+    genre_vocabulary,
     list_sequences,
     load_finedance,
     make_windows,
@@ -22,6 +23,12 @@ def test_genre_lookup():
         genre_id("Waltz")
     with pytest.raises(ValueError, match="out of range"):
         genre_id(16)
+
+
+def test_genre_vocabulary_extends_the_official_sixteen():
+    vocab = genre_vocabulary(["Jazz", "waltz", "Tango", "WALTZ", "hiphop"])
+    assert vocab[:16] == genre_vocabulary([])[:16] and vocab[16:] == ("Tango", "waltz")
+    assert genre_id("Waltz", vocab) == 17 and genre_id("jazz", vocab) == 12
 
 
 def test_read_genre_errors_name_the_file(tmp_path):
@@ -43,10 +50,10 @@ def test_split_lists(tmp_path):
 
 def test_windows_are_views_of_the_sequences():
     a = Sequence(
-        "001", np.arange(50 * 151, dtype=np.float32).reshape(50, 151), np.ones((50, 35), np.float32), 3
+        "001", np.arange(50 * 151, dtype=np.float32).reshape(50, 151), np.ones((50, 35), np.float32), "Wei", 3
     )
-    b = Sequence("002", -np.ones((10, 151), np.float32), np.zeros((10, 35), np.float32), 4)
-    c = Sequence("003", np.zeros((30, 151), np.float32), np.zeros((30, 35), np.float32), 7)
+    b = Sequence("002", -np.ones((10, 151), np.float32), np.zeros((10, 35), np.float32), "Korean", 4)
+    c = Sequence("003", np.zeros((30, 151), np.float32), np.zeros((30, 35), np.float32), "Miao", 7)
     w = make_windows([a, b, c], window=20, stride=10)
     assert w.short == ["002"]
     assert len(w) == 4 + 2  # starts 0,10,20,30 in 001; 0,10 in 003
@@ -59,8 +66,8 @@ def test_windows_are_views_of_the_sequences():
 
 
 def test_load_finedance_reads_genres_and_features(finedance_dir, tmp_path):
-    seqs, failed = load_finedance(finedance_dir, "train", cache_dir=tmp_path / "feats")
-    assert not failed and [s.seq_id for s in seqs] == ["001", "002", "003"]
+    seqs, failed, vocab = load_finedance(finedance_dir, "train", cache_dir=tmp_path / "feats")
+    assert not failed and [s.seq_id for s in seqs] == ["001", "002", "003"] and len(vocab) == 16
     assert [s.genre for s in seqs] == [genre_id("Hiphop"), genre_id("Popping"), genre_id("Jazz")]
     for s in seqs:
         assert s.motion.shape[1] == 151 and s.music.shape == (len(s.motion), 35)
