@@ -60,6 +60,7 @@ ARCHIVE_NAME = "raw/internet/download_archive.txt"
 _META_ORDER = "internet.url_order"
 _META_DROPPED = "internet.dropped_clips"
 _META_CONFIG = "internet.curate_config"
+_META_RETRY = "internet.retry_due"  # keys failed with a retryable error and a retry still to come
 SPLITS = (("train", 0.90), ("val", 0.05), ("test", 0.05))
 
 
@@ -139,9 +140,24 @@ def _run_downloads(
     # CPU-heavy part; the raw files must be on storage the Ray workers share, as every build output is).
     name = "process" if cfg.executor == "ray" else cfg.executor
     name = name if len(todo) > 1 else "serial"  # one URL: no pool start-up
-    ready = sorted(todo)
-    waiting: list[tuple[float, str]] = []
+    # A retry that is scheduled survives a killed driver: the next run picks it up (not only --retry-failed)
+    # and still waits until it is due.
+    retry_due: dict[str, float] = dict(led.get_meta(_META_RETRY, {}) or {})
+    now_wall, now_mono = time.time(), time.monotonic()
+    ready = sorted(k for k in todo if retry_due.get(k, 0.0) <= now_wall)
+    waiting: list[tuple[float, str]] = [
+        (now_mono + retry_due[k] - now_wall, k) for k in todo if k not in ready
+    ]
+    heapq.heapify(waiting)
     n_attempts = 0
+
+    def set_due(key: str, when: float | None) -> None:
+        if when is None:
+            retry_due.pop(key, None)
+        else:
+            retry_due[key] = when
+        led.set_meta(_META_RETRY, retry_due)
+
     with make_executor(name, workers=workers) as ex:
         while ready or waiting:
             if not ready:
@@ -172,6 +188,8 @@ def _run_downloads(
                     led.finish(DOWNLOAD, key, res)
                     if res["outcome"] == "downloaded":
                         _append_archive(out, res.get("archive_id", ""))
+                    if key in retry_due:
+                        set_due(key, None)
                     continue
                 err = ClassifiedError(res["error_class"], res.get("error", ""), res.get("retry_after_s"))
                 led.fail(DOWNLOAD, key, err.error_class, err.message)
@@ -180,7 +198,10 @@ def _run_downloads(
                     delay = cfg.retry.delay(attempts - 1, err, rng)
                     log.info("%s: %s, retry %d in %.2fs", todo[key]["url"], err.error_class, attempts, delay)
                     heapq.heappush(waiting, (time.monotonic() + delay, key))
+                    set_due(key, time.time() + delay)
                 else:
+                    if key in retry_due:
+                        set_due(key, None)
                     log.warning(
                         "%s: failed (%s) after %d attempt(s)", todo[key]["url"], err.error_class, attempts
                     )
@@ -374,7 +395,12 @@ def crawl(
             if reason and not (rec.status == "done" and rec.result.get("reason") == reason):
                 led.finish(DOWNLOAD, e.key, {"outcome": "filtered", "reason": reason})  # never requested
 
-        todo_ids = [r.item_id for r in led.records(DOWNLOAD) if r.status in ("pending", "running")]
+        due = led.get_meta(_META_RETRY, {}) or {}
+        todo_ids = [
+            r.item_id
+            for r in led.records(DOWNLOAD)
+            if r.status in ("pending", "running") or (r.status == "failed" and r.item_id in due)
+        ]
         todo = {k: payloads.get(k) or led.get(DOWNLOAD, k).payload for k in todo_ids}
         n_attempts = _run_downloads(led, todo, cfg, out, sleep) if todo else 0
 

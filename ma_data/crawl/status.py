@@ -19,7 +19,7 @@ STATUS_VALUES = ("done", "filtered", "failed", "pending")
 
 def crawl_status(out_dir: str | Path, ledger: Ledger | None = None) -> list[dict]:
     """One record per URL (in URL-manifest order): url, status, reason, error_class, attempts, ..."""
-    from ma_data.crawl.pipeline import _META_DROPPED, _META_ORDER, CURATE, DOWNLOAD, LEDGER_NAME
+    from ma_data.crawl.pipeline import _META_DROPPED, _META_ORDER, _META_RETRY, CURATE, DOWNLOAD, LEDGER_NAME
 
     out = Path(out_dir)
     if ledger is None:
@@ -33,6 +33,7 @@ def crawl_status(out_dir: str | Path, ledger: Ledger | None = None) -> list[dict
     known = {r.item_id: r for r in led.records(DOWNLOAD)}
     order += sorted(k for k in known if k not in order)
     dropped = led.get_meta(_META_DROPPED, {}) or {}
+    retry_due = led.get_meta(_META_RETRY, {}) or {}
     records = []
     for key in order:
         dl = known.get(key)
@@ -50,7 +51,9 @@ def crawl_status(out_dir: str | Path, ledger: Ledger | None = None) -> list[dict
             "n_clips": 0,
         }
         res = dl.result or {}
-        if dl.status == "failed":
+        if dl.status == "failed" and key in retry_due:  # a retry is scheduled (or was, when a run was killed)
+            rec.update(error_class=dl.error_class, error=dl.error, reason=f"retrying after {dl.error_class}")
+        elif dl.status == "failed":
             rec.update(status="failed", error_class=dl.error_class, error=dl.error, reason=dl.error_class)
         elif dl.status == "done":
             rec["source_id"] = res.get("source_id")
