@@ -177,10 +177,10 @@ def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, 
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["npz", "official"]),
-    default="npz",
+    type=click.Choice(["auto", "npz", "official"]),
+    default="auto",
     show_default=True,
-    help="npz: poses, trans, joints, fps, up_axis; official: the release's pickle.",
+    help="npz: poses, trans, joints, fps, up_axis; official: the release's pickle (.pkl); auto: by --out suffix.",
 )
 @click.option(
     "--heads", type=int, default=None, help="Attention heads for the official checkpoint (default 8)."
@@ -248,6 +248,17 @@ def sample_motion(
 
     if not music.is_file():
         raise FileNotFoundError(f"{music}: music file not found")
+    if fmt == "auto":
+        fmt = "official" if out.suffix.lower() in (".pkl", ".pickle") else "npz"
+    if (
+        fmt == "official"
+        and out.suffix.lower() == ".npz"
+        or fmt == "npz"
+        and out.suffix.lower() in (".pkl", ".pickle")
+    ):
+        raise ValueError(
+            f"--format {fmt} does not match the file name {out.name} (npz -> .npz, official -> .pkl)"
+        )
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"--beta must be in [0, 1], got {beta}")
     if str(ckpt) == "official" and not ckpt.exists():

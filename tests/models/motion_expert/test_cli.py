@@ -58,7 +58,7 @@ def test_train_resume_and_sample(finedance_dir, other_music, tmp_path):
         first = z["joints"].copy()
 
     pkl = tmp_path / "dance.pkl"
-    res = run_cli("sample-motion", *args, "--out", pkl, "--format", "official")
+    res = run_cli("sample-motion", *args, "--out", pkl)  # .pkl -> the official pickle
     assert res.exit_code == 0, res.output
     motion = read_motion_pickle(pkl)
     assert motion.n_frames == n and motion.up_axis == "z"
@@ -105,6 +105,12 @@ def test_sample_rejects_missing_ckpt(other_music, tmp_path):
          "--out", str(tmp_path / "o.npz")],
     )  # fmt: skip
     assert res.exit_code == 2 and "x.pt" in res.output
+    res = CliRunner().invoke(
+        main,
+        ["sample-motion", "--ckpt", str(tmp_path / "x.pt"), "--music", str(other_music), "--genre", "Jazz",
+         "--out", str(tmp_path / "o.npz"), "--format", "official"],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "does not match the file name" in res.output
 
 
 def test_official_ckpt_name_resolves_through_the_weights_cache(other_music, tmp_path, monkeypatch):
