@@ -166,6 +166,7 @@ def curate_source(payload: dict) -> dict:
         shots = [Shot(0, n)]
     else:
         shots = detect_shots(video, n, method=cfg.shot_method, threshold=cfg.content_threshold)
+        quiet_av_logs()  # PySceneDetect's PyAV backend re-installs FFmpeg's own (verbose) log callback
     n_detected = len(shots)
     shots = _span_shots(shots, fps, payload.get("start"), payload.get("end"))
     record: dict = {"source_id": source_id, "fps": fps, "n_frames": n, "n_shots_detected": n_detected}
