@@ -84,6 +84,12 @@ def _fail(msg: str, code: int = 2) -> None:
     "--pose-backend", default="mediapipe", help="Pose backend of the person filter (mediapipe, vitpose)."
 )
 @click.option(
+    "--people-detector",
+    type=click.Choice(["auto", "hog"]),
+    default="auto",
+    help="Multi-person check: RT-DETR when its weights are cached (auto), else OpenCV's HOG.",
+)
+@click.option(
     "--shot-detector",
     type=click.Choice(["content", "transnetv2", "auto"]),
     default="content",
@@ -94,8 +100,8 @@ def _fail(msg: str, code: int = 2) -> None:
 @click.option("--socket-timeout", type=float, default=30.0, help="Network timeout per request, seconds.")
 def crawl(
     urls, out, skip, max_retries, backoff, max_retry_after, executor, workers, address, concurrency,
-    rate_limit, height_cap, max_duration, max_filesize, cookies, proxy, deny, pose_backend, shot_detector,
-    seed, retry_failed, socket_timeout,
+    rate_limit, height_cap, max_duration, max_filesize, cookies, proxy, deny, pose_backend, people_detector,
+    shot_detector, seed, retry_failed, socket_timeout,
 ):  # fmt: skip
     """Download the URLs with yt-dlp and curate them into 5-10 s clips in OUT/manifest.parquet.
 

@@ -35,6 +35,7 @@ class CurationConfig:
     static_threshold: float = STATIC_THRESHOLD
     flow_pairs_per_s: float = 2.0  # flow pairs sampled per second of shot (at most 40 per shot)
     pose_backend: str = "mediapipe"
+    people_detector: str = "auto"  # auto (RT-DETR when its weights exist, else HOG) | hog
     person_samples: int = 8
     min_articulation: float = MIN_ARTICULATION
     seed: int = 0
@@ -124,7 +125,9 @@ def _analyse(path: str, pairs: dict, people: dict, fps: float, cfg: CurationConf
         static = "flow_speed" in res and res["flow_speed"] < cfg.static_threshold
         frames = rgb.pop(si, [])
         if si in people and not static:  # no need to look for people in a static shot
-            res["person"] = person_check(frames, cfg.pose_backend, min_articulation=cfg.min_articulation)
+            res["person"] = person_check(
+                frames, cfg.pose_backend, min_articulation=cfg.min_articulation, detector=cfg.people_detector
+            )
         out[si] = res
 
     for i, frame in enumerate(iter_frames(path)):

@@ -2,7 +2,9 @@
 
 Two independent checks on frames sampled evenly across a shot:
 
-1. **How many people** — OpenCV's bundled HOG + linear-SVM people detector (Dalal & Triggs), run with the
+1. **How many people** — the motion benchmark's RT-DETR person detector (``benchmark.pose.detector``, score
+   >= 0.35 as the official extractor) when its weights are in the cache, else (offline default)
+   OpenCV's bundled HOG + linear-SVM people detector (Dalal & Triggs), run with the
    frame scaled to ``HOG_HEIGHT`` px tall (HOG's 64x128 window needs people >= ~128 px). Detections are
    non-maximum suppressed (IoU 0.3) and kept when their SVM score >= ``HOG_MIN_WEIGHT``. A shot is
    *multi-person* when >= 2 people are found in at least ``MULTI_FRACTION`` of the sampled frames. HOG misses
@@ -42,6 +44,7 @@ __all__ = [
     "MIN_ARTICULATION",
     "MULTI_FRACTION",
     "PersonDecision",
+    "count_people_detector",
     "count_people_hog",
     "person_check",
     "pose_check",
@@ -137,17 +140,44 @@ def pose_check(frames: Sequence[np.ndarray], backend: str = "mediapipe") -> dict
     }
 
 
+@functools.lru_cache(maxsize=1)
+def _learned_detector():
+    """The benchmark's RT-DETR person detector when its weights are present, else ``None`` (use HOG)."""
+    try:
+        from benchmark.pose.detector import RTDetrPersonDetector  # lazy: ma_data must not import benchmark
+
+        return RTDetrPersonDetector()
+    except Exception:  # noqa: BLE001 - missing weights / transformers: the offline HOG path is used
+        return None
+
+
+def count_people_detector(frame_rgb: np.ndarray, detector) -> int:
+    """People a learned detector (``detect(frame) -> (N, 5)`` boxes with scores) finds in one frame."""
+    return int(len(detector.detect(frame_rgb)))
+
+
 def person_check(
     frames: Sequence[np.ndarray],
     backend: str = "mediapipe",
     use_pose: bool = True,
     min_articulation: float = MIN_ARTICULATION,
+    detector: str | object = "auto",
 ) -> PersonDecision:
-    """Decide whether sampled frames of one shot show a single moving performer."""
-    hog = _hog()
-    counts = [count_people_hog(f, hog) for f in frames]
+    """Decide whether sampled frames of one shot show a single moving performer.
+
+    detector: ``"auto"`` (RT-DETR when its weights exist, else HOG), ``"hog"``, or an object with
+    ``detect(frame) -> (N, 5)``.
+    """
+    det = _learned_detector() if detector == "auto" else (None if detector == "hog" else detector)
+    if det is not None:
+        counts = [count_people_detector(f, det) for f in frames]
+        counter = getattr(det, "name", type(det).__name__)
+    else:
+        hog = _hog()
+        counts = [count_people_hog(f, hog) for f in frames]
+        counter = "hog"
     multi = float(np.mean([c >= 2 for c in counts])) if counts else 0.0
-    numbers: dict = {"hog_counts": counts, "multi_fraction": multi}
+    numbers: dict = {"people_counter": counter, "people_counts": counts, "multi_fraction": multi}
     if counts and multi >= MULTI_FRACTION:
         return PersonDecision(False, "multi_person", numbers)
     if use_pose:

@@ -148,3 +148,23 @@ def test_phash_index_finds_near_duplicates_among_many():
     far = [f"{int(h, 16) ^ ((1 << 12) - 1):016x}" for h in clips[99][2]]  # 12 bits: different content
     clips += [("near", "other", near), ("far", "other2", far), ("same", clips[1234][1], near)]
     assert find_duplicates(clips) == {"near": "c1234"}
+
+
+def test_person_check_with_a_stand_in_detector():
+    from ma_data.curation.person import person_check
+
+    class Boxes:
+        name = "stand-in"
+
+        def __init__(self, n):
+            self.n = n
+
+        def detect(self, frame):
+            return np.tile([[0, 0, 10, 10, 0.9]], (self.n, 1))
+
+    frames = [np.zeros((64, 48, 3), np.uint8)] * 4
+    two = person_check(frames, use_pose=False, detector=Boxes(2))
+    assert (two.keep, two.reason, two.numbers["people_counter"]) == (False, "multi_person", "stand-in")
+    one = person_check(frames, use_pose=False, detector=Boxes(1))
+    assert one.keep and one.numbers["people_counts"] == [1, 1, 1, 1]
+    assert person_check(frames, use_pose=False, detector="hog").numbers["people_counter"] == "hog"

@@ -39,7 +39,7 @@ def test_pedestrian_plaza_is_multi_person(tmp_path):
     assert rec["decision"] == "filtered" and rec["reason"] == "multi_person", rec["shots"]
     shot = rec["shots"][0]
     assert shot["flow_speed"] > 0.02  # people walk: not static
-    assert sum(c >= 2 for c in shot["person"]["hog_counts"]) >= 2
+    assert sum(c >= 2 for c in shot["person"]["people_counts"]) >= 2
     assert not list(tmp_path.rglob("*.mp4"))
 
 
