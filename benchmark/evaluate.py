@@ -7,6 +7,7 @@ pipeline go through exactly the same arithmetic.
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from benchmark.inputs import (
     list_by_stem,
     pair_by_stem,
 )
-from benchmark.protocols import get_protocol
+from benchmark.protocols import Protocol, get_protocol
 from benchmark.results import MetricReport, build_results, markdown_table, write_results
 from ma_data.errors import MaceError
 
@@ -84,15 +85,52 @@ def _json_fps(path: Path) -> float | None:
     return float(fps) if isinstance(fps, int | float) and fps > 0 else None
 
 
-def _motion_inputs_from_keypoints(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict, dict]:
+def _file_rules(protocol: Protocol) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """Keypoint and audio suffixes a protocol reads, and whether it matches them as the official glob does.
+
+    ``mace2d-official`` reads exactly what ``calculate_metric.py`` globs: ``*.json`` keypoints and ``*.mp4``
+    GT audio, case-sensitively, hidden files included; other protocols accept our npz tracks and any audio.
+    """
+    audio = tuple(protocol.params.get("audio_suffixes") or AUDIO_SUFFIXES)
+    if protocol.params.get("window") == "first":  # the official windowing means the official file rules
+        return (".json",), audio, True
+    return KEYPOINT_SUFFIXES, audio, False
+
+
+def _explain_missing(paired: PairedInputs, folders: dict[str, Path | None], protocol: Protocol) -> None:
+    """Say when a 'missing' file exists under a suffix the protocol does not read (e.g. a .wav)."""
+    for stem, reason in paired.skipped.items():
+        for side, folder in folders.items():
+            if folder is None or side not in reason:
+                continue
+            others = sorted(p.name for p in Path(folder).glob(f"{glob.escape(stem)}.*") if p.is_file())
+            if others:
+                paired.skipped[stem] = (
+                    f"{reason} ({', '.join(others)} not read: {protocol.name} reads "
+                    f"{'/'.join(_side_suffixes(protocol, side))} as the official script does)"
+                )
+
+
+def _side_suffixes(protocol: Protocol, side: str) -> tuple[str, ...]:
+    kp, audio, _ = _file_rules(protocol)
+    return audio if side == "GT audio" else kp
+
+
+def _motion_inputs_from_keypoints(
+    opts: EvaluateOptions, protocol: Protocol
+) -> tuple[PairedInputs, dict, dict, dict]:
     if opts.audio_dir is None and opts.gt_dir is None:
         raise MaceError("--gt-keypoints needs --audio DIR (GT music: .mp4 or .wav) to compute music beats")
+    kp_suffixes, audio_suffixes, exact = _file_rules(protocol)
+    audio_dir = opts.audio_dir or opts.gt_dir
     sides = {
-        "GT keypoints": list_by_stem(opts.gt_keypoints, KEYPOINT_SUFFIXES, "GT keypoints"),
-        "generated keypoints": list_by_stem(opts.pred_keypoints, KEYPOINT_SUFFIXES, "generated keypoints"),
-        "GT audio": list_by_stem(opts.audio_dir or opts.gt_dir, AUDIO_SUFFIXES, "audio"),
+        "GT keypoints": list_by_stem(opts.gt_keypoints, kp_suffixes, "GT keypoints", exact),
+        "generated keypoints": list_by_stem(opts.pred_keypoints, kp_suffixes, "generated keypoints", exact),
+        "GT audio": list_by_stem(audio_dir, audio_suffixes, "audio", exact),
     }
     paired = pair_by_stem(sides)
+    folders = {"GT keypoints": opts.gt_keypoints, "generated keypoints": opts.pred_keypoints}
+    _explain_missing(paired, {**folders, "GT audio": audio_dir}, protocol)
     gt, pred, fps = {}, {}, {}
     for stem in list(paired.stems):
         try:
@@ -151,7 +189,7 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
     if opts.gt_keypoints is not None or opts.pred_keypoints is not None:
         if opts.gt_keypoints is None or opts.pred_keypoints is None:
             raise MaceError("--pred-keypoints and --gt-keypoints go together")
-        paired, gt, pred, fps = _motion_inputs_from_keypoints(opts)
+        paired, gt, pred, fps = _motion_inputs_from_keypoints(opts, protocol)
     else:
         paired, gt, pred, fps = _motion_inputs_from_videos(opts)
 

@@ -19,9 +19,13 @@ AUDIO_SUFFIXES = (".mp4", ".wav", ".m4a", ".mp3", ".flac", ".aac", ".ogg", ".mov
 KEYPOINT_SUFFIXES = (".json", ".npz")
 
 
-def list_by_stem(directory: str | os.PathLike, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
+def list_by_stem(
+    directory: str | os.PathLike, suffixes: tuple[str, ...], what: str, exact: bool = False
+) -> dict[str, Path]:
     """Map stem -> file for files in ``directory`` with one of ``suffixes`` (earlier suffixes win on ties).
 
+    ``exact=True`` reproduces ``Path.glob("*.mp4")`` as the official scripts use it: suffixes match
+    case-sensitively and hidden files count. The default is forgiving (any case, hidden files ignored).
     Raises a one-line :class:`MaceError` when the directory does not exist.
     """
     directory = Path(directory)
@@ -30,8 +34,9 @@ def list_by_stem(directory: str | os.PathLike, suffixes: tuple[str, ...], what: 
     found: dict[str, Path] = {}
     rank = {s: i for i, s in enumerate(suffixes)}
     for path in sorted(directory.iterdir()):
-        suffix = path.suffix.lower()
-        if not path.is_file() or suffix not in rank or path.name.startswith("."):
+        suffix = path.suffix if exact else path.suffix.lower()
+        hidden = path.name.startswith(".") and not exact
+        if suffix not in rank or hidden or not path.is_file():
             continue
         current = found.get(path.stem)
         if current is None or rank[suffix] < rank[current.suffix.lower()]:

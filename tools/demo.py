@@ -1,7 +1,7 @@
 """``make demo``: the motion benchmark end to end on a synthetic set with known answers.
 
-It writes ground-truth and generated keypoint tracks (official JSON) plus click-track music (wav) at known
-tempi, then scores them under ``mace2d-official`` and ``mace2d-strict`` exactly as
+It writes ground-truth and generated keypoint tracks (official JSON) plus GT videos (mp4, a stick figure
+with click-track music at a known tempo), then scores them under ``mace2d-official`` and ``mace2d-strict`` exactly as
 ``mace-bench evaluate --gt-keypoints … --pred-keypoints … --audio …`` would, and prints both tables.
 
 - Ground truth: dancers that pause on every music beat (BAS near 1).
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.synthetic import click_track, synthetic_dancer
-from ma_data.formats.keypoints import KeypointTrack, write_official_json
-from ma_data.io.audio import write_wav
+from ma_data.formats.keypoints import SKELETON_EDGES, KeypointTrack, write_official_json
+from ma_data.io.video import write_video
 
 FPS = 16.0
 N_FRAMES = 96  # 6 s at 16 fps; the protocols use the first 64 frames
@@ -37,7 +37,7 @@ def make_demo_set(root: Path, n_samples: int = 24, seed: int = 0) -> dict[str, P
         stem = f"demo_{i:03d}"
         bpm = float(rng.uniform(96, 144))
         offset = float(rng.uniform(0.1, 0.4))
-        write_wav(dirs["audio"] / f"{stem}.wav", click_track(bpm, N_FRAMES / FPS, AUDIO_SR, offset), AUDIO_SR)
+        music = click_track(bpm, N_FRAMES / FPS, AUDIO_SR, offset)
         # A quarter pixel of jitter, as any detector has: without it root-relative hip rows are exactly
         # constant in GT, which GT-statistics normalisation (mace2d-strict) cannot scale.
         gt = synthetic_dancer(
@@ -56,7 +56,25 @@ def make_demo_set(root: Path, n_samples: int = 24, seed: int = 0) -> dict[str, P
         for folder, kp in (("gt_keypoints", gt), ("pred_keypoints", pred)):
             track = KeypointTrack(data=kp, fps=FPS, width=512, height=512, extractor="synthetic")
             write_official_json(dirs[folder] / f"{stem}.json", track)
+        # The official protocol reads GT music from the GT video (.mp4); ours shows the stick dancer.
+        write_video(
+            dirs["audio"] / f"{stem}.mp4", stick_figure_frames(gt), FPS, audio=music, audio_sr=AUDIO_SR
+        )
     return dirs
+
+
+def stick_figure_frames(kp: np.ndarray, size: int = 256) -> list[np.ndarray]:
+    """Draw (T, 25, 3) keypoints of a 512x512 frame as white bones on black, downscaled to ``size``."""
+    scale = size / 512
+    frames = []
+    for pts in kp[..., :2] * scale:
+        img = np.zeros((size, size, 3), np.uint8)
+        for a, b in SKELETON_EDGES:
+            n = int(np.ceil(np.abs(pts[b] - pts[a]).max())) + 1
+            xy = np.linspace(pts[a], pts[b], n).round().astype(int).clip(0, size - 1)
+            img[xy[:, 1], xy[:, 0]] = 255
+        frames.append(img)
+    return frames
 
 
 def main(argv: list[str] | None = None) -> int:

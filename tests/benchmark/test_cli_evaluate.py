@@ -69,8 +69,8 @@ def test_bad_items_are_skipped_with_reasons(demo_set, tmp_path):
     doc = json.loads((dirs["gt_keypoints"] / "demo_002.json").read_text())
     doc["keypoints"][3][4][0] = float("nan")
     (dirs["gt_keypoints"] / "demo_002.json").write_text(json.dumps(doc))
-    (dirs["audio"] / "demo_003.wav").unlink()  # stem missing on one side
-    (dirs["audio"] / "demo_004.wav").write_bytes(b"not audio")  # unreadable audio
+    (dirs["audio"] / "demo_003.mp4").unlink()  # stem missing on one side
+    (dirs["audio"] / "demo_004.mp4").write_bytes(b"not audio")  # unreadable audio
     out = tmp_path / "r.json"
     result = _run(dirs, out=out)
     assert result.exit_code == 0, result.output
@@ -78,7 +78,7 @@ def test_bad_items_are_skipped_with_reasons(demo_set, tmp_path):
     reasons = {item["stem"]: item["reason"] for item in doc["skipped"]}
     assert set(reasons) == {"demo_000", "demo_001", "demo_002", "demo_003", "demo_004"}
     assert "demo_000.json" in reasons["demo_000"] and "demo_001.json" in reasons["demo_001"]
-    assert "GT audio" in reasons["demo_003"] and "demo_004.wav" in reasons["demo_004"]
+    assert "GT audio" in reasons["demo_003"] and "demo_004.mp4" in reasons["demo_004"]
     assert doc["n_samples"] == 5
 
 
@@ -105,3 +105,30 @@ def test_nothing_usable_is_one_line_and_exit_2(tmp_path):
         main, ["evaluate", "--pred", str(tmp_path / "nope"), "--gt", str(tmp_path / "gt")]
     )
     assert missing.exit_code == 2 and "nope" in missing.output and "Traceback" not in missing.output
+
+
+def test_official_file_rules_are_the_official_glob(demo_set, tmp_path):
+    """mace2d-official reads *.mp4 audio and *.json keypoints case-sensitively, hidden files included."""
+    from ma_data.io.audio import load_audio, write_wav
+
+    dirs = _copy(demo_set, tmp_path)
+    audio, sr = load_audio(dirs["audio"] / "demo_005.mp4")
+    write_wav(dirs["audio"] / "demo_005.wav", audio, sr)
+    (dirs["audio"] / "demo_005.mp4").unlink()
+    (dirs["audio"] / "demo_006.mp4").rename(dirs["audio"] / "demo_006.MP4")
+    for side in ("gt_keypoints", "pred_keypoints"):
+        (dirs[side] / "demo_007.json").rename(dirs[side] / ".demo_007.json")
+    (dirs["audio"] / "demo_007.mp4").rename(dirs["audio"] / ".demo_007.mp4")
+
+    out = tmp_path / "official.json"
+    assert _run(dirs, out=out).exit_code == 0
+    doc = json.loads(out.read_text())
+    reasons = {item["stem"]: item["reason"] for item in doc["skipped"]}
+    assert set(reasons) == {"demo_005", "demo_006"}
+    assert "demo_005.wav not read" in reasons["demo_005"] and "demo_006.MP4 not read" in reasons["demo_006"]
+    assert ".demo_007" in doc["per_sample"] and doc["n_samples"] == 8
+
+    out = tmp_path / "strict.json"
+    assert _run(dirs, "--protocol", "mace2d-strict", out=out).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert {"demo_005", "demo_006"} <= set(doc["per_sample"])
