@@ -1,7 +1,8 @@
 """Read the URL manifest (CSV or Parquet) that drives a crawl.
 
 Columns: ``url`` (required), optional ``start`` and ``end`` (seconds; restrict curation to that span of the
-source), ``genre``, ``license``, ``creator``. Unknown columns are ignored. See ``manifests/urls/README.md``.
+source), ``genre``, ``license``, ``creator``. Unknown columns are ignored. A file without a header whose first
+line is a URL is read as a plain URL list (one per line). See ``manifests/urls/README.md``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def _rows(path: Path) -> list[dict]:
         with path.open(newline="", encoding="utf-8") as fh:
             lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
         dialect = "excel-tab" if suffix == ".tsv" else "excel"
+        if lines and _SCHEME_RE.match(lines[0].strip()):
+            # No header: a plain URL list (optionally with the other columns in their documented order).
+            return list(csv.DictReader(lines, fieldnames=["url", *OPTIONAL_COLUMNS], dialect=dialect))
         return list(csv.DictReader(lines, dialect=dialect))
     raise FormatError(f"{path}: URL manifest must be .csv, .tsv or .parquet")
 

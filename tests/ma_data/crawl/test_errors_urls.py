@@ -103,6 +103,12 @@ def test_url_manifest_csv_and_parquet(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    plain = tmp_path / "urls.txt"
+    plain.write_text("# my list\nhttp://127.0.0.1:8000/a.mp4\nhttp://127.0.0.1:8000/b.mp4,,,Jazz\n")
+    assert [(r.url, r.genre) for r in read_url_manifest(plain)] == [
+        ("http://127.0.0.1:8000/a.mp4", None),
+        ("http://127.0.0.1:8000/b.mp4", "Jazz"),
+    ]
     pq.write_table(pa.table({"url": ["https://a.org/x"], "genre": ["Dai"]}), tmp_path / "u.parquet")
     assert read_url_manifest(tmp_path / "u.parquet")[0].genre == "Dai"
 
