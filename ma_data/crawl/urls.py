@@ -86,7 +86,18 @@ def _rows(path: Path) -> list[dict]:
             # No header: a plain URL list (optionally with the other columns in their documented order).
             return list(csv.DictReader(lines, fieldnames=["url", *OPTIONAL_COLUMNS], dialect=dialect))
         return list(csv.DictReader(lines, dialect=dialect))
-    raise FormatError(f"{path}: URL manifest must be .csv, .tsv or .parquet")
+    if suffix == ".json":
+        import json
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise FormatError(f"{path}: invalid JSON ({exc})") from None
+        data = data.get("urls", data) if isinstance(data, dict) else data
+        if not isinstance(data, list):
+            raise FormatError(f"{path}: JSON URL manifest must be a list (of URLs or of row objects)")
+        return [{"url": d} if isinstance(d, str) else dict(d) for d in data]
+    raise FormatError(f"{path}: URL manifest must be .csv, .tsv, .txt, .json or .parquet")
 
 
 _SCHEME_RE = re.compile(r"^https?://", re.IGNORECASE)

@@ -109,6 +109,12 @@ def test_url_manifest_csv_and_parquet(tmp_path):
         ("http://127.0.0.1:8000/a.mp4", None),
         ("http://127.0.0.1:8000/b.mp4", "Jazz"),
     ]
+    js = tmp_path / "u.json"
+    js.write_text('["https://a.org/1", {"url": "https://a.org/2", "genre": "Dai"}]')
+    assert [(r.url, r.genre) for r in read_url_manifest(js)] == [
+        ("https://a.org/1", None),
+        ("https://a.org/2", "Dai"),
+    ]
     pq.write_table(pa.table({"url": ["https://a.org/x"], "genre": ["Dai"]}), tmp_path / "u.parquet")
     assert read_url_manifest(tmp_path / "u.parquet")[0].genre == "Dai"
 
