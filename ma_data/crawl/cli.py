@@ -27,7 +27,7 @@ def _fail(msg: str, code: int = 2) -> None:
     "urls",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="URL manifest (CSV or Parquet): url, optional start, end, genre, license, creator.",
+    help="URL manifest (CSV/TSV/Parquet/JSON, or a plain list of URLs): url, optional start, end, genre, license, creator.",
 )
 @click.option(
     "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Dataset root."
