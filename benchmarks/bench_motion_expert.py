@@ -30,16 +30,21 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn, device: str, repeats: int) -> float:
-    """Best of ``repeats`` wall times after one warm-up call (seconds)."""
-    fn()
-    sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def timed(fns: dict, device: str, repeats: int) -> dict:
+    """Best of ``repeats`` wall times per function (seconds), after one warm-up call each.
+
+    The functions are interleaved, so a change in machine load (shared CPUs) hits all of them alike.
+    """
+    best = dict.fromkeys(fns, float("inf"))
+    for fn in fns.values():
         fn()
-        sync(device)
-        best = min(best, time.perf_counter() - t0)
+    sync(device)
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            sync(device)
+            best[name] = min(best[name], time.perf_counter() - t0)
     return best
 
 
@@ -68,14 +73,15 @@ def main() -> None:
           f"mamba_ssm kernel: {'yes' if dev.startswith('cuda') and cuda_selective_scan() else 'no'}")  # fmt: skip
 
     print("\n== sampling ==")
-    fps = {}
-    for guidance in ("gft", "cfg"):
-        before = model.n_calls
-        t = timed(lambda g=guidance: diff.ddim_sample(music, genre, steps=args.ddim_steps, guidance=g), dev,
-                  args.repeats)  # fmt: skip
-        calls = (model.n_calls - before) // (args.repeats + 1)
-        fps[guidance] = args.batch * args.frames / t
-        print(f"{guidance.upper()}: {fps[guidance]:10.1f} frames/s  ({t:.3f} s, {calls} network calls)")
+    before = model.n_calls
+    t = timed({g: (lambda g=g: diff.ddim_sample(music, genre, steps=args.ddim_steps, guidance=g))
+               for g in ("gft", "cfg")}, dev, args.repeats)  # fmt: skip
+    calls_total = model.n_calls - before
+    fps = {g: args.batch * args.frames / t[g] for g in t}
+    for g in ("gft", "cfg"):
+        calls = args.ddim_steps * (1 if g == "gft" else 2)
+        print(f"{g.upper()}: {fps[g]:10.1f} frames/s  ({t[g]:.3f} s, {calls} network calls)")
+    assert calls_total == (args.repeats + 1) * 3 * args.ddim_steps  # 1 + 2 calls per step, counted
     print(f"GFT / CFG throughput: {fps['gft'] / fps['cfg']:.2f}x  (paper: 770 / 475 = 1.62x)")
 
     print("\n== selective scan (one Mamba block, forward + backward) ==")
@@ -84,17 +90,19 @@ def main() -> None:
     impls = ["sequential", "doubling", "chunked"] + (
         ["cuda"] if dev.startswith("cuda") and cuda_selective_scan() else []
     )
-    times = {}
-    for impl in impls:
+
+    def run_block(impl):
         block.scan_impl = impl
-        times[impl] = timed(lambda: block(x).square().mean().backward(), dev, args.repeats)
+        block(x).square().mean().backward()
+
+    times = timed({impl: (lambda impl=impl: run_block(impl)) for impl in impls}, dev, args.repeats)
     for impl in impls:
         print(
             f"{impl:10s} {times[impl] * 1e3:9.2f} ms   speed-up vs sequential {times['sequential'] / times[impl]:.2f}x"
         )
 
     print("\n== training step (forward, backward, Adan) ==")
-    step_t = {}
+    steps = {}
     for objective in ("gft", "cfg"):
         torch.manual_seed(0)
         m = MotionDenoiser(cfg.model).to(dev).train()
@@ -108,7 +116,9 @@ def main() -> None:
             loss.backward()
             opt.step()
 
-        step_t[objective] = timed(step, dev, args.repeats)
+        steps[objective] = step
+    step_t = timed(steps, dev, args.repeats)
+    for objective in ("gft", "cfg"):
         print(f"{objective.upper()}: {step_t[objective] * 1e3:9.1f} ms/step")
     print(f"GFT / CFG step time: {step_t['gft'] / step_t['cfg']:.2f}x")
 
