@@ -177,6 +177,20 @@ def _builder(name: str):
         raise MaceError(f"subset {name!r} is not available ({SUBSET_BUILDERS[name]}: {exc})") from exc
 
 
+def _lock_root(out: Path):
+    """Hold an exclusive lock on ``<out>/.build/lock`` (refuse a second concurrent build of the same root)."""
+    import fcntl
+
+    (out / ".build").mkdir(parents=True, exist_ok=True)
+    fh = open(out / ".build" / "lock", "w")  # noqa: SIM115 - held for the whole build
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise MaceError(f"{out}: another ma-data build is running on this root") from None
+    return fh
+
+
 def build(
     out: str | Path,
     finedance_dir: str | Path | None = None,
@@ -196,6 +210,7 @@ def build(
         from ma_data.sample import write_sample
 
         finedance_dir = write_sample(out / "_sources" / "finedance_sample")
+    lock = _lock_root(out)  # one driver per root; the kernel releases the lock if the driver is killed
     sweep_temp_files(out)  # temporaries of writes a SIGKILL interrupted
 
     led = Ledger(out / LEDGER_PATH)
@@ -227,6 +242,7 @@ def build(
             rows += _builder(name)(ctx)
     manifest = write_manifest(out / MANIFEST_NAME, rows)
     led.close()
+    lock.close()
     failures = [(r["clip_id"], "", r["error"] or "") for r in rows if r["status"] != "ok"]
     return BuildResult(
         out=out,
