@@ -32,6 +32,8 @@ from .normalizer import MinMaxNormalizer
 
 log = logging.getLogger(__name__)
 
+MIN_WINDOW = 8  # frames; shorter clips are too short to learn motion from
+
 
 @dataclass
 class TrainConfig:
@@ -114,12 +116,18 @@ def _prepare_data(
         from ma_data.errors import FormatError
 
         raise FormatError(raise_msg)
-    windows = make_windows(seqs, cfg.window, cfg.stride)
+    window, longest = cfg.window, max(len(s.motion) for s in seqs)
+    if longest < cfg.window and longest >= MIN_WINDOW:
+        # Every sequence is shorter than a window (short clips): train on the longest length all share.
+        shortest = min(len(s.motion) for s in seqs)
+        window = max(shortest, MIN_WINDOW)
+        log.warning("no sequence reaches %d frames; training on %d-frame windows", cfg.window, window)
+    windows = make_windows(seqs, window, cfg.stride)
     if windows.short:
         log.warning(
             "skipped %d sequence(s) shorter than %d frames: %s",
             len(windows.short),
-            cfg.window,
+            window,
             ", ".join(windows.short),
         )
     if normalizer is None:
@@ -153,6 +161,8 @@ def train(
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     windows, normalizer, genres, info = _prepare_data(Path(finedance), run, cfg, normalizer, genres)
+    if windows.window != cfg.window:
+        cfg = replace(cfg, window=windows.window)
     if cfg.model.n_genres != len(genres):
         cfg = replace(cfg, model=replace(cfg.model, n_genres=len(genres)))
         echo(f"genre vocabulary: {len(genres)} (the 16 FineDance genres + {', '.join(genres[16:])})")

@@ -72,3 +72,15 @@ def test_load_finedance_reads_genres_and_features(finedance_dir, tmp_path):
     for s in seqs:
         assert s.motion.shape[1] == 151 and s.music.shape == (len(s.motion), 35)
     assert sorted(p.name for p in (tmp_path / "feats").iterdir()) == ["001.npy", "002.npy", "003.npy"]
+
+
+def test_short_clips_shrink_the_training_window(finedance_dir, tmp_path):
+    from dataclasses import replace
+
+    from models.motion_expert.train import PRESETS, _prepare_data
+
+    cfg = replace(PRESETS["tiny"], window=1000)
+    windows, normalizer, genres, info = _prepare_data(finedance_dir, tmp_path, cfg, None)
+    assert windows.window == 120 and info["sequences"] == 3  # the shortest fixture clip is 4 s
+    assert PRESETS["tiny"].window == 60 and cfg.window == 1000  # configs are not mutated
+    assert windows.motion.min() >= -1 and windows.motion.max() <= 1 and len(genres) == 16
