@@ -196,9 +196,11 @@ def rotation_6d_to_matrix(d6: Array) -> Array:
     ops = _Ops(d6)
     d6 = ops.float_array(d6)
     a1, a2 = d6[..., :3], d6[..., 3:]
-    b1 = a1 / ops.norm(a1, -1, keepdims=True)
+    # Norms clamped at 1e-12 as pytorch3d's F.normalize does: near-zero 6D vectors (network outputs during
+    # training) then give finite values and gradients instead of NaN.
+    b1 = a1 / ops.clip(ops.norm(a1, -1, keepdims=True), 1e-12, None)
     b2 = a2 - ops.sum(b1 * a2, -1, keepdims=True) * b1
-    b2 = b2 / ops.norm(b2, -1, keepdims=True)
+    b2 = b2 / ops.clip(ops.norm(b2, -1, keepdims=True), 1e-12, None)
     b3 = ops.cross(b1, b2)
     return ops.stack([b1, b2, b3], -2)
 

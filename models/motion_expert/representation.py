@@ -17,6 +17,7 @@ from ma_data.body.rotations import (
     axis_angle_to_matrix,
     matrix_to_axis_angle,
     matrix_to_rotation_6d,
+    rotation_6d_to_matrix,
 )
 from ma_data.formats.motion import Motion
 
@@ -52,20 +53,10 @@ def encode_motion(motion: Motion) -> np.ndarray:
     return np.concatenate([contact_labels(joints), trans, rot6d], axis=1).astype(np.float32)
 
 
-def rotation_6d_to_matrix_safe(d6: torch.Tensor) -> torch.Tensor:
-    """Gram-Schmidt like :func:`ma_data.body.rotations.rotation_6d_to_matrix`, but with the norms clamped
-    (``F.normalize``, as pytorch3d does in the release): network outputs and normalised features can hold
-    near-zero 6D vectors, which must give finite values and gradients during training."""
-    a1, a2 = d6[..., :3], d6[..., 3:]
-    b1 = torch.nn.functional.normalize(a1, dim=-1)
-    b2 = torch.nn.functional.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
-    return torch.stack([b1, b2, torch.cross(b1, b2, dim=-1)], dim=-2)
-
-
 def features_to_matrices(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(..., 151 or 147) -> (root translation (..., 3), local rotation matrices (..., 24, 3, 3))."""
     body = x[..., 4:] if x.shape[-1] == NFEATS else x
-    rot = rotation_6d_to_matrix_safe(body[..., 3:].reshape(*body.shape[:-1], N_JOINTS, 6))
+    rot = rotation_6d_to_matrix(body[..., 3:].reshape(*body.shape[:-1], N_JOINTS, 6))
     return body[..., :3], rot
 
 

@@ -110,3 +110,15 @@ def test_torch_gradients_flow():
     aa = torch.tensor(_random_aa(4, 7), requires_grad=True)
     R.axis_angle_to_matrix(aa).sum().backward()
     assert torch.isfinite(aa.grad).all()
+
+
+def test_6d_decode_of_degenerate_vectors_is_finite_with_finite_gradients():
+    """Network outputs can hold zero 6D vectors; the decode clamps norms as pytorch3d's F.normalize does."""
+    import torch
+
+    from ma_data.body.rotations import rotation_6d_to_matrix
+
+    assert np.isfinite(rotation_6d_to_matrix(np.zeros((2, 6)))).all()
+    d6 = torch.zeros(3, 6, requires_grad=True)
+    rotation_6d_to_matrix(d6).sum().backward()
+    assert torch.isfinite(d6.grad).all()
