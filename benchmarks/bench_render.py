@@ -77,23 +77,28 @@ def bench_render(n_frames: int) -> dict[str, float]:
     return out
 
 
-def bench_build(render_fps: float) -> float:
+def bench_build(render_fps: float, preset: str, duration_s: float) -> float:
     from ma_data.build.pipeline import DEMO_CONFIG, build
     from ma_data.manifest import read_manifest
     from ma_data.sample import write_sample
 
+    cfg = {**DEMO_CONFIG, "render": {"preset": preset}}
     with tempfile.TemporaryDirectory() as tmp:
-        seq = SampleSequence("001", "Popping", "Street", 120.0, 20.0, 0.9, 110.0)
+        seq = SampleSequence("001", "Popping", "Street", 120.0, duration_s, 0.9, 110.0)
         fd = write_sample(Path(tmp) / "fd", sequences=(seq,))
         # warm the per-process costs (librosa/numba import, GL context) so the number is steady-state
-        build(Path(tmp) / "warm", finedance_dir=fd, config=DEMO_CONFIG, executor="serial")
+        warm = write_sample(
+            Path(tmp) / "fdw", sequences=(SampleSequence("002", "Jazz", "Modern", 100.0, 6.0, 0.3, 98.0),)
+        )
+        build(Path(tmp) / "warm", finedance_dir=warm, config=cfg, executor="serial")
         t0 = time.process_time()
-        res = build(Path(tmp) / "ds", finedance_dir=fd, config=DEMO_CONFIG, executor="serial")
+        res = build(Path(tmp) / "ds", finedance_dir=fd, config=cfg, executor="serial")
         dt = time.process_time() - t0
         frames = int(read_manifest(res.manifest)["n_frames"].sum())
     fps = frames / dt
-    print(f"build  demo 180x320      {res.n_ok} clips, {frames} frames in {dt:.1f} CPU s = {fps:.1f} frames/s/core "
-          f"| render-only {render_fps:.1f} | pipeline overhead x{render_fps / fps:.2f}")  # fmt: skip
+    w, h = PRESETS[preset].width, PRESETS[preset].height
+    print(f"build  {preset:7s} {w}x{h:<6d} {res.n_ok} clips, {frames} frames in {dt:.1f} CPU s = {fps:.1f} "
+          f"frames/s/core | render-only {render_fps:.1f} | pipeline overhead x{render_fps / fps:.2f}")  # fmt: skip
     return fps
 
 
@@ -103,7 +108,8 @@ def main() -> None:
     ap.add_argument("--skip-build", action="store_true")
     args = ap.parse_args()
     fps = bench_render(args.frames)
-    build_fps = None if args.skip_build else bench_build(fps["demo 180x320"])
+    build_fps = None if args.skip_build else bench_build(fps["demo 180x320"], "demo", 20.0)
+    hd_build = None if args.skip_build else bench_build(fps["default 720x1280"], "default", 6.0)
     hd = fps["default 720x1280"]
     total = 3_000_000
     print(f"\nextrapolation, ~20k clips = {total / 1e6:.0f}M frames at 720x1280, render only:")
@@ -113,8 +119,13 @@ def main() -> None:
             f"  Ray, {cores:3d} cores (near-linear: items are independent): {total / hd / 3600 / cores:6.2f} h"
         )
     if build_fps is not None:
+        print(f"whole build at the demo preset: {build_fps:.1f} frames/s/core")
+    if hd_build is not None:
         print(
-            f"  (the demo-preset whole build ran at {build_fps:.1f} frames/s/core incl. encodes and features)"
+            f"whole build (render + 2 x264 encodes + features + files) at 720x1280: {hd_build:.1f} frames/s/core"
+        )
+        print(
+            f"  one core: {total / hd_build / 3600:8.1f} h; 64 Ray CPUs: {total / hd_build / 3600 / 64:.2f} h"
         )
 
 
