@@ -8,7 +8,6 @@ official VBench results shipped beside them (``manifests/reference/vbench_demo_r
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from importlib import resources
@@ -16,9 +15,8 @@ from pathlib import Path
 
 import click
 
+from ma_data.cli_support import cli_errors
 from ma_data.errors import MaceError
-
-EXIT_BAD_INPUT = 2
 
 #: Default relative tolerance per dimension for the self-check. TF is model-free and exact; the model-backed
 #: dimensions differ from VBench's run by its fp16 CLIP on CUDA, GPU kernels and decoder versions.
@@ -30,20 +28,6 @@ SELFCHECK_RTOL = {
     "background_consistency": 5e-3,
     "motion_smoothness": 1e-3,
 }
-
-
-def _errors(fn):
-    """Expected errors become one line on stderr and exit code 2 (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except MaceError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-
-    return wrapper
 
 
 def load_demo_reference() -> dict:
@@ -63,7 +47,7 @@ def weights() -> None:
 
 @weights.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_errors
+@cli_errors
 def weights_list(as_json: bool) -> None:
     """Every registered weight: present or missing, cache path, licence, and who uses it."""
     from ma_data.weights import registry, weight_path
@@ -97,7 +81,7 @@ def weights_list(as_json: bool) -> None:
 @click.argument("names", nargs=-1)
 @click.option("--all", "fetch_all", is_flag=True, help="Fetch every registered weight that has a URL.")
 @click.option("--force", is_flag=True, help="Download again even if the file is already cached.")
-@_errors
+@cli_errors
 def weights_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
     """Download NAMES into the cache and check their sha256 (when the registry records one)."""
     from ma_data.weights import fetch_weight, get_spec, registry
@@ -126,7 +110,7 @@ def weights_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
 
 @weights.command("verify")
 @click.argument("names", nargs=-1)
-@_errors
+@cli_errors
 def weights_verify(names: tuple[str, ...]) -> None:
     """Check the sha256 of cached weights (default: every weight present in the cache)."""
     from ma_data.errors import MissingWeightError
@@ -210,7 +194,7 @@ def compare_with_reference(
     help="Relative tolerance for every dimension (default: 1e-6 for TF, 1e-3..1e-2 for the model-backed ones).",
 )
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the comparison here.")
-@_errors
+@cli_errors
 def selfcheck_appearance(
     videos_dir: Path,
     dims: str | None,

@@ -15,22 +15,26 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
 
-def cli_errors(fn):
+def cli_errors(fn=None, *, expected: tuple[type[BaseException], ...] = ()):
     """Turn expected errors into one line on stderr and exit code 2; never show a traceback to users.
 
-    An unexpected exception is reported in one line with exit code 1; ``MACE_DANCE_DEBUG=1`` prints its
-    traceback.
+    :class:`MaceError` and the ``expected`` types are "bad input" (exit 2). Anything else is reported in one
+    line with exit code 1; ``MACE_DANCE_DEBUG=1`` prints its traceback. Use as ``@cli_errors`` or
+    ``@cli_errors(expected=(ValueError,))``.
     """
+    if fn is None:
+        return functools.partial(cli_errors, expected=expected)
+    bad_input = (MaceError, *expected)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except MaceError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
+        except bad_input as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
         except Exception as exc:
             if os.environ.get("MACE_DANCE_DEBUG"):
                 traceback.print_exc()

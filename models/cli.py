@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-import sys
 from pathlib import Path
 
 import click
 
-from ma_data.errors import MaceError
+from ma_data.cli_support import cli_errors
+
+# Model code raises ValueError/FileNotFoundError/FloatingPointError for bad user input too.
+_model_cli_errors = cli_errors(expected=(FileNotFoundError, ValueError, FloatingPointError))
 
 OFFICIAL_WEIGHT = "mace-dance-motion-expert"  # manifests/weights.yaml entry for the released train-3750.pt
-
-
-def _clean_errors(fn):
-    """Turn expected failures into one line on stderr and exit status 2 (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (MaceError, FileNotFoundError, ValueError, FloatingPointError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.group()
@@ -111,7 +98,7 @@ def main(verbose: bool) -> None:
     show_default=True,
     help="Continue from RUN/last.pt when it exists (--no-resume starts over and overwrites).",
 )
-@_clean_errors
+@_model_cli_errors
 def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, heads, objective,
                  gft_uncond_beta, split, log_every, save_every, seed, threads, device, resume):  # fmt: skip
     """Train the Motion Expert on FineDance."""
@@ -218,7 +205,7 @@ def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, 
     "--threads", type=int, default=0, show_default=True, help="torch CPU threads (0 = torch's default)."
 )
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
-@_clean_errors
+@_model_cli_errors
 def sample_motion(
     ckpt,
     music,

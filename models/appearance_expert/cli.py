@@ -6,14 +6,14 @@ the tiny-model writer are in the ``appearance`` group, also runnable as ``python
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from ma_data.errors import MaceError
+from ma_data.cli_support import cli_errors
+
+_ae_cli_errors = cli_errors(expected=(FileNotFoundError, ValueError))
 
 _memory_options = [
     click.option(
@@ -41,20 +41,6 @@ def _with_memory(fn):
     for opt in reversed(_memory_options):
         fn = opt(fn)
     return fn
-
-
-def _clean_errors(fn):
-    """Expected failures -> one line on stderr, exit status 2 (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (MaceError, FileNotFoundError, ValueError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 def _resolution(value: str) -> tuple[int, int]:
@@ -126,7 +112,7 @@ def _resolution(value: str) -> tuple[int, int]:
 )
 @click.option("--device", default=None, help="torch device (default: cuda when available, else cpu).")
 @_with_memory
-@_clean_errors
+@_ae_cli_errors
 def generate(music, reference, genre, out, appearance, motion_ckpt, motion_steps, beta, model_dir, body_adapter,
              lora, lora_strength, resolution, fps, steps, guidance_scale, overlap, prompt, seed, max_seconds,
              mannequin, device, dtype, offload, vae_tiling):  # fmt: skip
@@ -235,7 +221,7 @@ def _train(stage, manifest, out, data_root, model_dir, resolution, frames, fps, 
     is_flag=True,
     help="Train the whole animate adapter (official scripts), not only the pose embedding.",
 )
-@_clean_errors
+@_ae_cli_errors
 def train_kinematic(full_adapter, **kw):
     """Stage 1: train only the Body Adapter (pose_patch_embedding); exports OUT/body_adapter.safetensors."""
     _train("kinematic", train_full_adapter=full_adapter, **kw)
@@ -252,7 +238,7 @@ def train_kinematic(full_adapter, **kw):
     is_flag=True,
     help="Do not feed pose/face (reproduces the official stage-2 scripts).",
 )
-@_clean_errors
+@_ae_cli_errors
 def train_aesthetic(body_adapter, rank, no_pose_in_stage2, **kw):
     """Stage 2: LoRA on every DiT block, kinematic path frozen; exports OUT/lora.safetensors."""
     _train(
@@ -302,7 +288,7 @@ def write_tiny_model(directory, seed):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
 @click.option("--device", default=None, help="torch device (default: cuda when available).")
 @_with_memory
-@_clean_errors
+@_ae_cli_errors
 def animate(reference, pose_video, face_video, out, model_dir, body_adapter, lora, lora_strength, resolution, fps,
             steps, guidance_scale, overlap, prompt, seed, device, dtype, offload, vae_tiling):  # fmt: skip
     """Animate a reference image along a pose video (pose-driven image animation, paper Table 3)."""
