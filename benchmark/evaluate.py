@@ -272,11 +272,10 @@ def run_evaluate(opts: EvaluateOptions, argv: list[str] | None = None) -> dict:
         inputs.update(dim_inputs)
     results = build_results(reports, inputs=inputs, argv=argv)
     results["uncertainty"] = {
-        "method": "percentile bootstrap over samples (stems), 95%",
+        "method": "bootstrap over samples (stems), 95%; each protocol's details are under "
+        "extra.<protocol>.bootstrap when it adjusts the interval",
         "n_boot": opts.n_boot,
         "seed": opts.seed,
-        "note": "set-level metrics such as FID are biased upward under resampling (duplicated samples shrink "
-        "the effective set), so their interval can lie above the point estimate",
     }
     table = markdown_table(results)
     click.echo(table)

@@ -856,7 +856,8 @@ def score_mace2d(
         lo, hi = cis.get(key, (None, None))
         if lo is not None and math.isfinite(lo) and math.isfinite(hi) and math.isfinite(values[key]):
             half = (hi - lo) / 2
-            cis[key] = (values[key] - half, values[key] + half)
+            # FID and Div are non-negative: a centred interval is cut at zero.
+            cis[key] = (max(values[key] - half, 0.0), values[key] + half)
     order = ("fid_k", "fid_g", "div_k", "div_g", "bas", "div_k_gt", "div_g_gt", "bas_gt")
     metrics = {key: MetricValue(float(values[key]), *(cis.get(key, (None, None)))) for key in order}
     extra = {
