@@ -41,10 +41,10 @@ apt:  ## install the Debian packages (ffmpeg, EGL/Mesa, OpenCV samples) when mis
 	fi
 
 test: setup  ## run the whole test suite (slow tests included)
-	MACE_DANCE_NO_PROGRESS=1 $(BIN)/python -m pytest -q
+	MACE_DANCE_NO_PROGRESS=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 test-fast: setup  ## run the tests not marked slow
-	MACE_DANCE_NO_PROGRESS=1 $(BIN)/python -m pytest -q -m "not slow"
+	MACE_DANCE_NO_PROGRESS=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow"
 
 demo: setup  ## run the main job on bundled sample data and print the results table
 	$(BIN)/python -m tools.demo --out $(DEMO_OUT)
