@@ -229,4 +229,3 @@ def render(table: PaperTable, extra: list[Row] | None = None, fmt: str = "md") -
     if fmt in ("latex", "tex"):
         return render_latex(table, extra)
     raise ValueError(f"unknown format {fmt!r} (use 'md' or 'latex')")
-
