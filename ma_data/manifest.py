@@ -18,7 +18,15 @@ import pyarrow.parquet as pq
 from ma_data.errors import FormatError
 from ma_data.io.atomic import atomic_path
 
-__all__ = ["COLUMNS", "MANIFEST_NAME", "SCHEMA", "read_manifest", "validate_rows", "write_manifest"]
+__all__ = [
+    "COLUMNS",
+    "MANIFEST_NAME",
+    "SCHEMA",
+    "read_manifest",
+    "rows_of_other_subsets",
+    "validate_rows",
+    "write_manifest",
+]
 
 MANIFEST_NAME = "manifest.parquet"
 
@@ -108,6 +116,24 @@ def write_manifest(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
     return path
+
+
+def rows_of_other_subsets(
+    path: str | os.PathLike, subsets: set[str] | frozenset[str]
+) -> list[dict[str, Any]]:
+    """Rows of the manifest at ``path`` whose subset is not in ``subsets``, as plain Python values.
+
+    A build or crawl rewrites only its own subsets; this is what it must carry over (e.g. a render build
+    into a root that already holds crawled clips). A missing file gives no rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    try:
+        records = pq.read_table(path, columns=[c[0] for c in COLUMNS]).to_pylist()
+    except Exception as exc:
+        raise FormatError(f"{path}: unreadable Parquet ({type(exc).__name__}: {exc})") from exc
+    return [r for r in records if r["subset"] not in subsets]
 
 
 def read_manifest(path: str | os.PathLike):

@@ -28,7 +28,7 @@ from ma_data.build.ledger import Ledger
 from ma_data.build.runner import run_stage, sweep_temp_files
 from ma_data.errors import MaceError
 from ma_data.io.atomic import atomic_write
-from ma_data.manifest import MANIFEST_NAME, write_manifest
+from ma_data.manifest import MANIFEST_NAME, rows_of_other_subsets, write_manifest
 
 __all__ = [
     "DEMO_CONFIG",
@@ -240,7 +240,8 @@ def build(
         )
         for name in subsets:
             rows += _builder(name)(ctx)
-    manifest = write_manifest(out / MANIFEST_NAME, rows)
+    kept = rows_of_other_subsets(out / MANIFEST_NAME, set(subsets))  # e.g. clips of an earlier crawl
+    manifest = write_manifest(out / MANIFEST_NAME, rows + kept)
     led.close()
     lock.close()
     failures = [(r["clip_id"], "", r["error"] or "") for r in rows if r["status"] != "ok"]

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ma_data.build import Ledger, make_executor, run_stage, sweep_temp_files
 from ma_data.crawl.download import DownloadOptions, download_attempt
@@ -313,35 +312,18 @@ def internet_rows(
 
 
 def _write_manifest_if_changed(out: Path, rows: list[dict]) -> bool:
-    from ma_data.manifest import COLUMNS, MANIFEST_NAME, read_manifest, write_manifest
+    from ma_data.manifest import COLUMNS, MANIFEST_NAME, rows_of_other_subsets, write_manifest
 
     path = out / MANIFEST_NAME
     names = [c[0] for c in COLUMNS]
-    others: list[dict] = []
-    old_rows: list[dict] = []
-    if path.is_file():
-        df = read_manifest(path)
-        recs = [{n: _py(v) for n, v in r.items() if n in names} for r in df.to_dict("records")]
-        others = [r for r in recs if r["subset"] != "internet"]
-        old_rows = [r for r in recs if r["subset"] == "internet"]
+    others = rows_of_other_subsets(path, {"internet"})
+    old_rows = [r for r in rows_of_other_subsets(path, set()) if r["subset"] == "internet"]
     new_rows = [{n: r.get(n) for n in names} for r in rows]
     key = lambda r: r["clip_id"]  # noqa: E731
     if path.is_file() and sorted(old_rows, key=key) == sorted(new_rows, key=key):
         return False
     write_manifest(path, others + new_rows)
     return True
-
-
-def _py(v: Any) -> Any:
-    """pandas/NumPy scalars (and NaN/None) back to plain Python for comparison."""
-    try:
-        import pandas as pd
-
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return v.item() if hasattr(v, "item") else v
 
 
 # -- the crawl ---------------------------------------------------------------------------------------------
