@@ -12,12 +12,8 @@ from pathlib import Path
 
 import click
 
+from ma_data.cli_support import cli_errors, fail
 from ma_data.errors import MaceError
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -68,6 +64,7 @@ def main(verbose: bool) -> None:
     default=None,
     help="Folder with SMPL model files: render the SMPL mesh instead of the built-in mannequin.",
 )
+@cli_errors
 def build(finedance, demo, out, config_file, subsets, executor, workers, address, preset, smpl_model_dir):
     """Build (or resume) a dataset root: clips, per-clip files and manifest.parquet.
 
@@ -77,7 +74,7 @@ def build(finedance, demo, out, config_file, subsets, executor, workers, address
     from ma_data.build.pipeline import load_config
 
     if finedance is None and not demo:
-        _fail("give --finedance DIR or --demo")
+        fail("give --finedance DIR or --demo")
     names = tuple(s.strip() for s in subsets.split(",") if s.strip())
     try:
         cfg = load_config(config_file, demo=demo and finedance is None)
@@ -88,7 +85,7 @@ def build(finedance, demo, out, config_file, subsets, executor, workers, address
         res = run_build(out, finedance_dir=finedance, demo=demo, subsets=names, config=cfg,
                         executor=executor, workers=workers, address=address)  # fmt: skip
     except MaceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"{res.out}: {res.n_ok} clips ok, {res.n_failed} failed; manifest {res.manifest}")
     for clip_id, _, err in res.failures:
         click.echo(f"failed: {clip_id}: {err}", err=True)
@@ -99,6 +96,7 @@ def build(finedance, demo, out, config_file, subsets, executor, workers, address
 @main.command()
 @click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--no-decode", is_flag=True, help="Skip full decoding (probe and hash only).")
+@cli_errors
 def validate(root, no_decode):
     """Check every clip of ROOT against manifest.parquet: files, decoding, frame counts, durations, audio,
     keypoint/motion/feature lengths and video hashes. Names every bad file; exit 1 if any."""
@@ -107,7 +105,7 @@ def validate(root, no_decode):
     try:
         report = validate_dataset(root, decode=not no_decode)
     except MaceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for problem in report.problems:
         click.echo(f"BAD {problem}", err=True)
     click.echo(f"{root}: {report.n_clips} clips checked, {len(report.problems)} problems")
@@ -123,6 +121,7 @@ def validate(root, no_decode):
     default=None,
     help="Chart path (default ROOT/stats.png).",
 )
+@cli_errors
 def stats(root, png):
     """Hours and clips per genre, subset and split, printed and drawn as a PNG chart."""
     from ma_data.stats import dataset_stats, format_stats, plot_stats
@@ -131,7 +130,7 @@ def stats(root, png):
         st = dataset_stats(root)
         path = plot_stats(st, png or root / "stats.png")
     except MaceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(format_stats(st))
     click.echo(f"chart: {path}")
 

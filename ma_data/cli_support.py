@@ -15,6 +15,12 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
 
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Print ``error: message`` on stderr and exit (for checks a command makes itself)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
 def cli_errors(fn=None, *, expected: tuple[type[BaseException], ...] = ()):
     """Turn expected errors into one line on stderr and exit code 2; never show a traceback to users.
 

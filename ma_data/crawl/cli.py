@@ -11,14 +11,10 @@ from pathlib import Path
 
 import click
 
+from ma_data.cli_support import cli_errors, fail
 from ma_data.errors import MaceError
 
 _CTX = {"help_option_names": ["-h", "--help"], "show_default": True}
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(code)
 
 
 @click.command(context_settings=_CTX)
@@ -98,6 +94,7 @@ def _fail(msg: str, code: int = 2) -> None:
 @click.option("--seed", type=int, default=0, help="Seed of the clip windows.")
 @click.option("--retry-failed", is_flag=True, help="Retry URLs and sources that failed in earlier runs.")
 @click.option("--socket-timeout", type=float, default=30.0, help="Network timeout per request, seconds.")
+@cli_errors(expected=(ValueError,))
 def crawl(
     urls, out, skip, max_retries, backoff, max_retry_after, executor, workers, address, concurrency,
     rate_limit, height_cap, max_duration, max_filesize, cookies, proxy, deny, pose_backend, people_detector,
@@ -143,7 +140,7 @@ def crawl(
         )
         summary = run_crawl(urls, out, cfg)
     except (MaceError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
     state = "updated" if summary.manifest_changed else "unchanged"
     click.echo(
@@ -157,6 +154,7 @@ def crawl(
 @click.command(context_settings=_CTX)
 @click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one record per URL.")
+@cli_errors(expected=(ValueError,))
 def status(out, as_json):
     """Each URL's fate in the crawl at OUT: done, filtered, failed or pending, with the reason or error
     class and the number of download attempts."""
@@ -165,7 +163,7 @@ def status(out, as_json):
     try:
         records = crawl_status(out)
     except MaceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps(records, indent=1))
         return
