@@ -66,23 +66,12 @@ def _load_keypoint_array(path: Path) -> tuple[np.ndarray, float | None]:
 
     JSON values are kept exactly as stored (float64), as the official script reads them.
     """
-    from ma_data.formats.keypoints import load_npz, read_official_array
+    from ma_data.formats.keypoints import load_npz, read_official_array_with_fps
 
     if path.suffix.lower() == ".npz":
         track = load_npz(path)
         return track.to_official_array("yxc").astype(np.float64), track.fps
-    return read_official_array(path), _json_fps(path)
-
-
-def _json_fps(path: Path) -> float | None:
-    """The optional ``fps`` field of a keypoint JSON (the official extractor writes it)."""
-    import json
-
-    try:
-        fps = json.loads(path.read_text(encoding="utf-8")).get("fps")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(fps) if isinstance(fps, int | float) and fps > 0 else None
+    return read_official_array_with_fps(path)
 
 
 def _file_rules(protocol: Protocol) -> tuple[tuple[str, ...], tuple[str, ...], bool]:

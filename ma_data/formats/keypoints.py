@@ -48,6 +48,7 @@ __all__ = [
     "KeypointTrack",
     "validate_keypoints",
     "read_official_array",
+    "read_official_array_with_fps",
     "read_official_json",
     "write_official_json",
     "save_npz",
@@ -293,6 +294,19 @@ def read_official_array(path: str | os.PathLike, key: str = "keypoints") -> np.n
     return _read_official(Path(path), key)[1]
 
 
+def read_official_array_with_fps(
+    path: str | os.PathLike, key: str = "keypoints"
+) -> tuple[np.ndarray, float | None]:
+    """:func:`read_official_array` plus the file's optional ``fps`` field, from one parse of the file."""
+    doc, raw = _read_official(Path(path), key)
+    return raw, _doc_fps(doc)
+
+
+def _doc_fps(doc: dict) -> float | None:
+    fps = doc.get("fps")
+    return float(fps) if isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0 else None
+
+
 def read_official_json(
     path: str | os.PathLike, layout: Layout = "yxc", key: str = "keypoints"
 ) -> KeypointTrack:
@@ -302,8 +316,7 @@ def read_official_json(
         raise ValueError(f"layout must be 'yxc' or 'xyc', got {layout!r}")
     doc, raw = _read_official(path, key)
     data = raw[..., [1, 0, 2]] if layout == "yxc" else raw
-    fps = doc.get("fps")
-    fps = float(fps) if isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0 else None
+    fps = _doc_fps(doc)
     ours = doc.get("mace_dance", {}) if isinstance(doc.get("mace_dance"), dict) else {}
     # Our own files carry the mask; for others a frame counts as detected unless it is the all-zero
     # placeholder the official extractor writes for "no person".
