@@ -136,7 +136,7 @@ def test_official_file_rules_are_the_official_glob(demo_set, tmp_path):
 
 def test_strict_reads_each_files_frame_rate(demo_set, tmp_path):
     """mace2d-strict uses the JSON's fps (the official protocol assumes 16): the same arrays labelled 20 fps
-    are faster, so the kinetic statistics change (96 frames at 20 fps still cover the 4 s window)."""
+    are faster, so their pauses drift off the music's beats (96 frames at 20 fps still cover the 4 s window)."""
     dirs = _copy(demo_set, tmp_path)
     base = tmp_path / "base.json"
     assert _run(demo_set, "--protocol", "mace2d-strict", out=base).exit_code == 0
@@ -148,4 +148,5 @@ def test_strict_reads_each_files_frame_rate(demo_set, tmp_path):
     fast = tmp_path / "fast.json"
     assert _run(dirs, "--protocol", "mace2d-strict", out=fast).exit_code == 0
     a, b = json.loads(base.read_text())["metrics"], json.loads(fast.read_text())["metrics"]
-    assert a["div_k_gt"]["value"] != pytest.approx(b["div_k_gt"]["value"], rel=1e-3)
+    # At 20 fps the GT dancers' pauses drift off the music's beats (which stay in seconds).
+    assert b["bas_gt"]["value"] < a["bas_gt"]["value"] - 0.1
