@@ -36,7 +36,7 @@ __all__ = [
     "normalize_own_stats",
     "sqrtm_legacy",
     "torch_sum_dim0",
-    "torch_vector_width",
+    "TORCH_SUM_LANES",
 ]
 
 
@@ -293,39 +293,26 @@ def _ilp_sum0(x: np.ndarray) -> np.ndarray:
     return part[0]
 
 
-def torch_vector_width() -> int:
-    """float32 lanes of torch's CPU kernels on this machine: 16 with AVX-512 (F, BW, VL, DQ), else 8.
-
-    ``MACE_DANCE_TORCH_VEC_WIDTH`` overrides the detection (e.g. to reproduce numbers computed elsewhere).
-    """
-    import os
-
-    env = os.environ.get("MACE_DANCE_TORCH_VEC_WIDTH")
-    if env:
-        return int(env)
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    need = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
-                    return 16 if need <= flags else 8
-    except OSError:
-        pass
-    return 8
+#: float32 lanes of the column groups in torch's CPU ``sum`` on every machine torch ships for. ATen registers
+#: ``sum_stub`` with plain ``REGISTER_DISPATCH``, which leaves the AVX-512 slot empty, so AVX-512 CPUs run the
+#: AVX2 kernel (8 lanes); NEON, SVE-256 and the generic DEFAULT build use 8-lane ``Vectorized<float>`` too.
+#: Measured: torch 2.13 with ``ATEN_CPU_CAPABILITY`` default/avx2/avx512 gives identical bits, all equal to
+#: this order. The reduction order is therefore a constant, never detected from the CPU.
+TORCH_SUM_LANES = 8
 
 
-def torch_sum_dim0(x: np.ndarray, width: int | None = None) -> np.ndarray:
+def torch_sum_dim0(x: np.ndarray, width: int = TORCH_SUM_LANES) -> np.ndarray:
     """``torch.sum(x, 0)`` for a C-contiguous float32 (n, d) array, bit for bit (single-threaded CPU path).
 
     ATen's ``cascade_sum`` reduces columns in SIMD groups: groups of ``4 * width`` columns use one cascade,
     then groups of ``width`` and the remaining columns use the four-way interleaved ``row_sum``. ``width`` is
-    the float32 vector width (8 for AVX2/NEON, 16 for AVX-512; detected when None). Only the summation order
-    matters, so this is an exact emulation, not an approximation (checked bit for bit against torch 2.13 on
-    AVX2 for 2..5000 rows and 1..8 threads).
+    the float32 vector width of the kernel: :data:`TORCH_SUM_LANES` (8) is what torch runs everywhere; other
+    widths exist only to show what a 16-lane kernel would give. Only the summation order matters, so this is an
+    exact emulation, not an approximation (checked bit for bit against torch 2.13 for 2..5000 rows and 1..8
+    threads, with the DEFAULT, AVX2 and AVX-512 kernels).
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
-    width = torch_vector_width() if width is None else int(width)
+    width = int(width)
     n, d = x.shape
     out = np.zeros(d, np.float32)
     j = 0
@@ -346,7 +333,7 @@ def torch_sum_dim0(x: np.ndarray, width: int | None = None) -> np.ndarray:
 
 
 def normalize_own_stats(
-    features: np.ndarray, eps: float = 1e-4, ddof: int = 1, *, width: int | None = None
+    features: np.ndarray, eps: float = 1e-4, ddof: int = 1, *, width: int = TORCH_SUM_LANES
 ) -> np.ndarray:
     """Z-score a set by its own mean and std exactly as MACE-Dance does on float32 torch tensors.
 
@@ -366,7 +353,7 @@ def normalize_own_stats(
     return (x - mean) / (std + np.float32(eps))
 
 
-def _torch_mean_std(x: np.ndarray, ddof: int, width: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _torch_mean_std(x: np.ndarray, ddof: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
     mean = torch_sum_dim0(x, width) / np.float32(n)
     x64 = x.astype(np.float64)
@@ -395,7 +382,7 @@ def normalize_by_gt(
         raise ValueError(f"gt and pred must be (n, d) with the same d, got {gt.shape} and {pred.shape}")
     if torch_like:
         g = gt.astype(np.float32)
-        mean, std = _torch_mean_std(g, ddof, None)
+        mean, std = _torch_mean_std(g, ddof, TORCH_SUM_LANES)
         std = std + np.float32(eps)
         return (g - mean) / std, (pred.astype(np.float32) - mean) / std
     mean = gt.mean(axis=0)

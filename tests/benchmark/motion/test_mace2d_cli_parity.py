@@ -27,7 +27,6 @@ GOLDEN = {
 def test_cli_on_official_json(tmp_path, monkeypatch):
     from ma_data.io.video import write_video
 
-    monkeypatch.setenv("MACE_DANCE_TORCH_VEC_WIDTH", "8")
     monkeypatch.setenv("MACE_DANCE_NO_PROGRESS", "1")
     d = np.load(DATA)
     dirs = {k: tmp_path / k for k in ("gt", "pred", "audio")}

@@ -36,7 +36,6 @@ def _golden_inputs():
 
 
 def test_official_golden_numbers(monkeypatch):
-    monkeypatch.setenv("MACE_DANCE_TORCH_VEC_WIDTH", "8")  # the golden run's torch kernels
     gt, pred, beats = _golden_inputs()
     report = score_mace2d(gt, pred, beats, MACE2D_OFFICIAL, n_boot=0)
     assert report.n_samples == 10
