@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.cli_support import cli_errors
+from ma_data.core.cli import cli_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -112,7 +112,7 @@ def protocols(kind: str | None, as_json: bool) -> None:
 @cli_errors
 def doctor() -> None:
     """Check the installation: Python packages, decoders, EGL rendering, the weights cache."""
-    from benchmark.doctor import run_doctor
+    from ma_data.core.doctor import run_doctor
 
     sys.exit(run_doctor())
 
@@ -126,7 +126,7 @@ def _register_subcommands() -> None:
         ("benchmark.cli_table", "table"),
         ("benchmark.cli_appearance", "selfcheck"),
         ("benchmark.cli_appearance", "weights"),
-        ("benchmark.pose.cli", "keypoints"),
+        ("benchmark.cli_keypoints", "keypoints"),
     ):
         try:
             mod = importlib.import_module(module)

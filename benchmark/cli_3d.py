@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ma_data.cli_support import cli_errors
-from ma_data.errors import FormatError, MaceError, MediaError
+from ma_data.core.cli import cli_errors
+from ma_data.core.errors import FormatError, MaceError, MediaError
 
 MOTION_SUFFIXES = (".npy", ".npz", ".pkl", ".pickle")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".mp4")
@@ -55,7 +55,7 @@ def _files_by_stem(
 
 def load_motion_dir(folder: Path, side: str, skipped: dict[str, str], fps: float | None = None) -> dict:
     """Read every motion file of a folder; unreadable ones go to ``skipped`` with the reader's message."""
-    from ma_data.formats.motion import load_motion
+    from ma_data.core.formats.motion import load_motion
 
     motions = {}
     for stem, path in _progress(_files_by_stem(folder, MOTION_SUFFIXES, skipped, side).items(), desc=side):
@@ -104,7 +104,7 @@ def load_beats(
             except FormatError as exc:
                 warnings.append(str(exc))
         return out
-    from ma_data.music_features import beat_vector
+    from ma_data.core.music_features import beat_vector
 
     files = _files_by_stem(music_dir, AUDIO_SUFFIXES, {}, "music")
     for stem in _progress(sorted(s for s in stems if s in files), desc="music beats"):
@@ -116,7 +116,7 @@ def load_beats(
 
 
 def _hashes(paths: dict[str, Path]) -> dict[str, str]:
-    from ma_data.io.atomic import sha256_file
+    from ma_data.core.io.atomic import sha256_file
 
     return {p.name: sha256_file(p) for p in paths.values()}
 

@@ -1,6 +1,6 @@
 """``mace-bench weights list|fetch|verify`` and ``mace-bench selfcheck appearance``.
 
-The weights commands are thin views of :mod:`ma_data.weights` (the registry in ``manifests/weights.yaml``);
+The weights commands are thin views of :mod:`ma_data.core.weights` (the registry in ``manifests/weights.yaml``);
 nothing is downloaded unless ``fetch`` is run. ``selfcheck appearance`` scores the five demo videos of the
 official MACE-Dance repository (``Evaluation-Appearance/Pred/``) and compares every dimension with the
 official VBench results shipped beside them (``manifests/reference/vbench_demo_results.json``).
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from ma_data.cli_support import cli_errors
-from ma_data.errors import MaceError
+from ma_data.core.cli import cli_errors
+from ma_data.core.errors import MaceError
 
 #: Default relative tolerance per dimension for the self-check. TF is model-free and exact; the model-backed
 #: dimensions differ from VBench's run by its fp16 CLIP on CUDA, GPU kernels and decoder versions.
@@ -50,7 +50,7 @@ def weights() -> None:
 @cli_errors
 def weights_list(as_json: bool) -> None:
     """Every registered weight: present or missing, cache path, licence, and who uses it."""
-    from ma_data.weights import registry, weight_path
+    from ma_data.core.weights import registry, weight_path
 
     rows = []
     for name, spec in sorted(registry().items()):
@@ -84,7 +84,7 @@ def weights_list(as_json: bool) -> None:
 @cli_errors
 def weights_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
     """Download NAMES into the cache and check their sha256 (when the registry records one)."""
-    from ma_data.weights import fetch_weight, get_spec, registry
+    from ma_data.core.weights import fetch_weight, get_spec, registry
 
     if fetch_all:
         names = tuple(n for n, s in sorted(registry().items()) if s.url and not s.is_dir)
@@ -113,8 +113,8 @@ def weights_fetch(names: tuple[str, ...], fetch_all: bool, force: bool) -> None:
 @cli_errors
 def weights_verify(names: tuple[str, ...]) -> None:
     """Check the sha256 of cached weights (default: every weight present in the cache)."""
-    from ma_data.errors import MissingWeightError
-    from ma_data.weights import registry, verify_weight, weight_path
+    from ma_data.core.errors import MissingWeightError
+    from ma_data.core.weights import registry, verify_weight, weight_path
 
     if not names:
         names = tuple(n for n in sorted(registry()) if weight_path(n).exists())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.cli_support import cli_errors
+from ma_data.core.cli import cli_errors
 
 
 @click.command("table")

@@ -1,7 +1,7 @@
 """``mace-bench evaluate``: gather inputs, run the motion and appearance protocols, write the results.
 
 The motion protocol consumes keypoint arrays in the official JSON's channel order (``(y, x, conf)`` rows,
-see :mod:`ma_data.formats.keypoints`) so that keypoints extracted here and keypoints produced by the official
+see :mod:`ma_data.core.formats.keypoints`) so that keypoints extracted here and keypoints produced by the official
 pipeline go through exactly the same arithmetic.
 """
 
@@ -26,7 +26,7 @@ from benchmark.inputs import (
 )
 from benchmark.protocols import Protocol, get_protocol
 from benchmark.results import MetricReport, build_results, markdown_table, write_results
-from ma_data.errors import MaceError
+from ma_data.core.errors import MaceError
 
 MOTION_DIMS = ("motion",)
 KNOWN_DIMS = ("motion", "appearance")
@@ -66,7 +66,7 @@ def _load_keypoint_array(path: Path) -> tuple[np.ndarray, float | None]:
 
     JSON values are kept exactly as stored (float64), as the official script reads them.
     """
-    from ma_data.formats.keypoints import load_npz, read_official_array_with_fps
+    from ma_data.core.formats.keypoints import load_npz, read_official_array_with_fps
 
     if path.suffix.lower() == ".npz":
         track = load_npz(path)
@@ -134,7 +134,7 @@ def _motion_inputs_from_keypoints(
 
 
 def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict, dict]:
-    from benchmark.pose.extract import extract_tracks
+    from ma_data.core.pose.extract import extract_tracks
 
     if opts.gt_dir is None:
         raise MaceError("motion scoring of videos needs --gt DIR (ground-truth videos)")

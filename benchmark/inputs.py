@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ma_data.errors import MaceError
-from ma_data.io.atomic import sha256_file
+from ma_data.core.errors import MaceError
+from ma_data.core.io.atomic import sha256_file
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 AUDIO_SUFFIXES = (".mp4", ".wav", ".m4a", ".mp3", ".flac", ".aac", ".ogg", ".mov", ".mkv", ".webm")

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 
 @dataclass(frozen=True)

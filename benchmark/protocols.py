@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ma_data.errors import MaceError
+from ma_data.core.errors import MaceError
 
 # Modules that register protocols when imported. Add a module here when it defines new protocols.
 _PROTOCOL_MODULES = (

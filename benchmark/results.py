@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.protocols import Protocol
-from ma_data.io.atomic import atomic_write
+from ma_data.core.io.atomic import atomic_write
 
 SCHEMA_VERSION = "1.0"
 
@@ -189,7 +189,7 @@ def write_results(path: str | os.PathLike, results: dict[str, Any]) -> Path:
 
 
 def read_results(path: str | os.PathLike) -> dict[str, Any]:
-    from ma_data.errors import FormatError
+    from ma_data.core.errors import FormatError
 
     path = Path(path)
     try:

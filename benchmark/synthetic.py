@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# A standing figure in a 512x512 image, (x, y) pixels, coco_25 rows (see ma_data.formats.keypoints).
+# A standing figure in a 512x512 image, (x, y) pixels, coco_25 rows (see ma_data.core.formats.keypoints).
 _REST = np.array(
     [
         [256, 100],  # nose

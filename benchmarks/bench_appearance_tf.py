@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from benchmark.appearance.temporal_flickering import temporal_flickering_video
-from ma_data.io.video import write_video
+from ma_data.core.io.video import write_video
 
 
 def _baseline(path: Path) -> float:

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from ma_data.core.io.video import iter_frames, probe_video
 from ma_data.crawl.synthetic import make_source_video
 from ma_data.curation.curate import curate_source, quiet_av_logs
 from ma_data.curation.shots import detect_shots
-from ma_data.io.video import iter_frames, probe_video
 
 
 def _timed(fn) -> float:

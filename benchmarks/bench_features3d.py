@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from benchmark.motion.features3d import kinetic_features_aist, manual_features_aist
-from ma_data.body import forward_kinematics
+from ma_data.core.body import forward_kinematics
 
 
 def _clip(T: int) -> np.ndarray:

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ma_data.errors import FormatError
-from ma_data.io.atomic import atomic_path
+from ma_data.core.errors import FormatError
+from ma_data.core.io.atomic import atomic_path
 
 __all__ = [
     "COLUMNS",

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rotation_6d
-from ma_data.body.skeleton import rest_offsets
-from ma_data.io.atomic import atomic_write
-from ma_data.io.audio import write_wav
+from ma_data.core.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rotation_6d
+from ma_data.core.body.skeleton import rest_offsets
+from ma_data.core.io.atomic import atomic_write
+from ma_data.core.io.audio import write_wav
 
 __all__ = ["DEMO_SEQUENCES", "SampleSequence", "dance_motion", "dance_music", "write_sample"]
 

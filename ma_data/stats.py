@@ -58,7 +58,7 @@ def plot_stats(st: DatasetStats, path: str | os.PathLike) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ma_data.io.atomic import atomic_path
+    from ma_data.core.io.atomic import atomic_path
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     for ax, (title, table) in zip(axes, (("genre", st.by_genre), ("subset", st.by_subset),

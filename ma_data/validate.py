@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.errors import MaceError
+from ma_data.core.errors import MaceError
 from ma_data.manifest import read_manifest
 
 __all__ = ["ValidationReport", "validate_dataset"]
@@ -38,8 +38,8 @@ def _msg(path: Path, exc: Exception) -> str:
 
 
 def _check_video(path: Path, row, decode: bool, want_audio: bool, sha: str | None) -> list[str]:
-    from ma_data.io.atomic import sha256_file
-    from ma_data.io.video import iter_frames, probe_video
+    from ma_data.core.io.atomic import sha256_file
+    from ma_data.core.io.video import iter_frames, probe_video
 
     out: list[str] = []
     n, fps = int(row["n_frames"]), float(row["fps"])
@@ -74,9 +74,9 @@ def _check_video(path: Path, row, decode: bool, want_audio: bool, sha: str | Non
 
 
 def _check_row(root: Path, row, decode: bool) -> list[str]:
-    from ma_data.formats.keypoints import load_npz
-    from ma_data.formats.motion import read_motion_npz
-    from ma_data.io.audio import load_audio
+    from ma_data.core.formats.keypoints import load_npz
+    from ma_data.core.formats.motion import read_motion_npz
+    from ma_data.core.io.audio import load_audio
 
     problems: list[str] = []
     n, fps = int(row["n_frames"]), float(row["fps"])

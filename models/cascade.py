@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.errors import FormatError, MediaError, MissingWeightError
+from ma_data.core.errors import FormatError, MediaError, MissingWeightError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _motion_checkpoint(cfg: CascadeConfig) -> Path:
         if not path.is_file():
             raise MissingWeightError(f"{path}: Motion Expert checkpoint not found")
         return path
-    from ma_data.weights import registry, resolve_weight
+    from ma_data.core.weights import registry, resolve_weight
 
     if MOTION_WEIGHT not in registry():
         raise MissingWeightError(
@@ -154,7 +154,7 @@ def _segment_progress():
 
 
 def _music(path: str, seconds: float):
-    from ma_data.io.audio import load_audio
+    from ma_data.core.io.audio import load_audio
 
     audio, sr = load_audio(path, mono=False)
     audio = np.asarray(audio, np.float32)
@@ -166,10 +166,10 @@ def _music(path: str, seconds: float):
 def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
     """Run the cascade; returns the record written to ``cascade.json``.
 
-    ``motion`` (a :class:`ma_data.formats.motion.Motion`) skips the Motion Expert; ``expert`` (an
+    ``motion`` (a :class:`ma_data.core.formats.motion.Motion`) skips the Motion Expert; ``expert`` (an
     :class:`~models.appearance_expert.inference.AppearanceExpert`) skips loading the appearance model.
     """
-    from ma_data.io.video import write_video
+    from ma_data.core.io.video import write_video
 
     from .appearance_expert.conditioning import DEFAULT_PROMPT, PoseVideo, load_reference_image
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.cli_support import cli_errors
+from ma_data.core.cli import cli_errors
 
 # Model code raises ValueError/FileNotFoundError/FloatingPointError for bad user input too.
 _model_cli_errors = cli_errors(expected=(FileNotFoundError, ValueError, FloatingPointError))
@@ -249,7 +249,7 @@ def sample_motion(
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"--beta must be in [0, 1], got {beta}")
     if str(ckpt) == "official" and not ckpt.exists():
-        from ma_data.weights import resolve_weight
+        from ma_data.core.weights import resolve_weight
 
         ckpt = resolve_weight(OFFICIAL_WEIGHT)
     if threads > 0:
@@ -283,7 +283,7 @@ def _edit_constraint(edit, reference, keep_frames, keep_joints, axes, expert, n_
         return None
     if reference is None:
         raise ValueError(f"--edit {edit} needs --reference MOTION")
-    from ma_data.formats.motion import load_motion
+    from ma_data.core.formats.motion import load_motion
     from models.motion_expert import editing
 
     value = editing.reference_value(load_motion(reference), expert.normalizer, n_frames)

@@ -27,8 +27,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmark.appearance.base import VideoDimension, VideoValue
-from ma_data.errors import FormatError, MediaError
-from ma_data.weights import resolve_weight
+from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.weights import resolve_weight
 
 
 # --------------------------------------------------------------------------------------------- helpers

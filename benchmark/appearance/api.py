@@ -16,7 +16,7 @@ from benchmark.appearance.decode import iter_frames_bgr
 from benchmark.appearance.protocol import VBENCH_APPEARANCE
 from benchmark.results import MetricReport, MetricValue
 from benchmark.stats import bootstrap_ci
-from ma_data.errors import MaceError, MediaError, MissingWeightError
+from ma_data.core.errors import MaceError, MediaError, MissingWeightError
 
 VBENCH_DIMS = (
     "imaging_quality",

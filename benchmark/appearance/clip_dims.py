@@ -23,8 +23,8 @@ from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.clip_models import load_clip_vision
 from benchmark.appearance.consistency import ConsistencyAccumulator
 from benchmark.appearance.transforms import clip_transform, frames_to_tensor
-from ma_data.errors import FormatError, MediaError
-from ma_data.weights import resolve_weight
+from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.weights import resolve_weight
 
 
 def _dtype_for(device: str) -> torch.dtype:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 _BLOCK = re.compile(r"^visual\.transformer\.resblocks\.(\d+)\.(.+)$")
 _BLOCK_MAP = {

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.appearance.base import VideoValue
-from ma_data.errors import MediaError
+from ma_data.core.errors import MediaError
 
 
 class ConsistencyAccumulator:

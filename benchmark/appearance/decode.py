@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.errors import MediaError
+from ma_data.core.errors import MediaError
 
 #: Suffixes VBench's ``custom_input`` mode picks up from a directory (compared lower-cased).
 VBENCH_SUFFIXES = (".mp4", ".gif", ".jpg", ".png")

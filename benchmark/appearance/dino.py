@@ -39,8 +39,8 @@ import torch.nn.functional as F
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.consistency import ConsistencyAccumulator
 from benchmark.appearance.transforms import dino_transform, frames_to_tensor
-from ma_data.errors import FormatError
-from ma_data.weights import resolve_weight
+from ma_data.core.errors import FormatError
+from ma_data.core.weights import resolve_weight
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
 # Per-block names in transformers' ViT: 5.x (``layers.i``) and 4.x (``encoder.layer.i``) layouts.

@@ -22,7 +22,7 @@ import scipy.linalg
 import torch
 
 from benchmark.appearance.base import VideoDimension, VideoValue
-from ma_data.weights import resolve_weight
+from ma_data.core.weights import resolve_weight
 
 CLIP_LEN = 16
 DETECTOR_KWARGS = {"rescale": True, "resize": True, "return_features": True}

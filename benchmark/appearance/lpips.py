@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.simple_dims import match_gt
-from ma_data.errors import FormatError, MediaError
-from ma_data.weights import resolve_weight
+from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.weights import resolve_weight
 
 _SHIFT = (-0.030, -0.088, -0.188)
 _SCALE = (0.458, 0.448, 0.450)

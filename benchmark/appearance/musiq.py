@@ -34,8 +34,8 @@ import torch.nn.functional as F
 
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.transforms import frames_to_tensor, musiq_transform
-from ma_data.errors import FormatError, MediaError
-from ma_data.weights import resolve_weight
+from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.weights import resolve_weight
 
 
 def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:

@@ -8,7 +8,7 @@ import numpy as np
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.full_reference import psnr_frames, ssim_frames
 from benchmark.appearance.temporal_flickering import score_from_maes
-from ma_data.errors import MediaError
+from ma_data.core.errors import MediaError
 
 
 class TemporalFlickering(VideoDimension):

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.appearance.decode import iter_frames_bgr
-from ma_data.errors import MediaError
+from ma_data.core.errors import MediaError
 
 
 def pair_mae(a: np.ndarray, b: np.ndarray) -> np.float32:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ma_data.body.skeleton import JOINT_NAMES
+from ma_data.core.body.skeleton import JOINT_NAMES
 
 # ------------------------------------------------------------------------------------------------- kinetic
 

@@ -6,7 +6,7 @@ Two protocols are registered here:
     Bit-compatible with the official ``Evaluation-Motion/calculate_metric.py`` (AMAP-ML/MACE-Dance @ 8f92d12),
     quirks included. Keypoint arrays are consumed exactly as the official JSON stores them: rows in
     easy_ViTPose ``coco_25`` order, channels ``(y, x, conf)`` (easy_ViTPose returns row/column order; see
-    :mod:`ma_data.formats.keypoints`). The official feature code indexes those rows with a *COCO-17-style*
+    :mod:`ma_data.core.formats.keypoints`). The official feature code indexes those rows with a *COCO-17-style*
     name list, so its "hips" are rows 11/12 (right wrist / left hip), its "shoulders" rows 5/6 (neck / left
     shoulder) and so on; we index the same rows.
 
@@ -538,7 +538,7 @@ def select_stems(
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _interpolate_missing(track: np.ndarray) -> np.ndarray:
+def interpolate_missing(track: np.ndarray) -> np.ndarray:
     """Fill all-zero (missed) frames by linear interpolation over time from detected frames; hold the ends."""
     detected = np.any(track != 0, axis=(1, 2))
     if detected.all() or not detected.any():
@@ -570,7 +570,7 @@ def sample_motion_beats(
     return speed, idx, (idx + 0.5) / fps
 
 
-def _music_positions(beats: np.ndarray, protocol: Protocol, horizon: float) -> np.ndarray:
+def music_positions(beats: np.ndarray, protocol: Protocol, horizon: float) -> np.ndarray:
     """Music beats inside the scored window: unique frames < n_frames (official) or times < horizon s."""
     b = np.asarray(beats).reshape(-1)
     if not _is_strict(protocol):
@@ -698,7 +698,7 @@ def _prepare(
         a = a[: max(2, int(math.floor(seconds * fg + 1e-9)))]
         b = b[: max(2, int(math.floor(seconds * fp + 1e-9)))]
         if params["missing_frames"] == "interpolate":
-            a, b = _interpolate_missing(a), _interpolate_missing(b)
+            a, b = interpolate_missing(a), interpolate_missing(b)
         # Official JSON channels are (y, x): swap so channel 0 is horizontal and channel 1 points down.
         gw.append(a[..., [1, 0, 2]])
         pw.append(b[..., [1, 0, 2]])
@@ -742,7 +742,7 @@ def score_mace2d(
 
     Args:
         gt, pred: stem -> (T, 25, 3) keypoints in the official JSON channel order ``(y, x, conf)``
-            (what :func:`ma_data.formats.keypoints.read_official_array` returns).
+            (what :func:`ma_data.core.formats.keypoints.read_official_array` returns).
         music_beats: stem -> GT music beats from :func:`benchmark.motion.music_beats.music_beat_frames`
             (frame indices at 16 fps for ``mace2d-official``, seconds for ``mace2d-strict``); ``None`` marks
             a failed extraction (the stem is skipped, as officially).
@@ -799,7 +799,7 @@ def score_mace2d(
     bas_pred, bas_gt = [], []
     kernel = float(params["bas_kernel_sigma_s"] if strict else params["bas_kernel_sigma"])
     for i, stem in enumerate(kept):
-        music = _music_positions(music_beats[stem], protocol, prep["horizon"][i])
+        music = music_positions(music_beats[stem], protocol, prep["horizon"][i])
         row: dict[str, float] = {"n_music_beats": float(music.size)}
         for side, windows, rates, sink in (
             ("", prep["pred_windows"], prep["pred_fps"], bas_pred),

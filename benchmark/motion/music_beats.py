@@ -7,7 +7,7 @@
     idx = (librosa.frames_to_time(frames, sr=sr) * 16).astype(int)
 
 and keeps the indices below 64 in a 0/1 vector (so duplicates collapse). We decode with
-:func:`ma_data.io.audio.load_audio`, which reproduces the audioread/ffmpeg chain with PyAV (no ffmpeg binary
+:func:`ma_data.core.io.audio.load_audio`, which reproduces the audioread/ffmpeg chain with PyAV (no ffmpeg binary
 needed; the same libavcodec applies the AAC priming/edit-list trimming), then call the same librosa functions.
 
 Verified against librosa 0.11 ``librosa.load`` (audioread -> Debian ffmpeg 5.1 CLI) on AAC mp4 clips with and
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.protocols import Protocol
-from ma_data.errors import MaceError, MediaError
+from ma_data.core.errors import MaceError, MediaError
 
 __all__ = ["beat_times_to_frames", "music_beat_frames", "music_beat_times"]
 
@@ -40,8 +40,8 @@ _DEFAULT_BEAT_TRACK = {"hop_length": 512, "start_bpm": 120.0, "tightness": 100, 
 def _cache_file(path: Path, sr: int, opts: dict[str, Any]) -> Path | None:
     from importlib import metadata
 
-    from ma_data.io.atomic import sha256_file
-    from ma_data.weights import cache_dir
+    from ma_data.core.io.atomic import sha256_file
+    from ma_data.core.weights import cache_dir
 
     try:
         versions = {pkg: metadata.version(pkg) for pkg in ("librosa", "av", "soxr")}
@@ -67,7 +67,7 @@ def music_beat_times(
     """
     import librosa
 
-    from ma_data.io.audio import load_audio
+    from ma_data.core.io.audio import load_audio
 
     path = Path(path)
     opts = dict(_DEFAULT_BEAT_TRACK if beat_track is None else beat_track)
@@ -87,7 +87,7 @@ def music_beat_times(
     times = np.asarray(librosa.frames_to_time(frames, sr=sr_out, hop_length=opts["hop_length"]), np.float64)
     if cached is not None:
         try:
-            from ma_data.io.atomic import atomic_write
+            from ma_data.core.io.atomic import atomic_write
 
             cached.parent.mkdir(parents=True, exist_ok=True)
             with atomic_write(cached, "wb") as fh:

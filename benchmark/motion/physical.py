@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ma_data.body.skeleton import FOOT_JOINTS
+from ma_data.core.body.skeleton import FOOT_JOINTS
 
 L_ANKLE, R_ANKLE, L_TOE, R_TOE = 7, 8, 10, 11
 

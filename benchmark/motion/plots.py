@@ -44,7 +44,7 @@ def plot_beat_alignment(
     import matplotlib.pyplot as plt
     from scipy.ndimage import gaussian_filter
 
-    from benchmark.motion.mace2d import _interpolate_missing, _music_positions, sample_motion_beats
+    from benchmark.motion.mace2d import interpolate_missing, music_positions, sample_motion_beats
 
     strict = protocol.params.get("window") != "first"
     fps = float(fps or protocol.params.get("default_fps", protocol.params.get("fps", 16)))
@@ -62,7 +62,7 @@ def plot_beat_alignment(
             continue
         window = _scored_window(track, protocol, fps)
         if strict and protocol.params.get("missing_frames") == "interpolate":
-            window = _interpolate_missing(window)
+            window = interpolate_missing(window)
         speed, idx, pos = sample_motion_beats(window, protocol, fps)
         x = (np.arange(speed.size) + 0.5) / fps if strict else np.arange(speed.size)
         horizon = window.shape[0] / fps if strict else window.shape[0]
@@ -70,9 +70,9 @@ def plot_beat_alignment(
         ax.plot(x, speed, color=colour, alpha=0.3, lw=1)
         ax.plot(x, smooth, color=colour, lw=1.8, label=f"{label} speed (smoothed)")
         ax.plot(x[idx], smooth[idx], "v", color=colour, ms=7, label=f"{label} motion beats")
-        music = _music_positions(music_beats, protocol, window.shape[0] / fps)
+        music = music_positions(music_beats, protocol, window.shape[0] / fps)
         scores.append(f"BAS {label} {beat_align_score(music, pos, sigma_kernel=kernel):.3f}")
-    music = _music_positions(music_beats, protocol, horizon if horizon is not None else np.inf)
+    music = music_positions(music_beats, protocol, horizon if horizon is not None else np.inf)
     for i, b in enumerate(music):
         ax.axvline(b, color="tab:red", ls="--", lw=1, label="music beats" if i == 0 else None)
     ax.set_xlabel(f"time ({unit})")

@@ -42,13 +42,13 @@ from benchmark.motion.features3d import kinetic_features_aist, kinetic_features_
 from benchmark.motion.physical import foot_skating_sequence, pfc_sequence
 from benchmark.protocols import Protocol, get_protocol, register_protocol
 from benchmark.results import MetricReport, MetricValue
-from ma_data.body.axes import y_up_to_z_up
-from ma_data.formats.motion import Motion, from_joints_array
+from ma_data.core.body.axes import y_up_to_z_up
+from ma_data.core.formats.motion import Motion, from_joints_array
 
 # --------------------------------------------------------------------------------------------------- protocols
 
 _COMMON = {
-    "input": "SMPL-24 joint positions, metres, Y-up (other inputs converted by ma_data.formats.motion)",
+    "input": "SMPL-24 joint positions, metres, Y-up (other inputs converted by ma_data.core.formats.motion)",
     "manual_features": "aist_manual_new_32",
     "fid_complex_mode": "bailando",
     "fid_sqrtm": "legacy",
@@ -163,7 +163,7 @@ _register(
 
 
 def music_recipe(protocol: Protocol | str) -> str:
-    """Which ``ma_data.music_features.beat_vector`` recipe a protocol uses for ``--music`` audio."""
+    """Which ``ma_data.core.music_features.beat_vector`` recipe a protocol uses for ``--music`` audio."""
     p = get_protocol(protocol) if isinstance(protocol, str) else protocol
     return p.params.get("music_recipe", "edge")
 
@@ -422,11 +422,11 @@ def score_3d(
     gts, gt_k, gt_g = feats(gts, "gt")
     prs, pr_k, pr_g = feats(prs, "pred")
     if not prs:
-        from ma_data.errors import MaceError
+        from ma_data.core.errors import MaceError
 
         raise MaceError("no usable generated motions left to score")
     if not gts:
-        from ma_data.errors import MaceError
+        from ma_data.core.errors import MaceError
 
         raise MaceError("no usable ground-truth motions left to score")
     if len(gts) < 2 or len(prs) < 2:

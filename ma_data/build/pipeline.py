@@ -26,8 +26,8 @@ from typing import Any
 from ma_data.build.executors import Executor, make_executor
 from ma_data.build.ledger import Ledger
 from ma_data.build.runner import run_stage, sweep_temp_files
-from ma_data.errors import MaceError
-from ma_data.io.atomic import atomic_write
+from ma_data.core.errors import MaceError
+from ma_data.core.io.atomic import atomic_write
 from ma_data.manifest import MANIFEST_NAME, rows_of_other_subsets, write_manifest
 
 __all__ = [

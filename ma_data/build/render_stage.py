@@ -123,14 +123,14 @@ def _rel(kind: str, clip_id: str) -> str:
 
 def render_clip(p: dict[str, Any]) -> dict[str, Any]:
     """Stage function: produce every file of one clip and return its manifest row."""
-    from ma_data.errors import FormatError
-    from ma_data.formats.keypoints import KeypointTrack, save_npz
-    from ma_data.formats.motion import Motion, read_finedance
-    from ma_data.io.atomic import atomic_write, sha256_file
-    from ma_data.io.audio import load_audio, write_wav
-    from ma_data.io.video import write_video
-    from ma_data.music_features import baseline_features
-    from ma_data.pose_video import draw_pose_frames
+    from ma_data.core.errors import FormatError
+    from ma_data.core.formats.keypoints import KeypointTrack, save_npz
+    from ma_data.core.formats.motion import Motion, read_finedance
+    from ma_data.core.io.atomic import atomic_write, sha256_file
+    from ma_data.core.io.audio import load_audio, write_wav
+    from ma_data.core.io.video import write_video
+    from ma_data.core.music_features import baseline_features
+    from ma_data.core.pose_video import draw_pose_frames
     from ma_data.render.config import RenderConfig
     from ma_data.render.renderer import ClipRenderer
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from ma_data.cli_support import cli_errors, fail
-from ma_data.errors import MaceError
+from ma_data.core.cli import cli_errors, fail
+from ma_data.core.errors import MaceError
 
 _CTX = {"help_option_names": ["-h", "--help"], "show_default": True}
 

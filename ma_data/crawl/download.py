@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ma_data.core.io.atomic import atomic_write, sha256_file
 from ma_data.crawl.errors import ClassifiedError, classify_exception
 from ma_data.crawl.takedown import load_deny_list
 from ma_data.crawl.verify import MediaCheckError, verify_media
-from ma_data.io.atomic import atomic_write, sha256_file
 
 __all__ = ["DownloadOptions", "download_attempt", "format_selector", "read_archive", "source_id_from_info"]
 

@@ -31,13 +31,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ma_data.build import Ledger, make_executor, run_stage, sweep_temp_files
+from ma_data.core.errors import MaceError
 from ma_data.crawl.download import DownloadOptions, download_attempt
 from ma_data.crawl.errors import ClassifiedError, RetryPolicy
+from ma_data.crawl.state import (
+    ARCHIVE_NAME,
+    CURATE,
+    DOWNLOAD,
+    LEDGER_NAME,
+    META_CONFIG,
+    META_DROPPED,
+    META_ORDER,
+    META_RETRY,
+    RAW_DIR,
+)
 from ma_data.crawl.takedown import load_deny_list
 from ma_data.crawl.urls import UrlEntry, read_url_manifest
 from ma_data.curation.curate import CurationConfig, curate_source, quiet_av_logs
 from ma_data.curation.dedupe import find_duplicates
-from ma_data.errors import MaceError
 
 __all__ = [
     "CURATE",
@@ -51,15 +62,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD = "internet.download"
-CURATE = "internet.curate"
-LEDGER_NAME = ".build/ledger.sqlite"  # the same ledger file as ``ma-data build``
-RAW_DIR = "raw/internet"
-ARCHIVE_NAME = "raw/internet/download_archive.txt"
-_META_ORDER = "internet.url_order"
-_META_DROPPED = "internet.dropped_clips"
-_META_CONFIG = "internet.curate_config"
-_META_RETRY = "internet.retry_due"  # keys failed with a retryable error and a retry still to come
 SPLITS = (("train", 0.90), ("val", 0.05), ("test", 0.05))
 
 
@@ -141,7 +143,7 @@ def _run_downloads(
     name = name if len(todo) > 1 else "serial"  # one URL: no pool start-up
     # A retry that is scheduled survives a killed driver: the next run picks it up (not only --retry-failed)
     # and still waits until it is due.
-    retry_due: dict[str, float] = dict(led.get_meta(_META_RETRY, {}) or {})
+    retry_due: dict[str, float] = dict(led.get_meta(META_RETRY, {}) or {})
     now_wall, now_mono = time.time(), time.monotonic()
     ready = sorted(k for k in todo if retry_due.get(k, 0.0) <= now_wall)
     waiting: list[tuple[float, str]] = [
@@ -155,7 +157,7 @@ def _run_downloads(
             retry_due.pop(key, None)
         else:
             retry_due[key] = when
-        led.set_meta(_META_RETRY, retry_due)
+        led.set_meta(META_RETRY, retry_due)
 
     with make_executor(name, workers=workers) as ex:
         while ready or waiting:
@@ -358,11 +360,11 @@ def crawl(
     own = ledger is None
     led = Ledger(out / LEDGER_NAME) if own else ledger
     try:
-        order = list(led.get_meta(_META_ORDER, []))
+        order = list(led.get_meta(META_ORDER, []))
         for e in entries:
             if e.key not in order:
                 order.append(e.key)
-        led.set_meta(_META_ORDER, order)
+        led.set_meta(META_ORDER, order)
         payloads = {e.key: _download_payload(e, out, cfg) for e in entries}
         led.register(DOWNLOAD, payloads)
 
@@ -377,7 +379,7 @@ def crawl(
             if reason and not (rec.status == "done" and rec.result.get("reason") == reason):
                 led.finish(DOWNLOAD, e.key, {"outcome": "filtered", "reason": reason})  # never requested
 
-        due = led.get_meta(_META_RETRY, {}) or {}
+        due = led.get_meta(META_RETRY, {}) or {}
         todo_ids = [
             r.item_id
             for r in led.records(DOWNLOAD)
@@ -390,13 +392,13 @@ def crawl(
         _apply_takedowns(led, deny, out)
 
         chash = _config_hash(cfg)
-        if led.get_meta(_META_CONFIG) not in (None, chash):
+        if led.get_meta(META_CONFIG) not in (None, chash):
             log.warning("curation settings changed since the last run: re-curating every source")
             for r in led.records(CURATE):
                 if r.result and r.result.get("source_id"):
                     shutil.rmtree(out / "clips" / "internet" / r.result["source_id"], ignore_errors=True)
             led.reset(CURATE)
-        led.set_meta(_META_CONFIG, chash)
+        led.set_meta(META_CONFIG, chash)
 
         items = {}
         for key in order:
@@ -426,7 +428,7 @@ def crawl(
                 run_stage(led, CURATE, curate_source, items, ex, max_attempts=1)
 
         rows, dropped = internet_rows(led, order, cfg.split_seed, dedupe="dedupe" not in cfg.curation.skip)
-        led.set_meta(_META_DROPPED, dropped)
+        led.set_meta(META_DROPPED, dropped)
         changed = _write_manifest_if_changed(out, rows) if write_manifest else False
 
         from ma_data.crawl.status import crawl_status

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ma_data.build import Ledger
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 __all__ = ["STATUS_VALUES", "crawl_status"]
 
@@ -19,7 +19,7 @@ STATUS_VALUES = ("done", "filtered", "failed", "pending")
 
 def crawl_status(out_dir: str | Path, ledger: Ledger | None = None) -> list[dict]:
     """One record per URL (in URL-manifest order): url, status, reason, error_class, attempts, ..."""
-    from ma_data.crawl.pipeline import _META_DROPPED, _META_ORDER, _META_RETRY, CURATE, DOWNLOAD, LEDGER_NAME
+    from ma_data.crawl.state import CURATE, DOWNLOAD, LEDGER_NAME, META_DROPPED, META_ORDER, META_RETRY
 
     out = Path(out_dir)
     if ledger is None:
@@ -29,11 +29,11 @@ def crawl_status(out_dir: str | Path, ledger: Ledger | None = None) -> list[dict
         with Ledger(path) as led:
             return crawl_status(out, led)
     led = ledger
-    order = list(led.get_meta(_META_ORDER, []))
+    order = list(led.get_meta(META_ORDER, []))
     known = {r.item_id: r for r in led.records(DOWNLOAD)}
     order += sorted(k for k in known if k not in order)
-    dropped = led.get_meta(_META_DROPPED, {}) or {}
-    retry_due = led.get_meta(_META_RETRY, {}) or {}
+    dropped = led.get_meta(META_DROPPED, {}) or {}
+    retry_due = led.get_meta(META_RETRY, {}) or {}
     records = []
     for key in order:
         dl = known.get(key)

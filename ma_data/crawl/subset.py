@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ma_data.core.errors import MaceError
 from ma_data.crawl.download import DownloadOptions
 from ma_data.crawl.errors import RetryPolicy
 from ma_data.crawl.pipeline import CrawlConfig, crawl
 from ma_data.curation.curate import CurationConfig
-from ma_data.errors import MaceError
 
 __all__ = ["build_internet_subset"]
 

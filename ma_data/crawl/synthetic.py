@@ -61,7 +61,7 @@ def make_source_video(
     audio_sr: int | None = 16000,
 ) -> Path:
     """Write a synthetic video whose shots are ``segments``: ``(seconds, "moving" | "static")``."""
-    from ma_data.io.video import write_video
+    from ma_data.core.io.video import write_video
 
     audio = None
     if audio_sr:

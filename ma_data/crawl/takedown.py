@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ma_data.core.errors import FormatError
 from ma_data.crawl.urls import normalize_url
-from ma_data.errors import FormatError
 
 __all__ = ["DenyList", "default_takedown_path", "load_deny_list"]
 

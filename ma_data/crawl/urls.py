@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 __all__ = ["UrlEntry", "normalize_url", "read_url_manifest", "url_key"]
 

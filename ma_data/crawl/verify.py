@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ma_data.errors import MediaError
-from ma_data.io.video import VideoInfo, probe_video
+from ma_data.core.errors import MediaError
+from ma_data.core.io.video import VideoInfo, probe_video
 
 __all__ = ["MediaCheckError", "verify_media"]
 

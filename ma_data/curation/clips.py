@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ma_data.core.errors import MediaError
 from ma_data.curation.dedupe import clip_signature
 from ma_data.curation.shots import Shot
-from ma_data.errors import MediaError
 from ma_data.slicing import ClipSpec, SlicingConfig, slice_source
 
 __all__ = ["ClipPolicy", "Window", "draw_windows", "output_size", "write_clips"]
@@ -120,7 +120,7 @@ def write_clips(
     """
     import cv2
 
-    from ma_data.io.video import iter_frames, probe_video, write_video
+    from ma_data.core.io.video import iter_frames, probe_video, write_video
 
     order = sorted(range(len(windows)), key=lambda i: windows[i].spec.start_frame)
     for a, b in zip(order[:-1], order[1:], strict=True):

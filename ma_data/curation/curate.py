@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ma_data.core.io.atomic import sha256_file
 from ma_data.curation.clips import ClipPolicy, draw_windows, write_clips
 from ma_data.curation.person import MIN_ARTICULATION, person_check
 from ma_data.curation.shots import CONTENT_THRESHOLD, Shot, detect_shots
 from ma_data.curation.static import STATIC_THRESHOLD, STEP_S, flow_speed, to_analysis_gray
-from ma_data.io.atomic import sha256_file
 
 __all__ = ["FILTERS", "CurationConfig", "curate_source"]
 
@@ -97,7 +97,7 @@ def _analyse(path: str, pairs: dict, people: dict, fps: float, cfg: CurationConf
     """
     import cv2
 
-    from ma_data.io.video import iter_frames
+    from ma_data.core.io.video import iter_frames
 
     need_gray = {i: si for si, ps in pairs.items() for p in ps for i in p}
     need_rgb = {i: si for si, fs in people.items() for i in fs}
@@ -154,8 +154,8 @@ def curate_source(payload: dict) -> dict:
     ``start``/``end`` (seconds or None), ``genre``, ``license``, ``creator``, ``config``
     (``CurationConfig.to_dict()``), ``provenance`` (dict merged into each row's provenance JSON).
     """
-    from ma_data.io.audio import load_audio, write_wav
-    from ma_data.io.video import probe_video
+    from ma_data.core.io.audio import load_audio, write_wav
+    from ma_data.core.io.video import probe_video
 
     quiet_av_logs()
     cfg = CurationConfig.from_dict(payload.get("config", {}))

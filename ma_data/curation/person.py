@@ -2,7 +2,7 @@
 
 Two independent checks on frames sampled evenly across a shot:
 
-1. **How many people** — the motion benchmark's RT-DETR person detector (``benchmark.pose.detector``, score
+1. **How many people** — the RT-DETR person detector the motion benchmark uses (``ma_data.core.pose.detector``, score
    >= 0.35 as the official extractor) when its weights are in the cache, else (offline default)
    OpenCV's bundled HOG + linear-SVM people detector (Dalal & Triggs), run with the
    frame scaled to ``HOG_HEIGHT`` px tall (HOG's 64x128 window needs people >= ~128 px). Detections are
@@ -10,7 +10,7 @@ Two independent checks on frames sampled evenly across a shot:
    *multi-person* when >= 2 people are found in at least ``MULTI_FRACTION`` of the sampled frames. HOG misses
    people in unusual poses (it was trained on upright pedestrians), so it is only trusted to say "several",
    never "none"; counting the dancer is the pose backend's job.
-2. **One full body that moves** — a pose backend of the motion benchmark (``benchmark.pose``; MediaPipe
+2. **One full body that moves** — a pose backend shared with the motion benchmark (``ma_data.core.pose``; MediaPipe
    BlazePose offline, ViTPose when its weights exist). A frame shows the full body when shoulders, hips,
    knees and ankles all have confidence >= ``JOINT_CONF``; a shot needs that in >= ``FULL_BODY_FRACTION``
    of its samples. Motion is the median, over consecutive samples, of the mean joint displacement after
@@ -25,7 +25,7 @@ Measured on Debian's opencv-doc footage (the tests use the same files):
   same frames with every other one mirrored (a pose change) 0.97. ``MIN_ARTICULATION = 0.1`` leaves a
   factor of three above jitter; real dance moves between samples ~0.6 s apart are far above it.
 
-``ma_data`` is the base layer, so ``benchmark`` is imported lazily inside :func:`pose_check` only.
+The pose models live in the base layer (``ma_data.core.pose``), shared with the benchmark; they are imported lazily (heavy dependencies).
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ def _pose_backend(name: str):
     """One pose backend per worker process and name, reused across shots and sources (model loading
     costs more than a shot's handful of frames). Sampled frames are independent stills, so MediaPipe
     runs in static-image mode (no tracking between unrelated frames)."""
-    from benchmark.pose.registry import get_backend  # lazy: ma_data must not import benchmark at import time
+    from ma_data.core.pose.registry import (
+        get_backend,  # lazy: the backends pull heavy dependencies
+    )
 
     kwargs = {"static_image_mode": True} if name == "mediapipe" else {}
     return get_backend(name, **kwargs)
@@ -115,7 +117,7 @@ def _pose_backend(name: str):
 
 def pose_check(frames: Sequence[np.ndarray], backend: str = "mediapipe") -> dict:
     """Full-body visibility and articulation from a pose backend on sampled RGB frames (same size)."""
-    from ma_data.formats.keypoints import JOINT_INDEX
+    from ma_data.core.formats.keypoints import JOINT_INDEX
 
     if not frames:
         return {"full_body_fraction": 0.0, "articulation": 0.0, "pose_backend": backend}
@@ -144,7 +146,7 @@ def pose_check(frames: Sequence[np.ndarray], backend: str = "mediapipe") -> dict
 def _learned_detector():
     """The benchmark's RT-DETR person detector when its weights are present, else ``None`` (use HOG)."""
     try:
-        from benchmark.pose.detector import RTDetrPersonDetector  # lazy: ma_data must not import benchmark
+        from ma_data.core.pose.detector import RTDetrPersonDetector  # lazy: torch + transformers
 
         return RTDetrPersonDetector()
     except Exception:  # noqa: BLE001 - missing weights / transformers: the offline HOG path is used

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ma_data.errors import MissingWeightError
+from ma_data.core.errors import MissingWeightError
 
 __all__ = [
     "CONTENT_THRESHOLD",

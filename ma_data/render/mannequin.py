@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from ma_data.body.skeleton import rest_offsets
+from ma_data.core.body.skeleton import rest_offsets
 from ma_data.render.markers import HEAD_CENTRE, HEAD_RADIUS, MARKERS
 
 _OFF = rest_offsets()

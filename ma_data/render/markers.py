@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ma_data.body.skeleton import rest_offsets
+from ma_data.core.body.skeleton import rest_offsets
 
 _OFF = rest_offsets()
 

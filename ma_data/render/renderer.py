@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 import ma_data.render  # noqa: F401 - sets PYOPENGL_PLATFORM / np.infty before OpenGL is imported
-from ma_data.body.fk import forward_kinematics
-from ma_data.errors import FormatError, MissingWeightError
+from ma_data.core.body.fk import forward_kinematics
+from ma_data.core.errors import FormatError, MissingWeightError
 from ma_data.render.camera import Camera, front_camera
 from ma_data.render.config import RenderConfig
 from ma_data.render.mannequin import build_mannequin, part_transforms, sole_height

@@ -6,7 +6,7 @@ Layout of a FineDance download (reference/OFFICIAL_CODE_DIGEST.md §3.1)::
     music_wav/NNN.wav    the song
     label_json/NNN.json  {"name": ..., "style1": coarse style, "style2": fine genre}
 
-Motion is decoded to SMPL-24 by the shared reader (:func:`ma_data.formats.motion.read_finedance`).
+Motion is decoded to SMPL-24 by the shared reader (:func:`ma_data.core.formats.motion.read_finedance`).
 
 Splits (FineDance ``get_train_test_list``, "FineDance@Genre", the split the FineDance authors recommend):
 test = :data:`GENRE_TEST`, ignore = :data:`GENRE_IGNORE`, train = every other id. Sequences ``120`` and ``130``
@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ma_data.errors import FormatError
-from ma_data.formats.motion import Motion, read_finedance
+from ma_data.core.errors import FormatError
+from ma_data.core.formats.motion import Motion, read_finedance
 
 __all__ = [
     "FINEDANCE_GENRES",

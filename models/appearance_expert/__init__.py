@@ -5,7 +5,7 @@ Modules (one job each; importing this package imports no torch/diffusers):
 * :mod:`.loading` -- the base model from a local diffusers-layout directory through the weights cache
   (``wan2.2-animate-14b-diffusers``), memory options (bf16, gradient checkpointing, model/group/sequential
   offload, VAE tiling) and what each costs.
-* :mod:`.conditioning` -- pose video (``ma_data.pose_video`` drawing, resampled to the target fps), face video
+* :mod:`.conditioning` -- pose video (``ma_data.core.pose_video`` drawing, resampled to the target fps), face video
   (512x512 crops from keypoints, or the null face), reference image, prompt.
 * :mod:`.encoding` -- conditioning -> DiT inputs, shared by training and inference.
 * :mod:`.flow_matching` -- Wan's rectified-flow objective (shifted schedule, DiffSynth's loss weighting).

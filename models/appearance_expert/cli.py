@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.cli_support import cli_errors
+from ma_data.core.cli import cli_errors
 
 _ae_cli_errors = cli_errors(expected=(FileNotFoundError, ValueError))
 
@@ -292,7 +292,7 @@ def write_tiny_model(directory, seed):
 def animate(reference, pose_video, face_video, out, model_dir, body_adapter, lora, lora_strength, resolution, fps,
             steps, guidance_scale, overlap, prompt, seed, device, dtype, offload, vae_tiling):  # fmt: skip
     """Animate a reference image along a pose video (pose-driven image animation, paper Table 3)."""
-    from ma_data.io.video import read_video, write_video
+    from ma_data.core.io.video import read_video, write_video
 
     from .conditioning import DEFAULT_PROMPT, load_reference_image, resample_frames
     from .inference import AppearanceExpert

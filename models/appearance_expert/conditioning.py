@@ -1,7 +1,7 @@
 """Conditioning inputs of the Appearance Expert, made from our data (numpy level, no model needed).
 
 * **Pose video** -- the OpenPose-18 + feet drawing of the official ``motion_to_pose_video`` tool (drawn by
-  ``ma_data.pose_video``), *resampled* to the target fps. The official tool plays the first 80 frames of 30 fps
+  ``ma_data.core.pose_video``), *resampled* to the target fps. The official tool plays the first 80 frames of 30 fps
   motion at 16 fps (1.9x too fast); we pick, for each output frame time, the nearest source frame.
 * **Face video** -- 512x512 crops around the face keypoints (Wan's recipe: face box x 1.3), or the *null face*
   (all-black frames, i.e. pixel value -1 after normalisation, the same input Wan-Animate uses for its
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.errors import FormatError, MediaError
+from ma_data.core.errors import FormatError, MediaError
 
 DEFAULT_PROMPT = "视频中的人在跳舞"
 FACE_SIZE = 512
 FACE_BOX_SCALE = 1.3
-# coco_25 face points: nose, eyes, ears (see TEAM conventions / ma_data.formats.keypoints).
+# coco_25 face points: nose, eyes, ears (see TEAM conventions / ma_data.core.formats.keypoints).
 FACE_JOINTS = (0, 1, 2, 3, 4)
 
 
@@ -163,11 +163,11 @@ class PoseVideo:
     window, so frames are drawn per slice. The joints are resampled in time to ``fps`` first (the dance keeps its
     real tempo) and projected once with the official front view and canvas fit over the whole clip, so every
     slice uses the same placement. Drawing (OpenPose-18 from SMPL joints, feet, synthetic hands) is
-    ``ma_data.pose_video``'s.
+    ``ma_data.core.pose_video``'s.
     """
 
     def __init__(self, joints_zup: np.ndarray, motion_fps: float, fps: float, width: int, height: int):
-        from ma_data.pose_video import canvas_fit
+        from ma_data.core.pose_video import canvas_fit
 
         joints = resample_frames(np.asarray(joints_zup, dtype=np.float64), motion_fps, fps)
         self.pixels = canvas_fit(joints, width, height)
@@ -181,7 +181,7 @@ class PoseVideo:
         return (len(self), self.height, self.width, 3)
 
     def __getitem__(self, key) -> np.ndarray:
-        from ma_data.pose_video import draw_pose_frames
+        from ma_data.core.pose_video import draw_pose_frames
 
         if isinstance(key, (int, np.integer)):
             return self[int(key) : int(key) + 1 or None][0]
@@ -193,7 +193,7 @@ class PoseVideo:
         return np.stack(list(draw_pose_frames(part, self.width, self.height)))
 
     def __iter__(self):
-        from ma_data.pose_video import draw_pose_frames
+        from ma_data.core.pose_video import draw_pose_frames
 
         yield from draw_pose_frames(self.pixels, self.width, self.height)
 

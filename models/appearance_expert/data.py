@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.errors import FormatError, MediaError
+from ma_data.core.errors import FormatError, MediaError
 
 from .conditioning import (
     DEFAULT_PROMPT,
@@ -83,7 +83,7 @@ def _text(row, column: str) -> str | None:
 
 def read_frames_at(path: str | os.PathLike, indices: np.ndarray) -> np.ndarray:
     """Decode only the frames at ``indices`` (sorted or not, repeats allowed) of a video."""
-    from ma_data.io.video import iter_frames
+    from ma_data.core.io.video import iter_frames
 
     wanted = np.asarray(indices, dtype=np.int64)
     if len(wanted) == 0:
@@ -159,7 +159,7 @@ class ManifestClips:
 
     def _window_start(self, path: Path, index: int) -> int:
         """First output frame (at the training fps) of this item's window, drawn reproducibly."""
-        from ma_data.io.video import probe_video
+        from ma_data.core.io.video import probe_video
 
         info = probe_video(path)
         n_out = max(1, int(np.floor(info.n_frames * self.fps / info.fps + 1e-6)))
@@ -170,7 +170,7 @@ class ManifestClips:
         """Frames of ``path`` (at its own fps) shown at output times ``start .. start+F-1``; the clip's last
         frame repeats past its end. Each file uses its own fps, so a pose video at another rate stays aligned
         in time."""
-        from ma_data.io.video import probe_video
+        from ma_data.core.io.video import probe_video
 
         info = probe_video(path)
         idx = resample_indices(info.n_frames, info.fps, self.fps, start + self.n_frames)
@@ -194,7 +194,7 @@ class ManifestClips:
             face = read_frames_at(face_path, self._indices(face_path, start))
             face = fit_frames(face, self.face_size, self.face_size)
         elif keypoints:
-            from ma_data.formats.keypoints import load_npz
+            from ma_data.core.formats.keypoints import load_npz
 
             # Keypoint tracks are frame-for-frame with their clip video (manifest: same n_frames).
             kp = load_npz(self._path(keypoints)).data

@@ -1,8 +1,8 @@
 """Loading Wan2.2-Animate through diffusers from a local directory in diffusers layout.
 
 The base model is ``Wan-AI/Wan2.2-Animate-14B-Diffusers`` (about 82 GB). It is never downloaded implicitly: it is
-looked up in the weights cache of :mod:`ma_data.weights` under the registry name :data:`BASE_WEIGHT` (or a
-directory the user passes), and a missing directory is a :class:`~ma_data.errors.MissingWeightError` saying
+looked up in the weights cache of :mod:`ma_data.core.weights` under the registry name :data:`BASE_WEIGHT` (or a
+directory the user passes), and a missing directory is a :class:`~ma_data.core.errors.MissingWeightError` saying
 where it was looked for and how to get it.
 
 Components are loaded one by one instead of through ``DiffusionPipeline.from_pretrained`` for two reasons:
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ma_data.errors import FormatError, MissingWeightError
+from ma_data.core.errors import FormatError, MissingWeightError
 
 #: Registry name (``manifests/weights.yaml``) of the base Wan2.2-Animate-14B model in diffusers layout.
 BASE_WEIGHT = "wan2.2-animate-14b-diffusers"
@@ -87,7 +87,7 @@ def resolve_model_dir(path: str | os.PathLike | None = None, name: str = BASE_WE
     Raises :class:`MissingWeightError` when it is absent and :class:`FormatError` when it is not in diffusers
     layout (a DiffSynth/original-Wan checkpoint directory is the usual mistake).
     """
-    from ma_data.weights import resolve_weight
+    from ma_data.core.weights import resolve_weight
 
     try:
         root = resolve_weight(name, path)

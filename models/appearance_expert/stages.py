@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ma_data.errors import FormatError, MissingWeightError
+from ma_data.core.errors import FormatError, MissingWeightError
 
 BODY_ADAPTER_PREFIX = "pose_patch_embedding."
 FULL_ADAPTER_PREFIXES = ("pose_patch_embedding.", "motion_encoder.", "face_encoder.", "face_adapter.")
@@ -164,7 +164,7 @@ def body_adapter_state_dict(transformer: nn.Module, full: bool = False) -> dict[
 def save_body_adapter(transformer: nn.Module, path: str | os.PathLike, full: bool = False) -> Path:
     from safetensors.torch import save_file
 
-    from ma_data.io.atomic import atomic_path
+    from ma_data.core.io.atomic import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -235,7 +235,7 @@ def lora_state_dict(transformer: nn.Module, adapter_name: str = LORA_ADAPTER_NAM
 def save_lora(transformer: nn.Module, path: str | os.PathLike, adapter_name: str = LORA_ADAPTER_NAME) -> Path:
     from safetensors.torch import save_file
 
-    from ma_data.io.atomic import atomic_path
+    from ma_data.core.io.atomic import atomic_path
 
     path = Path(path)
     config = _unwrap(transformer).peft_config[adapter_name]

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 from .conditioning import DEFAULT_PROMPT
 from .encoding import Conditioner, SegmentConditioning, transformer_forward

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 from .denoiser import GENRES, DenoiserConfig, MotionDenoiser
 from .normalizer import MinMaxNormalizer
@@ -153,7 +153,7 @@ class LoadedExpert:
 
 def save_checkpoint(path: Path, **payload) -> None:
     """Atomically write our checkpoint dict (``format``/``version`` are added)."""
-    from ma_data.io.atomic import atomic_write
+    from ma_data.core.io.atomic import atomic_write
 
     payload = {
         "format": FORMAT,

@@ -2,7 +2,7 @@
 
 A FineDance directory holds ``motion/NNN.npy`` (T, 315), ``music_wav/NNN.wav`` and ``label_json/NNN.json``
 (``style2`` = genre); ``music_npy/NNN.npy`` (the same 35-d features) is used when present, otherwise the
-features are computed with :func:`ma_data.music_features.baseline_features` and cached.
+features are computed with :func:`ma_data.core.music_features.baseline_features` and cached.
 
 Windows: every sequence is cut into ``window``-frame clips starting every ``stride`` frames (the paper
 trains on 240-frame clips; the release's slicing is unpublished, EDGE slides 5 s windows by 0.5 s; our
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.errors import FormatError, MaceError
-from ma_data.formats.motion import read_finedance
-from ma_data.music_features import N_FEATURES, baseline_features
+from ma_data.core.errors import FormatError, MaceError
+from ma_data.core.formats.motion import read_finedance
+from ma_data.core.music_features import N_FEATURES, baseline_features
 
 from .denoiser import GENRES
 from .representation import encode_motion

@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ma_data.body.axes import convert_motion
-from ma_data.body.fk import forward_kinematics
-from ma_data.body.rotations import (
+from ma_data.core.body.axes import convert_motion
+from ma_data.core.body.fk import forward_kinematics
+from ma_data.core.body.rotations import (
     axis_angle_to_matrix,
     matrix_to_axis_angle,
     matrix_to_rotation_6d,
     rotation_6d_to_matrix,
 )
-from ma_data.formats.motion import Motion
+from ma_data.core.formats.motion import Motion
 
 N_JOINTS = 24
 CONTACT_JOINTS = (7, 8, 10, 11)  # L-ankle, R-ankle, L-toes, R-toes: the order of the 4 contact channels

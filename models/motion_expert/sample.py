@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ma_data.formats.motion import Motion
-from ma_data.music_features import FPS, HOP_LENGTH, baseline_features
+from ma_data.core.formats.motion import Motion
+from ma_data.core.music_features import FPS, HOP_LENGTH, baseline_features
 
 from .checkpoint import LoadedExpert
 from .diffusion import EditConstraint, MotionDiffusion
@@ -26,7 +26,7 @@ from .representation import decode_features
 def music_frames(path: Path, fps: int = FPS) -> tuple[np.ndarray, int]:
     """(T, 35) features and T = round(duration * fps) for an audio file."""
     feats = baseline_features(path, fps=fps)
-    from ma_data.io.audio import load_audio
+    from ma_data.core.io.audio import load_audio
 
     y, sr = load_audio(path, sr=fps * HOP_LENGTH)
     n = max(1, int(round(len(y) * fps / sr)))
@@ -83,7 +83,7 @@ def write_official_pickle(motion: Motion, path: Path) -> Path:
 
     The release writes Z-up; a Y-up motion is converted first.
     """
-    from ma_data.io.atomic import atomic_write
+    from ma_data.core.io.atomic import atomic_write
 
     m = motion.to_up_axis("z")
     payload = {

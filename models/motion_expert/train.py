@@ -113,7 +113,7 @@ def _prepare_data(
     if not seqs:
         first = next(iter(failed.items()))
         raise_msg = f"{finedance}: no usable sequence ({len(failed)} failed; first: {first[0]}: {first[1]})"
-        from ma_data.errors import FormatError
+        from ma_data.core.errors import FormatError
 
         raise FormatError(raise_msg)
     window, longest = cfg.window, max(len(s.motion) for s in seqs)

@@ -109,7 +109,7 @@ def test_nothing_usable_is_one_line_and_exit_2(tmp_path):
 
 def test_official_file_rules_are_the_official_glob(demo_set, tmp_path):
     """mace2d-official reads *.mp4 audio and *.json keypoints case-sensitively, hidden files included."""
-    from ma_data.io.audio import load_audio, write_wav
+    from ma_data.core.io.audio import load_audio, write_wav
 
     dirs = _copy(demo_set, tmp_path)
     audio, sr = load_audio(dirs["audio"] / "demo_005.mp4")

@@ -1,7 +1,7 @@
 import pytest
 
 from benchmark.paper_tables import available_tables, load_table, render, rows_from_results
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 
 def test_packaged_tables():

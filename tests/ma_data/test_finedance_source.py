@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from ma_data.body import forward_kinematics
-from ma_data.errors import FormatError
+from ma_data.core.body import forward_kinematics
+from ma_data.core.errors import FormatError
 from ma_data.sample import DEMO_SEQUENCES, SampleSequence, dance_motion, write_sample
 from ma_data.sources.finedance import (
     FINEDANCE_GENRES,

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from ma_data.io.audio import write_wav
-from ma_data.io.video import probe_video, read_video
+from ma_data.core.io.audio import write_wav
+from ma_data.core.io.video import probe_video, read_video
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -11,7 +11,7 @@ from appearance_media import moving_frames, write_frames
 from benchmark.appearance import score_appearance
 from benchmark.appearance.amt import AmtS, MotionSmoothness, build_amt, load_amt, vbench_scale
 from benchmark.appearance.decode import read_frames_bgr
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 
 class Blend(nn.Module):

@@ -10,7 +10,7 @@ from benchmark.appearance import VBENCH_APPEARANCE, collect_videos, score_appear
 from benchmark.appearance.full_reference import psnr_frames
 from benchmark.appearance.temporal_flickering import temporal_flickering_video
 from benchmark.protocols import get_protocol
-from ma_data.errors import MaceError
+from ma_data.core.errors import MaceError
 
 
 @pytest.fixture

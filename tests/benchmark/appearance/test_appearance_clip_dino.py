@@ -20,7 +20,7 @@ from benchmark.appearance import score_appearance
 from benchmark.appearance.clip_models import build_clip_vision, load_openai_clip_state_dict
 from benchmark.appearance.dino import build_dino_vit, load_dino_state_dict
 from benchmark.appearance.transforms import clip_transform, dino_transform, frames_to_tensor
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from appearance_media import moving_frames, write_frames
 from benchmark.appearance import score_appearance
 from benchmark.appearance.musiq import Musiq, WSConv, build_musiq, same_pad
 from benchmark.appearance.transforms import frames_to_tensor, musiq_transform
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 
 
 def tiny_musiq_sd(seed=0) -> dict[str, torch.Tensor]:

@@ -15,7 +15,7 @@ from benchmark.appearance.temporal_flickering import (
     temporal_flickering_frames,
     temporal_flickering_video,
 )
-from ma_data.errors import MediaError
+from ma_data.core.errors import MediaError
 
 
 def test_known_flicker_lossless(lossless_flicker_video):

@@ -25,7 +25,7 @@ GOLDEN = {
 
 @pytest.mark.slow  # librosa beat tracking on 11 clips
 def test_cli_on_official_json(tmp_path, monkeypatch):
-    from ma_data.io.video import write_video
+    from ma_data.core.io.video import write_video
 
     monkeypatch.setenv("MACE_DANCE_NO_PROGRESS", "1")
     d = np.load(DATA)

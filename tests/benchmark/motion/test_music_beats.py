@@ -10,7 +10,7 @@ import pytest
 
 from benchmark.motion.music_beats import beat_times_to_frames, music_beat_frames, music_beat_times
 from benchmark.protocols import get_protocol
-from ma_data.errors import MaceError
+from ma_data.core.errors import MaceError
 
 SR = 22050
 CLICKS = np.arange(0.5, 8.0, 0.5)  # 120 bpm
@@ -95,7 +95,7 @@ def test_decoding_matches_librosa_audioread_chain(click_mp4):
 
     import librosa
 
-    from ma_data.io.audio import load_audio
+    from ma_data.core.io.audio import load_audio
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -118,7 +118,7 @@ def test_unreadable_audio_is_a_one_line_error(tmp_path):
 
 @pytest.mark.slow
 def test_beat_times_are_cached_by_content(click_wav, tmp_path, monkeypatch):
-    import ma_data.io.audio
+    import ma_data.core.io.audio
 
     first = music_beat_times(click_wav)
     copy = tmp_path / "renamed.wav"
@@ -127,7 +127,7 @@ def test_beat_times_are_cached_by_content(click_wav, tmp_path, monkeypatch):
     def no_decode(*args, **kwargs):
         raise AssertionError("decoded although cached")
 
-    monkeypatch.setattr(ma_data.io.audio, "load_audio", no_decode)
+    monkeypatch.setattr(ma_data.core.io.audio, "load_audio", no_decode)
     np.testing.assert_array_equal(music_beat_times(copy), first)  # same bytes, other name: a hit
     with pytest.raises(AssertionError, match="decoded"):
         music_beat_times(copy, sr=16000)  # other settings: a miss

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ma_data.body import forward_kinematics
+from ma_data.core.body import forward_kinematics
 
 
 def make_dance(T: int, seed: int, dtype=np.float64) -> np.ndarray:

@@ -8,7 +8,7 @@ from conftest import make_dance
 
 from benchmark.cli import main
 from benchmark.motion.protocols3d import METRIC_KEYS, score_3d
-from ma_data.formats.motion import from_joints_array
+from ma_data.core.formats.motion import from_joints_array
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 
@@ -144,8 +144,8 @@ def test_table_command_with_results(dirs, tmp_path):
 @pytest.mark.slow
 def test_cli_beats_from_music(dirs, tmp_path):
     """``--music`` extracts beats with the protocol's recipe (LODGE's for finedance3d) from <stem>.wav."""
-    from ma_data.io.audio import write_wav
-    from ma_data.music_features import beat_vector
+    from ma_data.core.io.audio import write_wav
+    from ma_data.core.music_features import beat_vector
 
     gt, pred, _ = dirs
     music = tmp_path / "music"

@@ -9,7 +9,7 @@ from benchmark.motion.physical import (
     pfc_score,
     pfc_sequence,
 )
-from ma_data.body import rest_joints, y_up_to_z_up
+from ma_data.core.body import rest_joints, y_up_to_z_up
 
 
 def test_pfc_matches_loop():

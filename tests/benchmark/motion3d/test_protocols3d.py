@@ -7,8 +7,8 @@ from motion3d_reference_loops import bas_loop, kinetic_loop, manual_loop, pfc_lo
 from benchmark.motion.physical import foot_skating_sequence
 from benchmark.motion.protocols3d import METRIC_KEYS, PROTOCOLS_3D, score_3d
 from benchmark.protocols import get_protocol, list_protocols
-from ma_data.body import y_up_to_z_up
-from ma_data.formats.motion import from_joints_array
+from ma_data.core.body import y_up_to_z_up
+from ma_data.core.formats.motion import from_joints_array
 
 N, T = 6, 80
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
@@ -188,7 +188,7 @@ def test_inputs_as_motions_and_bad_samples(sets):
     assert "pred:short" in r.skipped and "pred:j22" in r.skipped and "24 joints" in r.skipped["pred:j22"]
     r22 = score_3d(gt, {"j22": make_dance(30, 8)[:, :22], **pred}, beats, "finedance3d")
     assert "pred:j22" not in r22.skipped
-    from ma_data.errors import MaceError
+    from ma_data.core.errors import MaceError
 
     with pytest.raises(MaceError):
         score_3d(gt, {"short": make_dance(2, 9)}, beats, "bailando3d")

@@ -18,8 +18,8 @@ pytest.importorskip("pyrender")
 
 from ma_data.build import Ledger  # noqa: E402
 from ma_data.cli import main  # noqa: E402
-from ma_data.formats.keypoints import load_npz  # noqa: E402
-from ma_data.io.video import probe_video  # noqa: E402
+from ma_data.core.formats.keypoints import load_npz  # noqa: E402
+from ma_data.core.io.video import probe_video  # noqa: E402
 from ma_data.manifest import COLUMNS, read_manifest  # noqa: E402
 from ma_data.validate import validate_dataset  # noqa: E402
 
@@ -83,7 +83,7 @@ def test_manifest_contents(reference_build, tiny_finedance):
         m = np.load(reference_build / row["motion_path"])
         assert m["poses"].shape == (row["n_frames"], 24, 3)
         # the motion slice is the source's frames [start, end)
-        from ma_data.formats.motion import read_finedance
+        from ma_data.core.formats.motion import read_finedance
 
         src = read_finedance(tiny_finedance / "motion" / f"{row['source_id']}.npy")
         assert np.allclose(m["trans"], src.trans[row["start_frame"] : row["end_frame"]])

@@ -8,9 +8,9 @@ import os
 import pytest
 from click.testing import CliRunner
 
+from ma_data.core.io.video import probe_video
 from ma_data.crawl.cli import crawl, status
 from ma_data.crawl.loopback import Fault, LoopbackServer
-from ma_data.io.video import probe_video
 from ma_data.manifest import read_manifest
 
 pytestmark = pytest.mark.slow

@@ -6,6 +6,7 @@ import email.utils
 
 import pytest
 
+from ma_data.core.errors import FormatError
 from ma_data.crawl.errors import (
     ClassifiedError,
     RetryPolicy,
@@ -15,7 +16,6 @@ from ma_data.crawl.errors import (
 )
 from ma_data.crawl.takedown import DenyList, load_deny_list
 from ma_data.crawl.urls import read_url_manifest, url_key
-from ma_data.errors import FormatError
 
 
 class _Resp:

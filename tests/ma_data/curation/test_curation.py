@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from ma_data.core.io.video import iter_frames, write_video
 from ma_data.crawl.synthetic import make_source_video, shot_bounds
 from ma_data.curation.clips import ClipPolicy, draw_windows, output_size, write_clips
 from ma_data.curation.dedupe import clip_signature, find_duplicates, frame_phash, hamming
 from ma_data.curation.shots import Shot, detect_shots, scores_to_cuts
 from ma_data.curation.static import STATIC_THRESHOLD, flow_speed, to_analysis_gray
-from ma_data.io.video import iter_frames, write_video
 
 
 def test_content_detector_finds_the_known_cuts(tmp_path):

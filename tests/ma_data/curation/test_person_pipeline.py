@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ma_data.core.io.video import write_video
 from ma_data.curation.curate import curate_source
-from ma_data.io.video import write_video
 
 pytestmark = pytest.mark.slow
 DATA = Path("/usr/share/doc/opencv-doc/examples/data")

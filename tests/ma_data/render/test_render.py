@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("pyrender")
 
-from ma_data.errors import MissingWeightError  # noqa: E402
-from ma_data.pose_video import canvas_fit, draw_pose_frames, smpl_to_openpose18  # noqa: E402
+from ma_data.core.errors import MissingWeightError  # noqa: E402
+from ma_data.core.pose_video import canvas_fit, draw_pose_frames, smpl_to_openpose18  # noqa: E402
 from ma_data.render import PRESETS, RenderConfig, front_camera  # noqa: E402
 from ma_data.render.renderer import ClipRenderer  # noqa: E402
 from ma_data.sample import DEMO_SEQUENCES, dance_motion  # noqa: E402

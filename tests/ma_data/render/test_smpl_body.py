@@ -16,7 +16,7 @@ pytest.importorskip("pyrender")
 pytest.importorskip("smplx")
 pytest.importorskip("torch")
 
-from ma_data.body import PARENTS, forward_kinematics, rest_joints  # noqa: E402
+from ma_data.core.body import PARENTS, forward_kinematics, rest_joints  # noqa: E402
 from ma_data.render import PRESETS  # noqa: E402
 from ma_data.render.mannequin import build_mannequin  # noqa: E402
 from ma_data.render.renderer import ClipRenderer  # noqa: E402

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ae_helpers import H, W
 
-from ma_data.io.video import write_video
+from ma_data.core.io.video import write_video
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -57,7 +57,7 @@ def _row(i: int, **paths) -> dict:
 @pytest.fixture(scope="session")
 def tiny_manifest(tmp_path_factory):
     """An MA-Data manifest of two 24-frame 16-fps clips with pose videos; clip 1 has face keypoints."""
-    from ma_data.formats.keypoints import KeypointTrack, save_npz
+    from ma_data.core.formats.keypoints import KeypointTrack, save_npz
     from ma_data.manifest import write_manifest
 
     root = tmp_path_factory.mktemp("tiny_ma_data")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ma_data.errors import FormatError, MediaError
+from ma_data.core.errors import FormatError, MediaError
 from models.appearance_expert.conditioning import (
     face_boxes,
     face_video_from_keypoints,
@@ -62,7 +62,7 @@ def test_reference_image_errors_name_the_file(tmp_path):
 
 
 def test_lazy_pose_video_matches_drawing_everything():
-    from ma_data.pose_video import motion_to_pose_frames
+    from ma_data.core.pose_video import motion_to_pose_frames
     from models.appearance_expert.conditioning import PoseVideo
 
     joints = np.random.default_rng(0).normal(size=(60, 24, 3))  # 2 s at 30 fps, Z-up

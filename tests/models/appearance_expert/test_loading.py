@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ma_data.errors import FormatError, MissingWeightError
+from ma_data.core.errors import FormatError, MissingWeightError
 from models.appearance_expert.loading import COMPONENTS, MemoryOptions, resolve_model_dir
 
 

@@ -10,7 +10,7 @@ import pytest
 from ae_helpers import SEGMENT, H, W
 from PIL import Image
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 from models.appearance_expert.data import ManifestClips
 from models.appearance_expert.inference import AppearanceExpert
 from models.appearance_expert.loading import MemoryOptions
@@ -78,7 +78,7 @@ def test_two_stages_checkpoints_resume_and_inference(tiny_model_dir, tiny_manife
 
 
 def test_pose_video_at_another_fps_stays_aligned_in_time(tmp_path):
-    from ma_data.io.video import write_video
+    from ma_data.core.io.video import write_video
 
     # Clip at 16 fps, its pose video at 32 fps: both show brightness 8*t for the frame at time t/16 s.
     clip = np.stack([np.full((H, W, 3), 8 * t, np.uint8) for t in range(24)])

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from ma_data.errors import FormatError, MissingWeightError
+from ma_data.core.errors import FormatError, MissingWeightError
 from models.appearance_expert.stages import (
     configure_aesthetic_stage,
     configure_kinematic_stage,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ma_data.body.rotations import axis_angle_to_rotation_6d
+from ma_data.core.body.rotations import axis_angle_to_rotation_6d
 
 N_SMPLH = 52
 

@@ -9,7 +9,7 @@ import types
 import pytest
 import torch
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 from models.motion_expert.checkpoint import load_expert, official_to_ours
 
 W, FF, NFEATS, MUSIC, N_DANCE, N_MUSIC, N_STATE = 32, 48, 151, 35, 2, 2, 4

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ma_data.formats.motion import read_motion_pickle
+from ma_data.core.formats.motion import read_motion_pickle
 from models.cli import main
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ma_data.errors import FormatError
+from ma_data.core.errors import FormatError
 from models.motion_expert.data import (
     Sequence,
     genre_id,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from ma_data.formats.motion import from_finedance_array
+from ma_data.core.formats.motion import from_finedance_array
 from models.motion_expert.denoiser import DenoiserConfig, MotionDenoiser
 from models.motion_expert.diffusion import MotionDiffusion
 from models.motion_expert.normalizer import MinMaxNormalizer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ma_data.formats.motion import Motion, from_finedance_array
+from ma_data.core.formats.motion import Motion, from_finedance_array
 from models.motion_expert.losses import motion_losses
 from models.motion_expert.normalizer import MinMaxNormalizer
 from models.motion_expert.representation import contact_labels, decode_features, encode_motion

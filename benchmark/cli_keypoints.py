@@ -1,0 +1,72 @@
+"""``mace-bench keypoints``: extract one dancer's 2D keypoints from a folder of videos.
+
+Writes the official MACE-Dance JSON layout by default, so our extraction can feed the official
+``calculate_metric.py`` (and ``mace-bench evaluate --gt-keypoints/--pred-keypoints``) directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ma_data.core.cli import cli_errors
+from ma_data.core.errors import MaceError
+from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
+
+
+@click.command("keypoints")
+@click.option(
+    "--videos",
+    "video_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder of videos (.mp4 .mov .mkv .webm .avi .m4v); one track per file stem.",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option(
+    "--pose",
+    type=click.Choice(list(BACKENDS)),
+    default=DEFAULT_BACKEND,
+    show_default=True,
+    help="Pose backend: " + "; ".join(f"{k} = {v[2]}" for k, v in BACKENDS.items()) + ".",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "npz"]),
+    default="json",
+    show_default=True,
+    help='json = official MACE-Dance layout {"keypoints": [[[y, x, conf] x 25] per frame]}; '
+    "npz = our compact track (x, y, conf) with detection mask and provenance.",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Re-extract even when a cached track exists (default: use the cache)."
+)
+@cli_errors
+def keypoints(video_dir: Path, out_dir: Path, pose: str, fmt: str, no_cache: bool) -> None:
+    """Extract ViTPose-25 keypoint tracks from every video in --videos into --out.
+
+    A video that cannot be processed is reported and skipped; the exit code is 2 only when none could be.
+    """
+    from benchmark.inputs import VIDEO_SUFFIXES, list_by_stem
+    from ma_data.core.formats.keypoints import save_npz, write_official_json
+    from ma_data.core.pose.extract import extract_tracks
+
+    videos = list_by_stem(video_dir, VIDEO_SUFFIXES, "video")
+    if not videos:
+        raise MaceError(f"{video_dir}: no videos found ({' '.join(VIDEO_SUFFIXES)})")
+    tracks, errors = extract_tracks(videos, pose, cache=not no_cache, progress=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stem, track in tracks.items():
+        if fmt == "json":
+            write_official_json(out_dir / f"{stem}.json", track)
+        else:
+            save_npz(out_dir / f"{stem}.npz", track)
+        if track.meta.get("warning"):
+            click.echo(f"warning: {stem}: {track.meta['warning']}", err=True)
+    for stem, err in sorted(errors.items()):
+        click.echo(f"skipped {stem}: {err}", err=True)
+    if not tracks:
+        raise MaceError(f"no keypoints extracted from {video_dir}: all {len(errors)} videos failed")
+    click.echo(f"wrote {len(tracks)} {fmt} tracks to {out_dir} (pose {pose}); {len(errors)} skipped")

@@ -1,0 +1,67 @@
+"""The SMPL-24 body: skeleton constants, rotation conversions, forward kinematics and up-axis changes."""
+
+from ma_data.core.body.axes import (
+    Y_UP_TO_Z_UP,
+    Z_UP_TO_Y_UP,
+    convert_motion,
+    convert_points,
+    convert_root_orient,
+    y_up_to_z_up,
+    z_up_to_y_up,
+)
+from ma_data.core.body.fk import forward_kinematics
+from ma_data.core.body.rotations import (
+    axis_angle_to_matrix,
+    axis_angle_to_quaternion,
+    axis_angle_to_rotation_6d,
+    matrix_to_axis_angle,
+    matrix_to_quaternion,
+    matrix_to_rotation_6d,
+    quaternion_apply,
+    quaternion_multiply,
+    quaternion_to_axis_angle,
+    quaternion_to_matrix,
+    rotation_6d_to_axis_angle,
+    rotation_6d_to_matrix,
+)
+from ma_data.core.body.skeleton import (
+    FOOT_JOINTS,
+    JOINT_NAMES,
+    NUM_JOINTS,
+    PARENTS,
+    SMPL_JOINT_NAMES,
+    joint_index,
+    rest_joints,
+    rest_offsets,
+)
+
+__all__ = [
+    "FOOT_JOINTS",
+    "JOINT_NAMES",
+    "NUM_JOINTS",
+    "PARENTS",
+    "SMPL_JOINT_NAMES",
+    "Y_UP_TO_Z_UP",
+    "Z_UP_TO_Y_UP",
+    "axis_angle_to_matrix",
+    "axis_angle_to_quaternion",
+    "axis_angle_to_rotation_6d",
+    "convert_motion",
+    "convert_points",
+    "convert_root_orient",
+    "forward_kinematics",
+    "joint_index",
+    "matrix_to_axis_angle",
+    "matrix_to_quaternion",
+    "matrix_to_rotation_6d",
+    "quaternion_apply",
+    "quaternion_multiply",
+    "quaternion_to_axis_angle",
+    "quaternion_to_matrix",
+    "rest_joints",
+    "rest_offsets",
+    "rotation_6d_to_axis_angle",
+    "rotation_6d_to_matrix",
+    "y_up_to_z_up",
+    "z_up_to_y_up",
+]

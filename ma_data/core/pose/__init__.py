@@ -1,0 +1,12 @@
+"""2D pose extraction: backends behind one interface, single-dancer tracking, a track cache, batch extraction.
+
+- :mod:`ma_data.core.pose.base` — the :class:`PoseBackend` interface.
+- :mod:`ma_data.core.pose.mediapipe_backend` — BlazePose (default; weights ship with the wheel, offline).
+- :mod:`ma_data.core.pose.vitpose_backend` — ViTPose-S coco_25 + a person detector (the official protocol's model),
+  with :mod:`~ma_data.core.pose.vitpose_convert` (easy_ViTPose checkpoint -> transformers),
+  :mod:`~ma_data.core.pose.topdown` (crop and heatmap decoding) and :mod:`~ma_data.core.pose.detector` (RT-DETR).
+- :mod:`ma_data.core.pose.tracking` — single-dancer selection across frames.
+- :mod:`ma_data.core.pose.cache` — tracks cached by video sha256 + backend + weights hash.
+- :mod:`ma_data.core.pose.registry` — ``get_backend(name)`` for ``--pose mediapipe|vitpose``.
+- :mod:`ma_data.core.pose.extract` — ``extract_tracks(videos, backend_name)`` with caching and per-video errors.
+"""

@@ -1,0 +1,36 @@
+"""Pose backends by name, for ``--pose mediapipe|vitpose``. Backends are imported lazily (heavy deps)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ma_data.core.pose.base import PoseBackend
+
+#: name -> (module, class, one-line description)
+BACKENDS: dict[str, tuple[str, str, str]] = {
+    "mediapipe": (
+        "ma_data.core.pose.mediapipe_backend",
+        "MediaPipeBackend",
+        "BlazePose (model_complexity=1, video mode) mapped to ViTPose-25; offline, weights bundled",
+    ),
+    "vitpose": (
+        "ma_data.core.pose.vitpose_backend",
+        "ViTPoseBackend",
+        "ViTPose-S coco_25 (easy_ViTPose checkpoint) + RT-DETR person detector; the official protocol's model",
+    ),
+}
+DEFAULT_BACKEND = "mediapipe"
+
+
+def available_backends() -> list[str]:
+    return list(BACKENDS)
+
+
+def get_backend(name: str = DEFAULT_BACKEND, **kwargs: Any) -> PoseBackend:
+    """Instantiate backend ``name``; raises ``ValueError`` for unknown names and the backend's own errors
+    (e.g. :class:`ma_data.core.errors.MissingWeightError`) when it cannot be built."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown pose backend {name!r}; choose from {', '.join(BACKENDS)}")
+    module, cls, _ = BACKENDS[name]
+    return getattr(importlib.import_module(module), cls)(**kwargs)

@@ -1,0 +1,187 @@
+"""ViTPose-S coco_25 (the official MACE-Dance extractor's model) on transformers, top-down with a detector.
+
+Pipeline per frame, following easy_ViTPose as run by the official ``extract_ViTPose.py --single_pose
+--is_video``:
+
+1. person boxes from the detector (:mod:`ma_data.core.pose.detector`; RT-DETR instead of YOLOv8s, threshold
+   0.35);
+2. one dancer box per frame (:mod:`ma_data.core.pose.tracking`; ``selection="score"`` takes the most confident
+   box, which is what the official run does; ``"track"`` follows one dancer through the video);
+3. crop/pad/resize/normalise, ViTPose forward, DARK+UDP heatmap decode (:mod:`ma_data.core.pose.topdown`);
+4. keypoints back to image pixels as ``(x, y, conf)`` in coco_25 order (the official JSON stores
+   ``(y, x, conf)``; :func:`ma_data.core.formats.keypoints.write_official_json` converts).
+
+Weights: ``vitpose-s-coco25`` (easy_ViTPose's ``vitpose-s-coco_25.pth``, converted on load by
+:mod:`ma_data.core.pose.vitpose_convert`) and ``rtdetr-r18vd-coco-o365`` (a transformers directory), both from
+the weights cache (:mod:`ma_data.core.weights`); a missing file raises
+:class:`~ma_data.core.errors.MissingWeightError` saying which file, where it was looked for and how to get it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ma_data.core.formats.keypoints import NUM_JOINTS, KeypointTrack
+from ma_data.core.pose.base import PoseBackend, check_frame
+from ma_data.core.pose.detector import PersonDetector
+from ma_data.core.pose.topdown import crop_box, decode_heatmaps, preprocess
+from ma_data.core.pose.tracking import SELECTION_POLICIES, DancerTracker, select_by_score
+
+VITPOSE_WEIGHT = "vitpose-s-coco25"
+#: Bump when preprocessing/decoding changes (invalidates cached tracks).
+PIPELINE_VERSION = "1"
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime: float) -> str:
+    from ma_data.core.io.atomic import sha256_file
+
+    return sha256_file(path)
+
+
+class ViTPoseBackend(PoseBackend):
+    """Top-down ViTPose with a person detector.
+
+    Args:
+        checkpoint: path of an easy_ViTPose ``.pth`` (default: registry weight ``vitpose-s-coco25``).
+        detector: a :class:`~ma_data.core.pose.detector.PersonDetector` (default: RT-DETR from the cache).
+        model: an already-built transformers ``VitPoseForPoseEstimation`` (tests, custom sizes); when given,
+            ``checkpoint`` is only used for the weights hash if present.
+        size: ViTPose size of the checkpoint (``s`` for the official protocol).
+        selection: ``"score"`` (official behaviour) or ``"track"``; see :mod:`ma_data.core.pose.tracking`.
+        device: ``"cuda"`` when available, else ``"cpu"``, unless given.
+    """
+
+    name = "vitpose"
+
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike | None = None,
+        detector: PersonDetector | None = None,
+        model=None,
+        size: str = "s",
+        selection: str = "score",
+        device: str | None = None,
+    ) -> None:
+        import torch
+
+        if selection not in SELECTION_POLICIES:
+            raise ValueError(f"selection must be one of {SELECTION_POLICIES}, got {selection!r}")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.selection = selection
+        self._torch = torch
+        _check_weights(need_pose=model is None, need_detector=detector is None, checkpoint=checkpoint)
+        if model is None:
+            from ma_data.core.pose.vitpose_convert import load_vitpose
+            from ma_data.core.weights import resolve_weight
+
+            path = resolve_weight(VITPOSE_WEIGHT, checkpoint)
+            model = load_vitpose(path, size=size, device=self.device)
+            stat = path.stat()
+            pose_hash = _file_sha256(str(path), stat.st_size, stat.st_mtime)
+        else:
+            model = model.to(self.device).eval()
+            pose_hash = _state_fingerprint(model)
+        if detector is None:
+            from ma_data.core.pose.detector import RTDetrPersonDetector
+
+            detector = RTDetrPersonDetector(device=self.device)
+        self.model = model
+        self.detector = detector
+        self._weights_hash = hashlib.sha256(f"{pose_hash}\0{detector.weights_hash}".encode()).hexdigest()
+        self.version = f"{PIPELINE_VERSION}+{size}+{getattr(detector, 'name', 'detector')}+{selection}"
+
+    @property
+    def weights_hash(self) -> str:
+        return self._weights_hash
+
+    def close(self) -> None:
+        self.model = None
+        if self.device.startswith("cuda"):
+            self._torch.cuda.empty_cache()
+
+    def pose_from_box(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """(25, 3) ``(x, y, conf)`` image-pixel keypoints of the person in ``box``."""
+        crop, origin = crop_box(frame, box)
+        x = self._torch.from_numpy(preprocess(crop))[None].to(self.device)
+        with self._torch.no_grad():
+            heatmaps = self.model(pixel_values=x).heatmaps.float().cpu().numpy()
+        kp = decode_heatmaps(heatmaps, np.array([[crop.shape[1], crop.shape[0]]]))[0]
+        kp[:, :2] += origin
+        return kp.astype(np.float32)
+
+    def estimate(
+        self, frames: Iterable[np.ndarray], fps: float, width: int, height: int, n_frames: int | None = None
+    ) -> KeypointTrack:
+        tracker = DancerTracker() if self.selection == "track" else None
+        rows: list[np.ndarray] = []
+        mask: list[bool] = []
+        boxes_used: list[list[float] | None] = []
+        for i, frame in enumerate(frames):
+            frame = check_frame(frame, width, height, i)
+            boxes = np.asarray(self.detector.detect(frame), np.float64).reshape(-1, 5)
+            idx = tracker.update(boxes, (width, height)) if tracker is not None else select_by_score(boxes)
+            if idx is None:
+                rows.append(np.zeros((NUM_JOINTS, 3), np.float32))
+                mask.append(False)
+                boxes_used.append(None)
+                continue
+            rows.append(self.pose_from_box(frame, boxes[idx]))
+            mask.append(True)
+            boxes_used.append([round(float(v), 2) for v in boxes[idx]])
+        data = np.stack(rows) if rows else np.zeros((0, NUM_JOINTS, 3), np.float32)
+        return KeypointTrack(
+            data=data,
+            mask=np.array(mask, bool),
+            fps=fps,
+            width=width,
+            height=height,
+            extractor=self.name,
+            extractor_version=self.version,
+            weights_hash=self.weights_hash,
+            meta={"boxes": boxes_used, "selection": self.selection},
+        )
+
+
+def _check_weights(need_pose: bool, need_detector: bool, checkpoint=None) -> None:
+    """Report every missing weight in one error (rather than one per run), each with its path and source."""
+    from ma_data.core.errors import MissingWeightError
+    from ma_data.core.pose.detector import DETECTOR_WEIGHT
+    from ma_data.core.weights import get_spec, resolve_weight
+
+    wanted = ([(VITPOSE_WEIGHT, checkpoint)] if need_pose else []) + (
+        [(DETECTOR_WEIGHT, None)] if need_detector else []
+    )
+    problems = []
+    for name, override in wanted:
+        try:
+            resolve_weight(name, override)
+        except MissingWeightError as exc:
+            spec = get_spec(name)
+            # directory weights (transformers layouts) are not fetched by `weights fetch`; say how to get them
+            hint = f" [{spec.description}]" if spec.is_dir else ""
+            problems.append(f"{exc}{hint}")
+    if problems:
+        raise MissingWeightError("the vitpose backend needs its weights: " + " | ".join(problems))
+
+
+def _state_fingerprint(model) -> str:
+    """sha256 over a model's tensors (for models passed in directly, e.g. in tests)."""
+    digest = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def default_checkpoint_path() -> Path:
+    """Where the ViTPose checkpoint is expected in the weights cache."""
+    from ma_data.core.weights import weight_path
+
+    return weight_path(VITPOSE_WEIGHT)
