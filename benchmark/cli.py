@@ -7,11 +7,15 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import cli_errors
+from benchmark.cli_3d import evaluate_3d
+from benchmark.cli_appearance import selfcheck
+from benchmark.cli_keypoints import keypoints
+from benchmark.cli_table import table
+from ma_data.core.cli import toolkit_group
+from ma_data.core.commands import TOOLKIT_COMMANDS
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.version_option(package_name="mace-dance")
+@toolkit_group("mace-bench")
 def main() -> None:
     """MACE-Dance benchmark: motion (2D keypoints, 3D SMPL) and appearance (VBench) metrics.
 
@@ -75,7 +79,6 @@ def main() -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for model-backed metrics.")
 @click.option("--no-cache", is_flag=True, help="Re-extract keypoints even when cached.")
-@cli_errors
 def evaluate(**opts) -> None:
     """Score generated dance videos (or their keypoints) against ground truth.
 
@@ -91,7 +94,6 @@ def evaluate(**opts) -> None:
 @main.command()
 @click.option("--kind", type=click.Choice(["motion2d", "motion3d", "appearance"]), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@cli_errors
 def protocols(kind: str | None, as_json: bool) -> None:
     """List the named evaluation protocols with their version and parameters."""
     import json
@@ -108,37 +110,9 @@ def protocols(kind: str | None, as_json: bool) -> None:
             click.echo(f"    {key} = {value!r}")
 
 
-@main.command()
-@cli_errors
-def doctor() -> None:
-    """Check the installation: Python packages, decoders, EGL rendering, the weights cache."""
-    from ma_data.core.doctor import run_doctor
-
-    sys.exit(run_doctor())
-
-
-def _register_subcommands() -> None:
-    """Commands defined in their own modules (one job per module)."""
-    import importlib
-
-    for module, attr in (
-        ("benchmark.cli_3d", "evaluate_3d"),
-        ("benchmark.cli_table", "table"),
-        ("benchmark.cli_appearance", "selfcheck"),
-        ("benchmark.cli_appearance", "weights"),
-        ("benchmark.cli_keypoints", "keypoints"),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        main.add_command(getattr(mod, attr))
-
-
-# Other modules' commands are registered here (add one line per command if not listed above).
-_register_subcommands()
+# Subcommands defined in their own modules: registered here, one place for the whole CLI.
+for _command in (evaluate_3d, table, keypoints, selfcheck, *TOOLKIT_COMMANDS):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

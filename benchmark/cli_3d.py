@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ma_data.core.cli import cli_errors
+from ma_data.core.cli import command
 from ma_data.core.errors import FormatError, MaceError, MediaError
 
 MOTION_SUFFIXES = (".npy", ".npz", ".pkl", ".pickle")
@@ -152,7 +152,7 @@ def write_beat_plots(folder: Path, report, motions: dict, beats: dict[str, np.nd
         plt.close(fig)
 
 
-@click.command("evaluate-3d")
+@command("evaluate-3d")
 @click.option(
     "--protocol",
     type=click.Choice(PROTOCOL_CHOICES),
@@ -200,7 +200,6 @@ def write_beat_plots(folder: Path, report, motions: dict, beats: dict[str, np.nd
     help="Bootstrap resamples for 95% intervals (0 = off; each costs two FIDs and four diversities).",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
-@cli_errors
 def evaluate_3d(
     protocol, gt_dir, pred_dir, beats_dir, music_dir, out, markdown, plots, fps, n_boot, seed
 ) -> None:

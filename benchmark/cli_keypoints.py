@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import cli_errors
+from ma_data.core.cli import command
 from ma_data.core.errors import MaceError
 from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 
 
-@click.command("keypoints")
+@command("keypoints")
 @click.option(
     "--videos",
     "video_dir",
@@ -43,7 +43,6 @@ from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 @click.option(
     "--no-cache", is_flag=True, help="Re-extract even when a cached track exists (default: use the cache)."
 )
-@cli_errors
 def keypoints(video_dir: Path, out_dir: Path, pose: str, fmt: str, no_cache: bool) -> None:
     """Extract ViTPose-25 keypoint tracks from every video in --videos into --out.
 

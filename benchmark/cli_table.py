@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import cli_errors
+from ma_data.core.cli import command
 
 
-@click.command("table")
+@command("table")
 @click.option(
     "--table",
     "table_name",
@@ -39,7 +39,6 @@ from ma_data.core.cli import cli_errors
     "--with-gt", is_flag=True, help="Also add each results file's ground-truth row (Div/BAS/FSR of GT)."
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Also write the table to this file.")
-@cli_errors
 def table(
     table_name: str, results_files: tuple[Path, ...], labels: tuple[str, ...], fmt: str, with_gt: bool, out
 ) -> None:

@@ -6,23 +6,28 @@ Exit codes: 0 success; 1 some clips failed / some files are bad (each named); 2 
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from ma_data.core.cli import cli_errors, fail
-from ma_data.core.errors import MaceError
+from ma_data.core.cli import toolkit_group, verbose_option
+from ma_data.core.commands import TOOLKIT_COMMANDS
+from ma_data.crawl.cli import crawl, status
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.option("-v", "--verbose", is_flag=True, help="Log per-item progress and failures.")
-def main(verbose: bool) -> None:
-    """Build, validate and summarise MA-Data (the MACE-Dance dataset)."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+@toolkit_group("ma-data")
+@verbose_option
+def main() -> None:
+    """Build, validate and summarise MA-Data (the MACE-Dance dataset).
+
+    \b
+    Typical use:
+      ma-data build --demo --subsets render,internet --out data/ma
+      ma-data crawl --urls manifests/urls/example.csv --out data/ma
+      ma-data validate data/ma
+      ma-data stats data/ma
+    """
 
 
 @main.command()
@@ -64,7 +69,6 @@ def main(verbose: bool) -> None:
     default=None,
     help="Folder with SMPL model files: render the SMPL mesh instead of the built-in mannequin.",
 )
-@cli_errors
 def build(finedance, demo, out, config_file, subsets, executor, workers, address, preset, smpl_model_dir):
     """Build (or resume) a dataset root: clips, per-clip files and manifest.parquet.
 
@@ -74,18 +78,15 @@ def build(finedance, demo, out, config_file, subsets, executor, workers, address
     from ma_data.build.pipeline import load_config
 
     if finedance is None and not demo:
-        fail("give --finedance DIR or --demo")
+        raise click.UsageError("give --finedance DIR or --demo")
     names = tuple(s.strip() for s in subsets.split(",") if s.strip())
-    try:
-        cfg = load_config(config_file, demo=demo and finedance is None)
-        if preset:
-            cfg["render"]["preset"] = preset
-        if smpl_model_dir:
-            cfg["render"].update(body="smpl", smpl_model_dir=str(smpl_model_dir.resolve()))
-        res = run_build(out, finedance_dir=finedance, demo=demo, subsets=names, config=cfg,
-                        executor=executor, workers=workers, address=address)  # fmt: skip
-    except MaceError as exc:
-        fail(str(exc))
+    cfg = load_config(config_file, demo=demo and finedance is None)
+    if preset:
+        cfg["render"]["preset"] = preset
+    if smpl_model_dir:
+        cfg["render"].update(body="smpl", smpl_model_dir=str(smpl_model_dir.resolve()))
+    res = run_build(out, finedance_dir=finedance, demo=demo, subsets=names, config=cfg,
+                    executor=executor, workers=workers, address=address)  # fmt: skip
     click.echo(f"{res.out}: {res.n_ok} clips ok, {res.n_failed} failed; manifest {res.manifest}")
     for clip_id, _, err in res.failures:
         click.echo(f"failed: {clip_id}: {err}", err=True)
@@ -96,16 +97,12 @@ def build(finedance, demo, out, config_file, subsets, executor, workers, address
 @main.command()
 @click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--no-decode", is_flag=True, help="Skip full decoding (probe and hash only).")
-@cli_errors
 def validate(root, no_decode):
     """Check every clip of ROOT against manifest.parquet: files, decoding, frame counts, durations, audio,
     keypoint/motion/feature lengths and video hashes. Names every bad file; exit 1 if any."""
     from ma_data.validate import validate_dataset
 
-    try:
-        report = validate_dataset(root, decode=not no_decode)
-    except MaceError as exc:
-        fail(str(exc))
+    report = validate_dataset(root, decode=not no_decode)
     for problem in report.problems:
         click.echo(f"BAD {problem}", err=True)
     click.echo(f"{root}: {report.n_clips} clips checked, {len(report.problems)} problems")
@@ -121,30 +118,19 @@ def validate(root, no_decode):
     default=None,
     help="Chart path (default ROOT/stats.png).",
 )
-@cli_errors
 def stats(root, png):
     """Hours and clips per genre, subset and split, printed and drawn as a PNG chart."""
     from ma_data.stats import dataset_stats, format_stats, plot_stats
 
-    try:
-        st = dataset_stats(root)
-        path = plot_stats(st, png or root / "stats.png")
-    except MaceError as exc:
-        fail(str(exc))
+    st = dataset_stats(root)
+    path = plot_stats(st, png or root / "stats.png")
     click.echo(format_stats(st))
     click.echo(f"chart: {path}")
 
 
-# --- commands owned by other modules (one add_command line each) -------------------------------------------
-# crawl / status (internet subset): registered here by the crawl engineer, e.g.
-#   from ma_data.crawl.cli import crawl, status
-#   main.add_command(crawl); main.add_command(status)
-from ma_data.crawl.cli import crawl as _crawl_cmd  # noqa: E402 - registration block
-from ma_data.crawl.cli import status as _status_cmd  # noqa: E402
-
-main.add_command(_crawl_cmd, name="crawl")
-main.add_command(_status_cmd, name="status")
-# --- end of registrations ------------------------------------------------------------------------------------
+# Subcommands defined in their own modules: registered here, one place for the whole CLI.
+for _command in (crawl, status, *TOOLKIT_COMMANDS):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ma_data.core.errors import ConfigError
+
 __all__ = ["ClipSpec", "SlicingConfig", "slice_source", "source_rng"]
 
 
@@ -37,11 +39,11 @@ class SlicingConfig:
 
     def __post_init__(self) -> None:
         if not (0 < self.min_len_s <= self.max_len_s):
-            raise ValueError(f"need 0 < min_len_s <= max_len_s, got {self.min_len_s}, {self.max_len_s}")
+            raise ConfigError(f"need 0 < min_len_s <= max_len_s, got {self.min_len_s}, {self.max_len_s}")
         if not (0 < self.min_stride_s <= self.max_stride_s):
-            raise ValueError("need 0 < min_stride_s <= max_stride_s")
+            raise ConfigError("need 0 < min_stride_s <= max_stride_s")
         if self.max_offset_s < 0:
-            raise ValueError("max_offset_s must be >= 0")
+            raise ConfigError("max_offset_s must be >= 0")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,7 +94,7 @@ def slice_source(
     min_len = math.ceil(config.min_len_s * fps - 1e-9)
     max_len = math.floor(config.max_len_s * fps + 1e-9)
     if max_len < min_len:
-        raise ValueError(f"no whole number of frames lies in [{config.min_len_s}, {config.max_len_s}] s")
+        raise ConfigError(f"no whole number of frames lies in [{config.min_len_s}, {config.max_len_s}] s")
     clips: list[ClipSpec] = []
     start = int(round(rng.uniform(0.0, config.max_offset_s) * fps))
     while True:

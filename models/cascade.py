@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import FormatError, MediaError, MissingWeightError
+from ma_data.core.errors import ConfigError, FormatError, MediaError, MissingWeightError
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ class CascadeConfig:
 
     def __post_init__(self) -> None:
         if self.appearance not in ("wan", "none"):
-            raise ValueError(f"appearance must be 'wan' or 'none', got {self.appearance!r}")
+            raise ConfigError(f"appearance must be 'wan' or 'none', got {self.appearance!r}")
         if self.height % 16 or self.width % 16:
-            raise ValueError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
+            raise ConfigError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
 
 
 def intermediates_dir(out: str | os.PathLike) -> Path:

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
-from ma_data.core.cli import cli_errors
-
-# Model code raises ValueError/FileNotFoundError/FloatingPointError for bad user input too.
-_model_cli_errors = cli_errors(expected=(FileNotFoundError, ValueError, FloatingPointError))
+from ma_data.core.cli import toolkit_group, verbose_option
+from ma_data.core.commands import TOOLKIT_COMMANDS
+from ma_data.core.errors import ConfigError, MediaError
+from models.appearance_expert.cli import appearance
+from models.cli_generate import generate
 
 OFFICIAL_WEIGHT = "mace-dance-motion-expert"  # manifests/weights.yaml entry for the released train-3750.pt
 
 
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log warnings and progress details.")
-def main(verbose: bool) -> None:
-    """MACE-Dance reference models: the Motion Expert (music -> SMPL dance) and, later, the cascade."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+@toolkit_group("mace-dance")
+@verbose_option
+def main() -> None:
+    """MACE-Dance reference models: the Motion Expert (music -> SMPL dance), the Appearance Expert and the
+    cascade that chains them (music + photo -> dance video).
+
+    \b
+    Typical use:
+      mace-dance train-motion --finedance /data/FineDance --out runs/me --preset paper
+      mace-dance sample-motion --ckpt runs/me/last.pt --music song.wav --genre Popping --out dance.npz
+      mace-dance generate --music song.wav --ref photo.png --genre Popping --out video.mp4
+      mace-dance appearance --help     # the Appearance Expert's training stages and animation
+    """
 
 
 @main.command("train-motion")
@@ -98,7 +104,6 @@ def main(verbose: bool) -> None:
     show_default=True,
     help="Continue from RUN/last.pt when it exists (--no-resume starts over and overwrites).",
 )
-@_model_cli_errors
 def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, heads, objective,
                  gft_uncond_beta, split, log_every, save_every, seed, threads, device, resume):  # fmt: skip
     """Train the Motion Expert on FineDance."""
@@ -205,7 +210,6 @@ def train_motion(finedance, run, preset, steps, batch_size, lr, window, stride, 
     "--threads", type=int, default=0, show_default=True, help="torch CPU threads (0 = torch's default)."
 )
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
-@_model_cli_errors
 def sample_motion(
     ckpt,
     music,
@@ -234,7 +238,7 @@ def sample_motion(
     from models.motion_expert.sample import music_frames, sample_motion, write_official_pickle
 
     if not music.is_file():
-        raise FileNotFoundError(f"{music}: music file not found")
+        raise MediaError(f"{music}: music file not found")
     if fmt == "auto":
         fmt = "official" if out.suffix.lower() in (".pkl", ".pickle") else "npz"
     if (
@@ -243,11 +247,11 @@ def sample_motion(
         or fmt == "npz"
         and out.suffix.lower() in (".pkl", ".pickle")
     ):
-        raise ValueError(
+        raise ConfigError(
             f"--format {fmt} does not match the file name {out.name} (npz -> .npz, official -> .pkl)"
         )
     if not 0.0 <= beta <= 1.0:
-        raise ValueError(f"--beta must be in [0, 1], got {beta}")
+        raise ConfigError(f"--beta must be in [0, 1], got {beta}")
     if str(ckpt) == "official" and not ckpt.exists():
         from ma_data.core.weights import resolve_weight
 
@@ -271,18 +275,13 @@ def sample_motion(
     click.echo(f"wrote {out} ({motion.n_frames} frames at {motion.fps:g} fps, up axis {motion.up_axis})")
 
 
-from models.appearance_expert.cli import generate  # noqa: E402  (the cascade; owned by appearance_expert)
-
-main.add_command(generate)
-
-
 def _edit_constraint(edit, reference, keep_frames, keep_joints, axes, expert, n_frames):
     if edit is None:
         if reference is not None:
-            raise ValueError("--reference is only used with --edit")
+            raise ConfigError("--reference is only used with --edit")
         return None
     if reference is None:
-        raise ValueError(f"--edit {edit} needs --reference MOTION")
+        raise ConfigError(f"--edit {edit} needs --reference MOTION")
     from ma_data.core.formats.motion import load_motion
     from models.motion_expert import editing
 
@@ -294,6 +293,11 @@ def _edit_constraint(edit, reference, keep_frames, keep_joints, axes, expert, n_
         joints = editing.parse_index_list(keep_joints, 24) if keep_joints else editing.LOWER_BODY
         return editing.joint_constraint(value, joints)
     return editing.trajectory_constraint(value, axes=axes)
+
+
+# Subcommands defined in their own modules: registered here, one place for the whole CLI.
+for _command in (generate, appearance, *TOOLKIT_COMMANDS):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from ma_data.core.errors import ConfigError
+
 __all__ = [
     "EXECUTORS",
     "Executor",
@@ -194,7 +196,7 @@ class RayExecutor(Executor):
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
-            raise RuntimeError("the ray executor needs Ray: pip install 'mace-dance[distributed]'") from exc
+            raise ConfigError("the ray executor needs Ray: pip install 'mace-dance[distributed]'") from exc
         self._ray = ray
         self.env = dict(env or {})
         self._owns = not ray.is_initialized()
@@ -264,4 +266,4 @@ def make_executor(
         return ProcessExecutor(workers=workers, env=env)
     if name == "ray":
         return RayExecutor(address=address, workers=workers, env=env, **kwargs)
-    raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+    raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -1,11 +1,24 @@
-"""What every command-line entry point shares: one-line errors and exit codes."""
+"""What every command-line entry point shares: one click group class, one-line errors and exit codes.
+
+Every CLI of the toolkit (``mace-bench``, ``ma-data``, ``mace-dance``, ``python -m models.appearance_expert``)
+is a :func:`toolkit_group`; its subcommands are :class:`ToolkitCommand` s (``@group.command`` creates them, and
+:func:`command` makes stand-alone ones for registration elsewhere). That gives each of them:
+
+- ``-h``/``--help`` everywhere and ``--version`` on the entry point;
+- the project's errors (:class:`~ma_data.core.errors.MaceError` and its subclasses: bad input, missing
+  weights, unreadable files) as one line ``error: ...`` on stderr and exit code 2;
+- anything else as one line ``internal error: ...`` and exit code 1 (a bug in our code);
+  ``MACE_DANCE_DEBUG=1`` prints its traceback;
+- click's own usage errors keep exit code 2.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -14,6 +27,9 @@ from ma_data.core.errors import MaceError
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
+#: Context settings of every toolkit command: -h as --help, wide help, defaults shown.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110, "show_default": True}
+
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     """Print ``error: message`` on stderr and exit (for checks a command makes itself)."""
@@ -21,33 +37,93 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
-def cli_errors(fn=None, *, expected: tuple[type[BaseException], ...] = ()):
-    """Turn expected errors into one line on stderr and exit code 2; never show a traceback to users.
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or exc.__class__.__name__
 
-    :class:`MaceError` and the ``expected`` types are "bad input" (exit 2). Anything else is reported in one
-    line with exit code 1; ``MACE_DANCE_DEBUG=1`` prints its traceback. Use as ``@cli_errors`` or
-    ``@cli_errors(expected=(ValueError,))``.
-    """
-    if fn is None:
-        return functools.partial(cli_errors, expected=expected)
-    bad_input = (MaceError, *expected)
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except bad_input as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except Exception as exc:
-            if os.environ.get("MACE_DANCE_DEBUG"):
-                traceback.print_exc()
-            click.echo(
-                f"internal error: {exc.__class__.__name__}: {exc} (set MACE_DANCE_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
+def _run_reporting_errors(invoke: Callable[[], Any]) -> Any:
+    try:
+        return invoke()
+    except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+        raise
+    except MaceError as exc:
+        click.echo(f"error: {_one_line(exc)}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:
+        if os.environ.get("MACE_DANCE_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"internal error: {exc.__class__.__name__}: {_one_line(exc)} "
+            "(set MACE_DANCE_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
 
-    return wrapper
+
+class ToolkitCommand(click.Command):
+    """A command whose errors reach the user as one line (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("context_settings", dict(CONTEXT_SETTINGS))
+        super().__init__(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return _run_reporting_errors(lambda: super(ToolkitCommand, self).invoke(ctx))
+
+
+class ToolkitGroup(click.Group):
+    """A group whose subcommands and subgroups are toolkit commands and groups."""
+
+    command_class = ToolkitCommand
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("context_settings", dict(CONTEXT_SETTINGS))
+        super().__init__(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # The group's own callback (logging set-up) runs here; subcommands report their own errors.
+        return _run_reporting_errors(lambda: super(ToolkitGroup, self).invoke(ctx))
+
+
+ToolkitGroup.group_class = ToolkitGroup
+
+
+def command(name: str | None = None, **kwargs: Any) -> Callable[[Callable[..., Any]], ToolkitCommand]:
+    """``@click.command`` for a toolkit command defined apart from its group (registered explicitly)."""
+    return click.command(name, cls=ToolkitCommand, **kwargs)
+
+
+def group(name: str | None = None, **kwargs: Any) -> Callable[[Callable[..., Any]], ToolkitGroup]:
+    """``@click.group`` for a toolkit subgroup defined apart from its parent (registered explicitly)."""
+    return click.group(name, cls=ToolkitGroup, **kwargs)
+
+
+def toolkit_group(prog_name: str) -> Callable[[Callable[..., Any]], ToolkitGroup]:
+    """Decorator for a CLI entry point: a :class:`ToolkitGroup` with ``-h``, ``--help`` and ``--version``."""
+
+    def decorate(fn: Callable[..., Any]) -> ToolkitGroup:
+        grp = click.group(prog_name, cls=ToolkitGroup)(fn)
+        return click.version_option(package_name="mace-dance", prog_name=prog_name)(grp)
+
+    return decorate
+
+
+def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``-v/--verbose`` on an entry point: INFO logging instead of WARNING."""
+    import logging
+
+    def set_logging(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        logging.basicConfig(
+            level=logging.INFO if value else logging.WARNING, format="%(levelname)s %(message)s"
+        )
+        return value
+
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=set_logging,
+        help="Log progress details and per-item failures.",
+    )(fn)

@@ -25,3 +25,11 @@ class MissingWeightError(MaceError):
 
 class WeightMismatchError(MaceError):
     """A weight file exists but its sha256 differs from the registry."""
+
+
+class ConfigError(MaceError, ValueError):
+    """An option, setting or argument has an invalid value (also a ``ValueError`` for library callers)."""
+
+
+class TrainingError(MaceError):
+    """Training cannot go on (e.g. the loss became NaN); the message says at which step and what to try."""

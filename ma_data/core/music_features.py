@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import MediaError
+from ma_data.core.errors import ConfigError, MediaError
 
 HOP_LENGTH = 512
 FPS = 30
@@ -153,12 +153,12 @@ def beat_vector(
         v = baseline_features(path, fps=fps, start_bpm=start_bpm)[:, BEAT_COL]
     elif recipe == "lodge":
         if fps != FPS:
-            raise ValueError("the 'lodge' beat recipe is defined at 30 fps only")
+            raise ConfigError("the 'lodge' beat recipe is defined at 30 fps only")
         beats = beat_frames_lodge(path)
         n = int(beats.max()) + 1 if len(beats) else 0
         v = onehot(beats, max(n, n_frames or 0))
     else:
-        raise ValueError(f"unknown beat recipe {recipe!r} (expected 'edge' or 'lodge')")
+        raise ConfigError(f"unknown beat recipe {recipe!r} (expected 'edge' or 'lodge')")
     if n_frames is not None:
         v = v[:n_frames] if len(v) >= n_frames else np.pad(v, (0, n_frames - len(v)))
     return v.astype(np.float32)

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import cli_errors, fail
-from ma_data.core.errors import MaceError
-
-_CTX = {"help_option_names": ["-h", "--help"], "show_default": True}
+from ma_data.core.cli import command
 
 
-@click.command(context_settings=_CTX)
+@command()
 @click.option(
     "--urls",
     "urls",
@@ -94,7 +91,6 @@ _CTX = {"help_option_names": ["-h", "--help"], "show_default": True}
 @click.option("--seed", type=int, default=0, help="Seed of the clip windows.")
 @click.option("--retry-failed", is_flag=True, help="Retry URLs and sources that failed in earlier runs.")
 @click.option("--socket-timeout", type=float, default=30.0, help="Network timeout per request, seconds.")
-@cli_errors(expected=(ValueError,))
 def crawl(
     urls, out, skip, max_retries, backoff, max_retry_after, executor, workers, address, concurrency,
     rate_limit, height_cap, max_duration, max_filesize, cookies, proxy, deny, pose_backend, people_detector,
@@ -112,35 +108,32 @@ def crawl(
     from ma_data.curation.clips import ClipPolicy
     from ma_data.curation.curate import CurationConfig
 
-    try:
-        cfg = CrawlConfig(
-            download=DownloadOptions(
-                height_cap=height_cap,
-                max_filesize=max_filesize or None,
-                max_duration_s=max_duration or None,
-                ratelimit=rate_limit or None,
-                socket_timeout_s=socket_timeout,
-                cookiefile=cookies,
-                proxy=proxy,
-            ),
-            curation=CurationConfig(
-                skip=tuple(skip),
-                shot_method=shot_detector,
-                pose_backend=pose_backend,
-                seed=seed,
-                policy=ClipPolicy(),
-            ),  # fmt: skip
-            retry=RetryPolicy(max_retries=max_retries, backoff_s=backoff, max_retry_after_s=max_retry_after),
-            max_concurrent_downloads=concurrency,
-            executor=executor,
-            workers=workers,
-            ray_address=address,
-            deny_lists=tuple(deny),
-            retry_failed=retry_failed,
-        )
-        summary = run_crawl(urls, out, cfg)
-    except (MaceError, ValueError) as exc:
-        fail(str(exc))
+    cfg = CrawlConfig(
+        download=DownloadOptions(
+            height_cap=height_cap,
+            max_filesize=max_filesize or None,
+            max_duration_s=max_duration or None,
+            ratelimit=rate_limit or None,
+            socket_timeout_s=socket_timeout,
+            cookiefile=cookies,
+            proxy=proxy,
+        ),
+        curation=CurationConfig(
+            skip=tuple(skip),
+            shot_method=shot_detector,
+            pose_backend=pose_backend,
+            seed=seed,
+            policy=ClipPolicy(),
+        ),  # fmt: skip
+        retry=RetryPolicy(max_retries=max_retries, backoff_s=backoff, max_retry_after_s=max_retry_after),
+        max_concurrent_downloads=concurrency,
+        executor=executor,
+        workers=workers,
+        ray_address=address,
+        deny_lists=tuple(deny),
+        retry_failed=retry_failed,
+    )
+    summary = run_crawl(urls, out, cfg)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
     state = "updated" if summary.manifest_changed else "unchanged"
     click.echo(
@@ -151,19 +144,15 @@ def crawl(
         sys.exit(2)
 
 
-@click.command(context_settings=_CTX)
+@command()
 @click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one record per URL.")
-@cli_errors(expected=(ValueError,))
 def status(out, as_json):
     """Each URL's fate in the crawl at OUT: done, filtered, failed or pending, with the reason or error
     class and the number of download attempts."""
     from ma_data.crawl.status import crawl_status
 
-    try:
-        records = crawl_status(out)
-    except MaceError as exc:
-        fail(str(exc))
+    records = crawl_status(out)
     if as_json:
         click.echo(json.dumps(records, indent=1))
         return

@@ -13,6 +13,8 @@ import re
 import time
 from dataclasses import dataclass
 
+from ma_data.core.errors import ConfigError
+
 __all__ = [
     "ERROR_CLASSES",
     "RETRYABLE",
@@ -197,7 +199,7 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0 or self.backoff_s < 0:
-            raise ValueError("max_retries and backoff_s must be >= 0")
+            raise ConfigError("max_retries and backoff_s must be >= 0")
 
     def should_retry(self, error: ClassifiedError, attempts_made: int) -> bool:
         return error.retryable and attempts_made <= self.max_retries

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ma_data.core.errors import ConfigError
 from ma_data.core.io.atomic import sha256_file
 from ma_data.curation.clips import ClipPolicy, draw_windows, write_clips
 from ma_data.curation.person import MIN_ARTICULATION, person_check
@@ -44,7 +45,7 @@ class CurationConfig:
     def __post_init__(self) -> None:
         bad = set(self.skip) - set(FILTERS)
         if bad:
-            raise ValueError(f"unknown filter(s) {sorted(bad)}; choose from {', '.join(FILTERS)}")
+            raise ConfigError(f"unknown filter(s) {sorted(bad)}; choose from {', '.join(FILTERS)}")
 
     def to_dict(self) -> dict:
         d = asdict(self)

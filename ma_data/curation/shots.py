@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ma_data.core.errors import MissingWeightError
+from ma_data.core.errors import ConfigError, MissingWeightError
 
 __all__ = [
     "CONTENT_THRESHOLD",
@@ -82,7 +82,7 @@ def detect_shots(
     elif method == "transnetv2":
         cuts = _transnetv2_cuts(path)
     else:
-        raise ValueError(f"unknown shot detector {method!r}; use content, transnetv2 or auto")
+        raise ConfigError(f"unknown shot detector {method!r}; use content, transnetv2 or auto")
     bounds = [0] + sorted(c for c in set(cuts) if 0 < c < n_frames) + [n_frames]
     return [Shot(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 

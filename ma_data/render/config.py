@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ma_data.core.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class RenderConfig:
@@ -44,11 +46,11 @@ class RenderConfig:
 
     def __post_init__(self) -> None:
         if self.width % 2 or self.height % 2 or self.width <= 0 or self.height <= 0:
-            raise ValueError(f"render size must be positive and even, got {self.width}x{self.height}")
+            raise ConfigError(f"render size must be positive and even, got {self.width}x{self.height}")
         if self.body not in ("mannequin", "smpl"):
-            raise ValueError(f"body must be 'mannequin' or 'smpl', got {self.body!r}")
+            raise ConfigError(f"body must be 'mannequin' or 'smpl', got {self.body!r}")
         if self.body == "smpl" and not self.smpl_model_dir:
-            raise ValueError("body='smpl' needs smpl_model_dir (the folder with the SMPL model files)")
+            raise ConfigError("body='smpl' needs smpl_model_dir (the folder with the SMPL model files)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,4 +3,4 @@
 from models.appearance_expert.cli import appearance
 
 if __name__ == "__main__":
-    appearance()
+    appearance(prog_name="python -m models.appearance_expert")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.errors import ConfigError, FormatError, MediaError
 
 DEFAULT_PROMPT = "视频中的人在跳舞"
 FACE_SIZE = 512
@@ -32,9 +32,9 @@ def resample_indices(n_src: int, src_fps: float, dst_fps: float, n_dst: int | No
     Nearest-frame in time (output frame k shows time k/dst_fps); ``n_dst`` defaults to the whole duration.
     """
     if n_src <= 0:
-        raise ValueError("no source frames")
+        raise ConfigError("no source frames")
     if src_fps <= 0 or dst_fps <= 0:
-        raise ValueError("fps must be positive")
+        raise ConfigError("fps must be positive")
     if n_dst is None:
         n_dst = max(1, int(np.floor(n_src * dst_fps / src_fps + 1e-6)))
     t = np.arange(n_dst, dtype=np.float64) / dst_fps
@@ -140,7 +140,7 @@ def fit_frames(frames: np.ndarray, height: int, width: int, mode: str = "stretch
     if frames.shape[1:3] == (height, width):
         return frames
     if mode not in ("stretch", "cover"):
-        raise ValueError(f"mode must be stretch|cover, got {mode!r}")
+        raise ConfigError(f"mode must be stretch|cover, got {mode!r}")
     h0, w0 = frames.shape[1:3]
     box = None
     size = (width, height)

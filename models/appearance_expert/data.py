@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.errors import ConfigError, FormatError, MediaError
 
 from .conditioning import (
     DEFAULT_PROMPT,
@@ -87,7 +87,7 @@ def read_frames_at(path: str | os.PathLike, indices: np.ndarray) -> np.ndarray:
 
     wanted = np.asarray(indices, dtype=np.int64)
     if len(wanted) == 0:
-        raise ValueError("no frames requested")
+        raise ConfigError("no frames requested")
     last = int(wanted.max())
     keep = set(wanted.tolist())
     got: dict[int, np.ndarray] = {}

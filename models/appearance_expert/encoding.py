@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ma_data.core.errors import ConfigError
+
 from .conditioning import fit_frames
 
 
@@ -39,7 +41,7 @@ class SegmentConditioning:
 
 def latent_frames(n_frames: int, temporal_factor: int = 4) -> int:
     if (n_frames - 1) % temporal_factor:
-        raise ValueError(f"segment length {n_frames} must be 4k+1 (e.g. 77)")
+        raise ConfigError(f"segment length {n_frames} must be 4k+1 (e.g. 77)")
     return (n_frames - 1) // temporal_factor + 1
 
 
@@ -141,7 +143,7 @@ class Conditioner:
         """Conditioning of one ``F``-frame segment (``len(pose_frames) == len(face_frames) == F``)."""
         n = len(pose_frames)
         if len(face_frames) != n:
-            raise ValueError(f"pose segment has {n} frames but face segment {len(face_frames)}")
+            raise ConfigError(f"pose segment has {n} frames but face segment {len(face_frames)}")
         latent_frames(n)
         if reference_latents is None:
             reference_latents = self.reference_latents(reference_image, height, width)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ma_data.core.errors import ConfigError
+
 NUM_TRAIN_TIMESTEPS = 1000
 
 
@@ -28,9 +30,9 @@ class FlowMatchingConfig:
 
     def __post_init__(self) -> None:
         if self.weighting not in ("bell", "none"):
-            raise ValueError(f"weighting must be bell|none, got {self.weighting!r}")
+            raise ConfigError(f"weighting must be bell|none, got {self.weighting!r}")
         if self.shift <= 0:
-            raise ValueError("shift must be positive")
+            raise ConfigError("shift must be positive")
 
 
 def shifted_sigmas(cfg: FlowMatchingConfig, n: int = NUM_TRAIN_TIMESTEPS) -> torch.Tensor:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ma_data.core.errors import ConfigError
+
 from .conditioning import DEFAULT_PROMPT, null_face_video
 from .encoding import Conditioner, latent_frames, transformer_forward
 from .loading import MemoryOptions, apply_memory_options, load_pipeline, resolve_model_dir
@@ -52,9 +54,9 @@ class Segment:
 def plan_relay(n_frames: int, segment_frames: int = SEGMENT_FRAMES, overlap: int = 1) -> list[Segment]:
     """Segments covering ``n_frames``: segment i starts at ``i * (F - k)``; all but the first drop ``k`` frames."""
     if n_frames <= 0:
-        raise ValueError("nothing to generate: n_frames must be positive")
+        raise ConfigError("nothing to generate: n_frames must be positive")
     if not 0 < overlap < segment_frames:
-        raise ValueError(f"overlap must be in 1..{segment_frames - 1}, got {overlap}")
+        raise ConfigError(f"overlap must be in 1..{segment_frames - 1}, got {overlap}")
     stride = segment_frames - overlap
     segments = [Segment(0, 0, 0)]
     while segments[-1].start + segment_frames < n_frames:
@@ -189,11 +191,11 @@ class AppearanceExpert:
             pose_frames = np.asarray(pose_frames)
         n = len(pose_frames)
         if face_frames is not None and len(face_frames) != n:
-            raise ValueError(f"{n} pose frames but {len(face_frames)} face frames")
+            raise ConfigError(f"{n} pose frames but {len(face_frames)} face frames")
         if height % 16 or width % 16:
-            raise ValueError(f"height and width must be multiples of 16, got {height}x{width}")
+            raise ConfigError(f"height and width must be multiples of 16, got {height}x{width}")
         if overlap not in RELAY_OVERLAPS:
-            raise ValueError(
+            raise ConfigError(
                 f"relay overlap must be one of {RELAY_OVERLAPS} (Wan-Animate's trained settings)"
             )
         latent_frames(segment_frames)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ma_data.core.errors import FormatError, MissingWeightError
+from ma_data.core.errors import ConfigError, FormatError, MissingWeightError
 
 #: Registry name (``manifests/weights.yaml``) of the base Wan2.2-Animate-14B model in diffusers layout.
 BASE_WEIGHT = "wan2.2-animate-14b-diffusers"
@@ -70,9 +70,9 @@ class MemoryOptions:
 
     def __post_init__(self) -> None:
         if self.offload not in ("none", "model", "group", "sequential"):
-            raise ValueError(f"offload must be none|model|group|sequential, got {self.offload!r}")
+            raise ConfigError(f"offload must be none|model|group|sequential, got {self.offload!r}")
         if self.dtype not in ("bfloat16", "float16", "float32"):
-            raise ValueError(f"dtype must be bfloat16|float16|float32, got {self.dtype!r}")
+            raise ConfigError(f"dtype must be bfloat16|float16|float32, got {self.dtype!r}")
 
     @property
     def torch_dtype(self):

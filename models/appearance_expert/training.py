@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ma_data.core.errors import FormatError
+from ma_data.core.errors import ConfigError, FormatError
 
 from .conditioning import DEFAULT_PROMPT
 from .encoding import Conditioner, SegmentConditioning, transformer_forward
@@ -90,11 +90,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
-            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+            raise ConfigError(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.height % 16 or self.width % 16:
-            raise ValueError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
+            raise ConfigError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
         if not 0.0 <= self.relay_prob <= 1.0:
-            raise ValueError("relay_prob must be in [0, 1]")
+            raise ConfigError("relay_prob must be in [0, 1]")
 
     @property
     def learning_rate(self) -> float:

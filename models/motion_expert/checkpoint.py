@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ma_data.core.errors import FormatError
+from ma_data.core.errors import ConfigError, FormatError
 
 from .denoiser import GENRES, DenoiserConfig, MotionDenoiser
 from .normalizer import MinMaxNormalizer
@@ -187,7 +187,7 @@ def load_expert(
     ``weights="model"`` (what the release's ``test.py`` loads) or ``"ema"``.
     """
     if weights not in ("model", "ema"):
-        raise ValueError(f"weights must be 'model' or 'ema', got {weights!r}")
+        raise ConfigError(f"weights must be 'model' or 'ema', got {weights!r}")
     ckpt = read_checkpoint(path, map_location)
     key = f"{weights}_state_dict"
     if not isinstance(ckpt, dict) or key not in ckpt:

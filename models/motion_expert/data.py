@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import FormatError, MaceError
+from ma_data.core.errors import ConfigError, FormatError, MaceError
 from ma_data.core.formats.motion import read_finedance
 from ma_data.core.music_features import N_FEATURES, baseline_features
 
@@ -47,11 +47,11 @@ def genre_id(name: str | int, genres: tuple[str, ...] | list[str] = GENRES) -> i
         gid = int(name)
         if 0 <= gid < len(genres):
             return gid
-        raise ValueError(f"genre id {gid} out of range 0..{len(genres) - 1}")
+        raise ConfigError(f"genre id {gid} out of range 0..{len(genres) - 1}")
     lookup = {g.lower(): i for i, g in enumerate(genres)}
     key = str(name).strip().lower()
     if key not in lookup:
-        raise ValueError(f"unknown genre {name!r}; known: {', '.join(genres)}")
+        raise ConfigError(f"unknown genre {name!r}; known: {', '.join(genres)}")
     return lookup[key]
 
 
@@ -98,7 +98,7 @@ def list_sequences(root: Path, split: str = "train") -> list[str]:
     """Sequence ids under ``root/motion`` for a FineDance@Genre split ("train", "test" or "all")."""
     root = Path(root)
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
     if not root.is_dir():
         raise FormatError(f"{root}: FineDance directory does not exist")
     for sub in ("motion", "music_wav", "label_json"):
@@ -206,7 +206,7 @@ class WindowSet:
 def make_windows(seqs: Iterable[Sequence], window: int, stride: int) -> WindowSet:
     """Index ``window``-frame clips every ``stride`` frames; sequences shorter than a window are skipped."""
     if window < 2 or stride < 1:
-        raise ValueError(f"window must be >= 2 and stride >= 1, got {window}, {stride}")
+        raise ConfigError(f"window must be >= 2 and stride >= 1, got {window}, {stride}")
     motions, musics, starts, genres, short = [], [], [], [], []
     offset = 0
     for s in seqs:

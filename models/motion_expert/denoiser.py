@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ma_data.core.errors import ConfigError
+
 from .mamba import BiMamba
 
 GENRES = (
@@ -200,7 +202,7 @@ class MotionDenoiser(nn.Module):
         emb = self.time_embed(t) + self.beta_embed(beta * 1000.0)
         if music_embed is None and music is not None:
             if genre is None:
-                raise ValueError("the music encoder needs a genre id per sample")
+                raise ConfigError("the music encoder needs a genre id per sample")
             music_embed = self.encode_music(music, genre)
         if music_embed is None:
             # All keys equal e_null: attention returns its value whatever the length, so one token suffices.

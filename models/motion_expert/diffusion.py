@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ma_data.core.errors import ConfigError
+
 from .denoiser import MotionDenoiser
 from .losses import LossWeights, motion_losses
 from .normalizer import MinMaxNormalizer
@@ -33,7 +35,7 @@ def cosine_alphas_cumprod(n_timesteps: int = 1000, s: float = 0.008) -> torch.Te
 def ddim_timesteps(n_timesteps: int, steps: int) -> list[tuple[int, int]]:
     """(t, t_next) pairs: 999 -> 979 -> ... -> 19 -> -1 for 50 of 1000 steps (the release's spacing)."""
     if not 1 <= steps <= n_timesteps:
-        raise ValueError(f"DDIM steps must be in [1, {n_timesteps}], got {steps}")
+        raise ConfigError(f"DDIM steps must be in [1, {n_timesteps}], got {steps}")
     times = torch.linspace(-1, n_timesteps - 1, steps + 1).int().tolist()[::-1]
     return list(zip(times[:-1], times[1:], strict=True))
 
@@ -61,9 +63,9 @@ class MotionDiffusion:
         normalizer: MinMaxNormalizer | None = None,
     ):
         if objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+            raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
         if gft_uncond_beta not in ("same", "one"):
-            raise ValueError(
+            raise ConfigError(
                 f"gft_uncond_beta must be 'same' (code) or 'one' (paper), got {gft_uncond_beta!r}"
             )
         self.model = model
@@ -123,7 +125,7 @@ class MotionDiffusion:
                 return uncond + cfg_scale * (cond - uncond)
 
             return cfg
-        raise ValueError(f"guidance must be 'gft' or 'cfg', got {guidance!r}")
+        raise ConfigError(f"guidance must be 'gft' or 'cfg', got {guidance!r}")
 
     @torch.no_grad()
     def ddim_sample(

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 
 import torch
 
+from ma_data.core.errors import ConfigError
+
 from .diffusion import EditConstraint
 from .representation import N_JOINTS, ROOT_POS
 
 
 def _check(value: torch.Tensor) -> None:
     if value.ndim != 3 or value.shape[-1] != 4 + 3 + 6 * N_JOINTS:
-        raise ValueError(f"edit value must be (B, T, 151) normalised features, got {tuple(value.shape)}")
+        raise ConfigError(f"edit value must be (B, T, 151) normalised features, got {tuple(value.shape)}")
 
 
 def inbetween_constraint(value: torch.Tensor, keep_frames: Sequence[int]) -> EditConstraint:
@@ -39,7 +41,7 @@ def joint_constraint(
     mask = torch.zeros_like(value)
     for j in joints:
         if not 0 <= j < N_JOINTS:
-            raise ValueError(f"joint index {j} out of range 0..{N_JOINTS - 1}")
+            raise ConfigError(f"joint index {j} out of range 0..{N_JOINTS - 1}")
         mask[..., 7 + 6 * j : 13 + 6 * j] = 1
     if with_root_position:
         mask[..., ROOT_POS] = 1
@@ -50,7 +52,7 @@ def trajectory_constraint(value: torch.Tensor, axes: str = "xyz") -> EditConstra
     """Impose the root translation; ``axes="xy"`` keeps only the ground-plane path (Z-up)."""
     _check(value)
     if not axes or any(a not in "xyz" for a in axes):
-        raise ValueError(f"axes must be a subset of 'xyz', got {axes!r}")
+        raise ConfigError(f"axes must be a subset of 'xyz', got {axes!r}")
     mask = torch.zeros_like(value)
     for a in axes:
         mask[..., ROOT_POS.start + "xyz".index(a)] = 1
@@ -67,9 +69,9 @@ def reference_value(motion, normalizer, n_frames: int) -> torch.Tensor:
 
     where = motion.source or "reference motion"
     if abs(float(motion.fps) - 30.0) > 1e-6:
-        raise ValueError(f"{where}: editing needs a 30 fps reference, got {motion.fps:g} fps")
+        raise ConfigError(f"{where}: editing needs a 30 fps reference, got {motion.fps:g} fps")
     if motion.n_frames < n_frames:
-        raise ValueError(f"{where}: {motion.n_frames} frames, but the music needs {n_frames}")
+        raise ConfigError(f"{where}: {motion.n_frames} frames, but the music needs {n_frames}")
     feats = encode_motion(motion.slice(0, n_frames))
     return torch.from_numpy(normalizer.normalize(feats))[None]
 
@@ -81,8 +83,8 @@ def parse_index_list(text: str, limit: int) -> list[int]:
         lo, _, hi = part.partition("-")
         a, b = int(lo), int(hi) if hi else int(lo)
         if not 0 <= a <= b < limit:
-            raise ValueError(f"index range {part!r} outside 0..{limit - 1}")
+            raise ConfigError(f"index range {part!r} outside 0..{limit - 1}")
         out.update(range(a, b + 1))
     if not out:
-        raise ValueError(f"empty index list {text!r}")
+        raise ConfigError(f"empty index list {text!r}")
     return sorted(out)

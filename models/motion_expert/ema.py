@@ -7,13 +7,15 @@ import copy
 import torch
 from torch import nn
 
+from ma_data.core.errors import ConfigError
+
 
 class EMA:
     """Keeps ``shadow = decay * shadow + (1 - decay) * weights`` for every parameter and buffer."""
 
     def __init__(self, model: nn.Module, decay: float = 0.9999):
         if not 0.0 <= decay < 1.0:
-            raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
+            raise ConfigError(f"EMA decay must be in [0, 1), got {decay}")
         self.decay = decay
         self.shadow = copy.deepcopy(model).eval()
         self.shadow.requires_grad_(False)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ma_data.core.errors import ConfigError
+
 from .normalizer import MinMaxNormalizer
 from .representation import CONTACT_JOINTS, fk_features
 
@@ -37,14 +39,14 @@ def motion_losses(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Weighted total and the unweighted parts (batch means) for (B, T, 151) normalised tensors."""
     if fk_space not in ("normalized", "metric"):
-        raise ValueError(f"fk_space must be 'normalized' or 'metric', got {fk_space!r}")
+        raise ConfigError(f"fk_space must be 'normalized' or 'metric', got {fk_space!r}")
     rec = _per_sample_mse(pred, target)
     p_contact, p_body = pred[..., :4], pred[..., 4:]
     t_body = target[..., 4:]
     vel = _per_sample_mse(p_body[:, 1:] - p_body[:, :-1], t_body[:, 1:] - t_body[:, :-1])
     if fk_space == "metric":
         if normalizer is None:
-            raise ValueError("fk_space='metric' needs the normaliser")
+            raise ConfigError("fk_space='metric' needs the normaliser")
         p_body = normalizer.unnormalize(pred)[..., 4:]
         t_body = normalizer.unnormalize(target)[..., 4:]
     p_joints, t_joints = fk_features(p_body), fk_features(t_body)

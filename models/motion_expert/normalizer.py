@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ma_data.core.errors import ConfigError
+
 _EPS = 10 * float(np.finfo(np.float32).eps)  # EDGE uses 10 * eps of the data dtype (float32)
 
 
@@ -17,7 +19,7 @@ class MinMaxNormalizer:
         self.scale = np.asarray(scale, np.float32)
         self.min = np.asarray(min_, np.float32)
         if self.scale.shape != self.min.shape or self.scale.ndim != 1:
-            raise ValueError(
+            raise ConfigError(
                 f"normaliser scale/min must be equal 1-D arrays, got {self.scale.shape}, {self.min.shape}"
             )
 

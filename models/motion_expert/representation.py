@@ -19,6 +19,7 @@ from ma_data.core.body.rotations import (
     matrix_to_rotation_6d,
     rotation_6d_to_matrix,
 )
+from ma_data.core.errors import ConfigError
 from ma_data.core.formats.motion import Motion
 
 N_JOINTS = 24
@@ -42,7 +43,7 @@ def contact_labels(joints: np.ndarray, threshold: float = CONTACT_THRESHOLD) -> 
 def encode_motion(motion: Motion) -> np.ndarray:
     """SMPL-24 motion (any up axis, 30 fps) -> (T, 151) float32 features in the Z-up model space."""
     if motion.poses is None:
-        raise ValueError(
+        raise ConfigError(
             f"{motion.source or 'motion'}: the Motion Expert needs joint rotations, not joints only"
         )
     poses, trans = np.asarray(motion.poses, np.float64), np.asarray(motion.trans, np.float64)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ma_data.core.errors import ConfigError
+
 DEFAULT_CPU_IMPL = "chunked"
 _CUDA_SCAN = None
 _CUDA_SCAN_ERROR: str | None = None
@@ -154,6 +156,8 @@ def selective_scan(
             + (f" (import failed: {_CUDA_SCAN_ERROR})" if _CUDA_SCAN_ERROR else "")
         )
     if impl != "auto" and impl not in IMPLS:
-        raise ValueError(f"unknown selective-scan impl {impl!r}; choose auto, cuda or one of {sorted(IMPLS)}")
+        raise ConfigError(
+            f"unknown selective-scan impl {impl!r}; choose auto, cuda or one of {sorted(IMPLS)}"
+        )
     fn = IMPLS[DEFAULT_CPU_IMPL if impl == "auto" else impl]
     return fn(u, delta, A, B, C, D, z=z, delta_bias=delta_bias, delta_softplus=delta_softplus)

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ma_data.core.errors import TrainingError
+
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import load_finedance, make_windows
 from .denoiser import GENRES, DenoiserConfig, MotionDenoiser
@@ -230,7 +232,7 @@ def train(
         pos += bs
         loss, parts = diffusion.training_loss(x0, music, genre)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step + 1}")
+            raise TrainingError(f"loss became {loss.item()} at step {step + 1}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:

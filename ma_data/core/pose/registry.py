@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ma_data.core.errors import ConfigError
 from ma_data.core.pose.base import PoseBackend
 
 #: name -> (module, class, one-line description)
@@ -31,6 +32,6 @@ def get_backend(name: str = DEFAULT_BACKEND, **kwargs: Any) -> PoseBackend:
     """Instantiate backend ``name``; raises ``ValueError`` for unknown names and the backend's own errors
     (e.g. :class:`ma_data.core.errors.MissingWeightError`) when it cannot be built."""
     if name not in BACKENDS:
-        raise ValueError(f"unknown pose backend {name!r}; choose from {', '.join(BACKENDS)}")
+        raise ConfigError(f"unknown pose backend {name!r}; choose from {', '.join(BACKENDS)}")
     module, cls, _ = BACKENDS[name]
     return getattr(importlib.import_module(module), cls)(**kwargs)

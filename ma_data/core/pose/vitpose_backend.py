@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ma_data.core.errors import ConfigError
 from ma_data.core.formats.keypoints import NUM_JOINTS, KeypointTrack
 from ma_data.core.pose.base import PoseBackend, check_frame
 from ma_data.core.pose.detector import PersonDetector
@@ -72,7 +73,7 @@ class ViTPoseBackend(PoseBackend):
         import torch
 
         if selection not in SELECTION_POLICIES:
-            raise ValueError(f"selection must be one of {SELECTION_POLICIES}, got {selection!r}")
+            raise ConfigError(f"selection must be one of {SELECTION_POLICIES}, got {selection!r}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.selection = selection
         self._torch = torch

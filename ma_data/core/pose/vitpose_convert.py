@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ma_data.core.errors import FormatError
+from ma_data.core.errors import ConfigError, FormatError
 
 #: Architecture sizes of the ViTPose variants easy_ViTPose ships (``model_name`` s/b/l/h).
 VITPOSE_SIZES: dict[str, dict[str, int]] = {
@@ -77,7 +77,7 @@ def vitpose_config(size: str = "s", num_keypoints: int = 25, **overrides: Any):
     from transformers import VitPoseBackboneConfig, VitPoseConfig
 
     if size not in VITPOSE_SIZES:
-        raise ValueError(f"unknown ViTPose size {size!r}; choose from {', '.join(VITPOSE_SIZES)}")
+        raise ConfigError(f"unknown ViTPose size {size!r}; choose from {', '.join(VITPOSE_SIZES)}")
     dims = {**VITPOSE_SIZES[size], **overrides}
     layers = dims["num_hidden_layers"]
     backbone = VitPoseBackboneConfig(

@@ -1,0 +1,118 @@
+"""``mace-dance generate``: the cascade from the command line (music + photo -> dance video).
+
+The work is :func:`models.cascade.run_cascade`; this module only maps options to a :class:`CascadeConfig`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ma_data.core.cli import command
+from models.appearance_expert.cli import parse_resolution, with_memory_options
+
+
+@command("generate")
+@click.option(
+    "--music", type=click.Path(path_type=Path), required=True, help="Music file (wav, mp3, mp4 ...)."
+)
+@click.option("--ref", "reference", type=click.Path(path_type=Path), required=True, help="Reference photo.")
+@click.option("--genre", required=True, help="FineDance style2 genre (e.g. Hiphop, Jazz, Korean) or id 0-15.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output video (.mp4).")
+@click.option(
+    "--appearance",
+    type=click.Choice(["wan", "none"]),
+    default="wan",
+    show_default=True,
+    help="wan: Appearance Expert; none: stop at the pose video and mannequin render (no appearance weights).",
+)
+@click.option(
+    "--motion-ckpt",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Motion Expert checkpoint (train-motion last.pt or official train-3750.pt); default: weights cache.",
+)
+@click.option("--motion-steps", type=int, default=50, show_default=True, help="Motion Expert DDIM steps.")
+@click.option("--beta", type=float, default=0.75, show_default=True, help="Motion Expert GFT temperature.")
+@click.option(
+    "--model-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Wan2.2-Animate-14B in diffusers layout; default: weights cache (wan2.2-animate-14b-diffusers).",
+)
+@click.option("--body-adapter", type=click.Path(path_type=Path), default=None, help="Stage-1 adapter file.")
+@click.option("--lora", type=click.Path(path_type=Path), default=None, help="Stage-2 LoRA file.")
+@click.option(
+    "--lora-strength", type=float, default=0.5, show_default=True, help="LoRA strength (official 0.5)."
+)
+@click.option(
+    "--resolution",
+    default="720p",
+    show_default=True,
+    help="480p (832x480), 720p (1280x720) or HxW, portrait.",
+)
+@click.option("--fps", type=float, default=16.0, show_default=True, help="Pose/output video fps.")
+@click.option("--steps", type=int, default=20, show_default=True, help="Appearance denoising steps.")
+@click.option("--guidance-scale", type=float, default=1.0, show_default=True, help="CFG scale (1 = none).")
+@click.option(
+    "--overlap",
+    type=click.Choice(["1", "5"]),
+    default="1",
+    show_default=True,
+    help="Relay frames shared by consecutive 77-frame segments (1 = the paper's last frame).",
+)
+@click.option("--prompt", default=None, help="Text prompt (default: the released '视频中的人在跳舞').")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of both experts.")
+@click.option("--max-seconds", type=float, default=None, help="Use only the first seconds of the music.")
+@click.option(
+    "--mannequin/--no-mannequin", default=True, show_default=True, help="Also render a mannequin video."
+)
+@click.option("--device", default=None, help="torch device (default: cuda when available, else cpu).")
+@with_memory_options
+def generate(music, reference, genre, out, appearance, motion_ckpt, motion_steps, beta, model_dir, body_adapter,
+             lora, lora_strength, resolution, fps, steps, guidance_scale, overlap, prompt, seed, max_seconds,
+             mannequin, device, dtype, offload, vae_tiling):  # fmt: skip
+    """Music + photo -> dance video: Motion Expert -> pose video -> Appearance Expert -> video with the music.
+
+    Intermediates (motion.npz, pose_video.mp4, mannequin.mp4, reference.png, cascade.json) are kept in
+    OUT_STEM_cascade/ beside the output.
+    """
+    import torch
+
+    from models.cascade import CascadeConfig, intermediates_dir, run_cascade
+
+    height, width = parse_resolution(resolution)
+    cfg = CascadeConfig(
+        music=str(music),
+        reference=str(reference),
+        genre=genre,
+        out=str(out),
+        appearance=appearance,
+        motion_ckpt=str(motion_ckpt) if motion_ckpt else None,
+        motion_steps=motion_steps,
+        beta=beta,
+        model_dir=str(model_dir) if model_dir else None,
+        body_adapter=str(body_adapter) if body_adapter else None,
+        lora=str(lora) if lora else None,
+        lora_strength=lora_strength,
+        height=height,
+        width=width,
+        fps=fps,
+        steps=steps,
+        guidance_scale=guidance_scale,
+        overlap=int(overlap),
+        prompt=prompt,
+        seed=seed,
+        max_seconds=max_seconds,
+        device=device or ("cuda" if torch.cuda.is_available() else "cpu"),
+        mannequin=mannequin,
+        memory={"dtype": dtype, "offload": offload, "vae_tiling": vae_tiling},
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record = run_cascade(cfg)
+    skipped = "; ".join(f"{k}: {v}" for k, v in record["skipped"].items())
+    click.echo(
+        f"wrote {out} (intermediates in {intermediates_dir(out)})"
+        + (f"; skipped {skipped}" if skipped else "")
+    )
