@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ma_data.core.errors import FormatError
+from ma_data.core.errors import ConfigError, FormatError
 from ma_data.core.formats.motion import Motion, read_finedance
 
 __all__ = [
@@ -33,6 +33,9 @@ __all__ = [
     "GENRE_TEST",
     "FineDanceSource",
     "SequenceInfo",
+    "SPLITS",
+    "ids_in_split",
+    "read_genre",
     "split_of",
 ]
 
@@ -53,11 +56,38 @@ FINEDANCE_LICENSE = "FineDance (research use only; see the FineDance dataset ter
 _ID = re.compile(r"^\d{3}$")
 
 
+#: Split names a caller may ask for: the two FineDance@Genre splits, or every sequence (ignored ones too).
+SPLITS = ("train", "test", "all")
+
+
 def split_of(seq_id: str) -> str | None:
     """FineDance@Genre split of a sequence id: ``"train"``, ``"test"`` or ``None`` (ignored)."""
     if seq_id in GENRE_IGNORE:  # ignore wins over test (120, 130): FineDance's own behaviour
         return None
     return "test" if seq_id in GENRE_TEST else "train"
+
+
+def ids_in_split(ids: list[str], split: str) -> list[str]:
+    """The ids of ``ids`` in ``split`` (``"train"``, ``"test"``, or ``"all"`` = every id, ignored included)."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
+    return list(ids) if split == "all" else [i for i in ids if split_of(i) == split]
+
+
+def read_genre(path: str | os.PathLike) -> str:
+    """The ``style2`` genre name of a FineDance ``label_json/NNN.json``."""
+    path = Path(path)
+    try:
+        label = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path}: cannot read label JSON ({exc})") from exc
+    if (
+        not isinstance(label, dict)
+        or not isinstance(label.get("style2"), str | int)
+        or not str(label["style2"]).strip()
+    ):
+        raise FormatError(f"{path}: label JSON has no 'style2' genre")
+    return str(label["style2"]).strip()
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from ma_data.core.errors import ConfigError, FormatError
+from ma_data.sources.finedance import FINEDANCE_GENRES
 
-from .denoiser import GENRES, DenoiserConfig, MotionDenoiser
+from .denoiser import DenoiserConfig, MotionDenoiser
 from .normalizer import MinMaxNormalizer
 
 FORMAT = "mace-dance/motion-expert"
@@ -94,7 +95,7 @@ def infer_config(state: dict[str, torch.Tensor], **overrides) -> DenoiserConfig:
             + max((int(k.split(".")[1]) for k in state if k.startswith("music_layers.")), default=-1),
             n_genres=int(state["music_layers.0.genre.table.weight"].shape[0])
             if "music_layers.0.genre.table.weight" in state
-            else len(GENRES),
+            else len(FINEDANCE_GENRES),
             d_state=int(state["dance_layers.0.bimamba.fwd.A_log"].shape[1]),
             d_conv=int(state["dance_layers.0.bimamba.fwd.conv1d.weight"].shape[-1]),
             expand=int(state["dance_layers.0.bimamba.fwd.in_proj.weight"].shape[0]) // (2 * int(width)),
@@ -148,7 +149,7 @@ class LoadedExpert:
     weights: str  # "model" or "ema"
     step: int | None
     raw: dict
-    genres: tuple[str, ...] = GENRES
+    genres: tuple[str, ...] = FINEDANCE_GENRES
 
 
 def save_checkpoint(path: Path, **payload) -> None:
@@ -158,7 +159,7 @@ def save_checkpoint(path: Path, **payload) -> None:
     payload = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
-        "genres": list(GENRES),
+        "genres": list(FINEDANCE_GENRES),
         **payload,
     }  # payload may override
     with atomic_write(Path(path), "wb") as fh:
@@ -224,7 +225,7 @@ def load_expert(
     if normalizer.dim != cfg.nfeats:
         raise FormatError(f"{path}: normaliser has {normalizer.dim} channels, model {cfg.nfeats}")
     model.eval()
-    genres = tuple(ckpt.get("genres") or GENRES) if source == "ours" else GENRES
+    genres = tuple(ckpt.get("genres") or FINEDANCE_GENRES) if source == "ours" else FINEDANCE_GENRES
     if len(genres) != cfg.n_genres:
         raise FormatError(f"{path}: {len(genres)} genre names for {cfg.n_genres} genre embeddings")
     return LoadedExpert(model, normalizer, source, weights, ckpt.get("step"), ckpt, genres)

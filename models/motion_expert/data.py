@@ -16,7 +16,6 @@ no id of that train list (custom or synthetic numbering) trains on all its seque
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,21 +26,14 @@ import numpy as np
 from ma_data.core.errors import ConfigError, FormatError, MaceError
 from ma_data.core.formats.motion import read_finedance
 from ma_data.core.music_features import N_FEATURES, baseline_features
+from ma_data.sources.finedance import FINEDANCE_GENRES, ids_in_split, read_genre
 
-from .denoiser import GENRES
 from .representation import encode_motion
 
 log = logging.getLogger(__name__)
 
-#: FineDance@Genre split (FineDance ``get_train_test_list``); "ignore" entries are dropped everywhere.
-FINEDANCE_GENRE_TEST = frozenset(
-    "063 132 143 036 098 198 130 012 211 193 179 065 137 161 092 120 037 109 204 144".split()
-)
-FINEDANCE_IGNORE = frozenset([f"{i:03d}" for i in range(116, 124)] + ["202", "130"])
-SPLITS = ("train", "test", "all")
 
-
-def genre_id(name: str | int, genres: tuple[str, ...] | list[str] = GENRES) -> int:
+def genre_id(name: str | int, genres: tuple[str, ...] | list[str] = FINEDANCE_GENRES) -> int:
     """A genre name (case-insensitive ``style2``) or id -> its index in ``genres``."""
     if isinstance(name, int) or str(name).isdigit():
         gid = int(name)
@@ -61,28 +53,13 @@ def genre_vocabulary(names) -> tuple[str, ...]:
     The released model knows 16 genres; a dataset with other labels gets extra embedding rows, and the
     list travels in the checkpoint so ``sample-motion --genre`` resolves names the same way.
     """
-    known = {g.lower() for g in GENRES}
+    known = {g.lower() for g in FINEDANCE_GENRES}
     extra = {}
     for n in names:
         key = str(n).strip()
         if key.lower() not in known:
             extra.setdefault(key.lower(), key)
-    return tuple(GENRES) + tuple(extra[k] for k in sorted(extra))
-
-
-def read_genre(path: Path) -> str:
-    """The ``style2`` genre name of a FineDance ``label_json/NNN.json``."""
-    try:
-        label = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: cannot read label JSON ({exc})") from exc
-    if (
-        not isinstance(label, dict)
-        or not isinstance(label.get("style2"), str | int)
-        or not str(label["style2"]).strip()
-    ):
-        raise FormatError(f"{path}: label JSON has no 'style2' genre")
-    return str(label["style2"]).strip()
+    return tuple(FINEDANCE_GENRES) + tuple(extra[k] for k in sorted(extra))
 
 
 @dataclass
@@ -97,8 +74,6 @@ class Sequence:
 def list_sequences(root: Path, split: str = "train") -> list[str]:
     """Sequence ids under ``root/motion`` for a FineDance@Genre split ("train", "test" or "all")."""
     root = Path(root)
-    if split not in SPLITS:
-        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
     if not root.is_dir():
         raise FormatError(f"{root}: FineDance directory does not exist")
     for sub in ("motion", "music_wav", "label_json"):
@@ -109,12 +84,7 @@ def list_sequences(root: Path, split: str = "train") -> list[str]:
     ids = sorted(p.stem for p in (root / "motion").glob("*.npy"))
     if not ids:
         raise FormatError(f"{root / 'motion'}: no .npy motion files")
-    if split == "all":
-        return ids
-    keep = [i for i in ids if i not in FINEDANCE_IGNORE]
-    if split == "test":
-        return [i for i in keep if i in FINEDANCE_GENRE_TEST]
-    return [i for i in keep if i not in FINEDANCE_GENRE_TEST]
+    return ids_in_split(ids, split)
 
 
 def music_features(root: Path, seq_id: str, n_frames: int, cache_dir: Path | None) -> np.ndarray:

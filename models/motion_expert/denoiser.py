@@ -21,14 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ma_data.core.errors import ConfigError
+from ma_data.sources.finedance import FINEDANCE_GENRES
 
 from .mamba import BiMamba
-
-GENRES = (
-    "Dai", "ShenYun", "Wei", "Korean", "Urban", "Hiphop", "Popping", "Miao",
-    "HanTang", "Breaking", "Kun", "Locking", "Jazz", "Choreography", "Chinese", "DunHuang",
-)  # fmt: skip
-"""The 16 FineDance ``style2`` genres, in the official id order."""
 
 
 @dataclass
@@ -41,7 +36,7 @@ class DenoiserConfig:
     dropout: float = 0.1
     dance_layers: int = 8
     music_layers: int = 2
-    n_genres: int = len(GENRES)
+    n_genres: int = len(FINEDANCE_GENRES)
     d_state: int = 16
     d_conv: int = 4
     expand: int = 2

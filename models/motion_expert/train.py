@@ -24,10 +24,11 @@ import numpy as np
 import torch
 
 from ma_data.core.errors import TrainingError
+from ma_data.sources.finedance import FINEDANCE_GENRES
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import load_finedance, make_windows
-from .denoiser import GENRES, DenoiserConfig, MotionDenoiser
+from .denoiser import DenoiserConfig, MotionDenoiser
 from .diffusion import MotionDiffusion
 from .ema import EMA
 from .normalizer import MinMaxNormalizer
@@ -156,7 +157,7 @@ def train(
     if ckpt is not None:
         cfg = replace(TrainConfig.from_dict(ckpt["train_config"]), steps=cfg.steps)
         normalizer = MinMaxNormalizer.from_state_dict(ckpt["normalizer"])
-        genres = tuple(ckpt.get("genres", GENRES))
+        genres = tuple(ckpt.get("genres", FINEDANCE_GENRES))
         echo(f"resuming {last} at step {ckpt['step']}")
 
     if cfg.threads > 0:

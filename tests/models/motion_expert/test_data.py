@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ma_data.core.errors import FormatError
+from ma_data.sources.finedance import read_genre
 from models.motion_expert.data import (
     Sequence,
     genre_id,
@@ -13,7 +14,6 @@ from models.motion_expert.data import (
     list_sequences,
     load_finedance,
     make_windows,
-    read_genre,
 )
 
 
