@@ -4,7 +4,7 @@ vectorised kinetic variant — each reproducing its reference's arithmetic, quir
 The loops of the reference code (fairmotion-derived ``utils/features/{kinetic,manual_new,utils}.py`` in
 Bailando, LODGE and the AIST++ API) are vectorised over frames here, but every elementwise operation is done in
 the same order and precision (differences in the input dtype, window sums accumulated in float64, frame sums
-accumulated sequentially) so the values agree to float rounding. See reference/METRIC_PROTOCOLS.md §2, §8.
+accumulated sequentially) so the values agree to float rounding. See the AIST++ API (``aist_plusplus/features``) and Bailando's ``utils/features``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Each protocol is a frozen parameter set (registered with :mod:`benchmark.protocols`) plus :func:`score_3d`,
 which turns GT and generated 3D dances into FID_k / FID_g / Div_k / Div_g / BAS (+ GT references) and the
 physical scores PFC and FSR. The parity protocols reproduce their reference implementation, quirks included
-(reference/METRIC_PROTOCOLS.md §2-4, §8; reference/OFFICIAL_CODE_DIGEST.md §1.12):
+(Bailando ``utils/metrics_new.py``, LODGE/FineDance ``metric/``, EDGE ``eval/eval_pfc.py`` and
+MACE-Dance's ``Evaluation-Motion``):
 
 ``bailando3d`` (Bailando ``utils/metrics_new.py`` + ``beat_align_score.py``; EDGE reports FID/Div/BAS this way)
     SMPL-24 joints, Y-up metres; features on the first 1200 frames with the frame-0 pelvis subtracted;

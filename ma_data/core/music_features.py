@@ -1,7 +1,7 @@
 """The 35-d "baseline" music features of EDGE / FineDance / MACE-Dance, and beat vectors at a motion fps.
 
 Recipe (EDGE ``data/audio_extraction/baseline_features.py``, also FineDance ``music_npy`` and MACE-Dance's
-``baseline_feats``; reference/OFFICIAL_CODE_DIGEST.md §3.4):
+``baseline_feats``):
 
 - audio loaded mono at ``sr = fps * 512`` (15360 Hz for 30 fps), hop 512: one feature frame per motion frame;
 - columns, in order: onset-strength envelope (1), MFCC n_mfcc=20 (20), chroma_cens n_chroma=12 (12),

@@ -5,7 +5,7 @@ draws that video from SMPL-24 joints already projected to pixels (:func:`draw_po
 MA-Data clips so the skeleton lies exactly on the render), or from a Z-up 3D motion with the official
 orthographic front projection and canvas fit (:func:`motion_to_pose_frames`, for Motion Expert output).
 
-Conventions reproduced from the official tool (reference/OFFICIAL_CODE_DIGEST.md §2.2):
+Conventions reproduced from the official tool (MACE-Dance's pose-video script):
 
 * OpenPose-18 from SMPL: 1 neck = midpoint of the shoulders; 2-4 right arm (17, 19, 21); 5-7 left arm
   (16, 18, 20); 8-10 right leg (2, 5, 8); 11-13 left leg (1, 4, 7); nose/eyes/ears synthesised from the 2D head

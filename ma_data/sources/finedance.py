@@ -1,6 +1,6 @@
 """FineDance reader: sequences, music, genre labels and the official FineDance@Genre split.
 
-Layout of a FineDance download (reference/OFFICIAL_CODE_DIGEST.md §3.1)::
+Layout of a FineDance download (as released by the FineDance authors)::
 
     motion/NNN.npy       (T, 315) root translation + 52 SMPL-H joints x 6D, Y-up, 30 fps
     music_wav/NNN.wav    the song

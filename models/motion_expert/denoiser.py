@@ -1,7 +1,7 @@
 """The Motion Expert denoiser: a BiMamba music encoder with a genre gate and a BiMamba-Transformer
 dance decoder, predicting the clean motion x0 from a noisy one.
 
-Architecture (official ``DanceDecoder``, see OFFICIAL_CODE_DIGEST §1.4):
+Architecture (the official ``DanceDecoder`` of MACE-Dance ``Expert-Motion``):
 
 * embeddings: ``e = MLP_t(sin(t)) + MLP_beta(sin(1000 * beta))``; no positional encoding, so any length works;
 * music encoder: ``c <- c + FiLM_genre(BiMamba(c))`` x ``music_layers``;

@@ -1,7 +1,7 @@
 """Cosine-schedule x0-prediction diffusion with Guidance-Free Training (GFT), CFG as a baseline, and
 DDIM sampling with masked denoising for editing.
 
-GFT (Chen et al. 2025, as released in MACE-Dance, OFFICIAL_CODE_DIGEST §1.6): per sample
+GFT (Chen et al. 2025, as released in MACE-Dance ``Expert-Motion``): per sample
 ``beta ~ U(0, 1)``; the trained prediction is ``beta * f(x_t, c, beta) + (1 - beta) * sg[f(x_t, null, beta_u)]``
 with ``beta_u = beta`` (the code, ``gft_uncond_beta="same"``) or ``beta_u = 1`` (the paper's formula,
 ``"one"``). Sampling then needs a single conditional call per step at ``beta = 0.75``; CFG needs two.

@@ -1,5 +1,5 @@
 """Motion Expert training losses with the release's weights (EDGE's):
-``L = 0.636 L_rec + 2.964 L_vel + 0.646 L_fk + 10.942 L_foot`` (OFFICIAL_CODE_DIGEST §1.7).
+``L = 0.636 L_rec + 2.964 L_vel + 0.646 L_fk + 10.942 L_foot`` (the weights of MACE-Dance ``Expert-Motion`` training).
 
 The release runs FK on the *normalised* root/6D channels (the unnormalise call is commented out in
 EDGE); ``fk_space="normalized"`` reproduces that, ``"metric"`` unnormalises first (needs the normaliser).

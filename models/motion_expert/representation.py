@@ -1,6 +1,6 @@
 """The Motion Expert's 151-d frame: 4 foot contacts + 3 root translation + 24 joints x 6D, Z-up.
 
-Encoding follows the official data pipeline (OFFICIAL_CODE_DIGEST §1.2): Y-up SMPL-24 motion is turned
+Encoding follows the official data pipeline (MACE-Dance ``Expert-Motion`` data loading): Y-up SMPL-24 motion is turned
 Z-up (+90 degrees about X on the root orientation and translation), joints come from FK on the fixed
 skeleton, and a foot joint is "in contact" when it moves less than ``CONTACT_THRESHOLD`` metres to the next
 frame (the last frame is always in contact, as in the release).

@@ -2,7 +2,7 @@
 
 A fixed rest skeleton: 24 joint offsets (metres, expressed in the Y-up SMPL rest frame, each relative to its
 parent) and the standard SMPL kinematic tree. The numbers are the public SMPL template values that also appear
-in EDGE's and FineDance's ``vis.py`` (see reference/OFFICIAL_CODE_DIGEST.md §1.8).
+in EDGE's and FineDance's ``vis.py``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from benchmark.motion.mace2d import (
 )
 
 # ----------------------------------------------------------------------------------------------------------
-# A plain per-sample, per-frame reference written from the protocol description (METRIC_PROTOCOLS.md §5/§8)
+# A plain per-sample, per-frame reference written from the protocol description (the official ``calculate_metric.py`` as documented in ``benchmark/motion/mace2d.py``)
 # ----------------------------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ W, FF, NFEATS, MUSIC, N_DANCE, N_MUSIC, N_STATE = 32, 48, 151, 35, 2, 2, 4
 
 
 def official_keys() -> dict[str, tuple[int, ...]]:
-    """Key -> shape of the release's DanceDecoder (OFFICIAL_CODE_DIGEST §1.4), for a small width."""
+    """Key -> shape of the release's DanceDecoder (MACE-Dance ``Expert-Motion``), for a small width."""
     inner, rank = 2 * W, math.ceil(W / 16)
     keys: dict[str, tuple[int, ...]] = {}
 
