@@ -11,7 +11,7 @@ from benchmark.cli_3d import evaluate_3d
 from benchmark.cli_appearance import selfcheck
 from benchmark.cli_keypoints import keypoints
 from benchmark.cli_table import table
-from ma_data.core.cli import toolkit_group
+from ma_data.core.cli import check_outputs, toolkit_group
 from ma_data.core.commands import TOOLKIT_COMMANDS
 
 
@@ -74,9 +74,15 @@ def main() -> None:
 @click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")
 @click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
 @click.option(
-    "--n-boot", default=1000, show_default=True, help="Bootstrap resamples for 95% intervals (0 = off)."
+    "--n-boot",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for 95% intervals (0 = off).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap."
+)
 @click.option("--device", default="cpu", show_default=True, help="Torch device for model-backed metrics.")
 @click.option("--no-cache", is_flag=True, help="Re-extract keypoints even when cached.")
 def evaluate(**opts) -> None:
@@ -88,6 +94,9 @@ def evaluate(**opts) -> None:
     """
     from benchmark.evaluate import EvaluateOptions, run_evaluate
 
+    check_outputs(
+        files={"--out": opts["out"], "--markdown": opts["markdown"]}, folders={"--plots": opts["plots"]}
+    )
     run_evaluate(EvaluateOptions(**opts), argv=["mace-bench", *sys.argv[1:]])
 
 

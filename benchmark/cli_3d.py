@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ma_data.core.cli import command
-from ma_data.core.errors import FormatError, MaceError, MediaError
+from benchmark.inputs import entry_problem, item_failure
+from benchmark.protocols import PLAUSIBLE_FPS, fps_problem
+from ma_data.core.cli import check_outputs, command
+from ma_data.core.errors import FormatError, MaceError
 
 MOTION_SUFFIXES = (".npy", ".npz", ".pkl", ".pickle")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".mp4")
@@ -34,14 +36,20 @@ def _progress(it, **kw):
 def _files_by_stem(
     folder: Path, suffixes: tuple[str, ...], skipped: dict[str, str], side: str
 ) -> dict[str, Path]:
-    """``{stem: path}`` of the files in ``folder`` with one of ``suffixes``; a stem with several candidate
-    files is ambiguous and skipped with its reason."""
+    """``{stem: path}`` of the regular files in ``folder`` with one of ``suffixes``; a stem with several
+    candidate files is ambiguous and skipped with its reason, and so is an entry that is not a regular file
+    (a folder, FIFO, symlink loop...: never opened)."""
     if not folder.is_dir():
         raise MaceError(f"{folder}: not a directory")
     found: dict[str, list[Path]] = {}
     for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in suffixes:
-            found.setdefault(p.stem, []).append(p)
+        if p.suffix.lower() not in suffixes:
+            continue
+        problem = entry_problem(p)
+        if problem is not None:
+            skipped[f"{side}:{p.stem}"] = problem
+            continue
+        found.setdefault(p.stem, []).append(p)
     out = {}
     for stem, paths in found.items():
         if len(paths) > 1:
@@ -54,15 +62,23 @@ def _files_by_stem(
 
 
 def load_motion_dir(folder: Path, side: str, skipped: dict[str, str], fps: float | None = None) -> dict:
-    """Read every motion file of a folder; unreadable ones go to ``skipped`` with the reader's message."""
+    """Read every motion file of a folder. Per-item isolation (see :mod:`benchmark.inputs`): any failure
+    to read one file, and a declared frame rate outside :data:`PLAUSIBLE_FPS`, goes to ``skipped`` with the
+    file and the reason; the others are read."""
     from ma_data.core.formats.motion import load_motion
 
     motions = {}
     for stem, path in _progress(_files_by_stem(folder, MOTION_SUFFIXES, skipped, side).items(), desc=side):
         try:
-            motions[stem] = load_motion(path, fps=fps)
-        except (FormatError, MediaError) as exc:
-            skipped[f"{side}:{stem}"] = str(exc)
+            motion = load_motion(path, fps=fps)
+            problem = fps_problem(motion.fps)
+        except Exception as exc:  # per-item boundary: the file is named, the batch goes on
+            skipped[f"{side}:{stem}"] = item_failure(path, exc)
+            continue
+        if problem is not None:
+            skipped[f"{side}:{stem}"] = f"{path}: {problem}"
+            continue
+        motions[stem] = motion
     return motions
 
 
@@ -91,28 +107,59 @@ def load_beats(
     fps: float,
     warnings: list[str],
 ) -> dict[str, np.ndarray] | None:
+    """Music-beat vectors by stem, from ``--music-beats`` files or extracted from ``--music`` audio. A file
+    that cannot be read is named in ``warnings`` (its stem is then left out of BAS) and the others load."""
     if beats_dir is None and music_dir is None:
         return None
     out: dict[str, np.ndarray] = {}
+    unusable: dict[str, str] = {}
     if beats_dir is not None:
-        files = _files_by_stem(beats_dir, (".npy",), {}, "beats")
+        files = _files_by_stem(beats_dir, (".npy",), unusable, "beats")
         for stem in sorted(stems):
             if stem not in files:
                 continue
             try:
                 out[stem] = read_beat_vector(files[stem])
-            except FormatError as exc:
-                warnings.append(str(exc))
-        return out
-    from ma_data.core.music_features import beat_vector
+            except Exception as exc:  # per-item boundary
+                warnings.append(f"music beats: {item_failure(files[stem], exc)}")
+    else:
+        from ma_data.core.music_features import beat_vector
 
-    files = _files_by_stem(music_dir, AUDIO_SUFFIXES, {}, "music")
-    for stem in _progress(sorted(s for s in stems if s in files), desc="music beats"):
-        try:
-            out[stem] = beat_vector(files[stem], fps=int(round(fps)), recipe=recipe)
-        except (MediaError, FormatError, ValueError) as exc:
-            warnings.append(f"{files[stem]}: beat extraction failed ({exc})")
+        files = _files_by_stem(music_dir, AUDIO_SUFFIXES, unusable, "music")
+        for stem in _progress(sorted(s for s in stems if s in files), desc="music beats"):
+            try:
+                v = beat_vector(files[stem], fps=int(round(fps)), recipe=recipe)
+            except Exception as exc:  # per-item boundary
+                warnings.append(f"music beats: {item_failure(files[stem], exc)}")
+                continue
+            if recipe == "lodge":
+                # LODGE's vector ends at the last beat; pad it with (beat-free) zeros to the song's length so
+                # a song shorter than the dance can be told from one whose last beat is early.
+                seconds = _audio_seconds(files[stem])
+                if seconds is not None:
+                    v = np.pad(v, (0, max(0, int(round(seconds * fps)) - len(v))))
+            out[stem] = v
+    for key, reason in sorted(unusable.items()):
+        if key.split(":", 1)[1] in stems:
+            warnings.append(f"music beats: {reason}")
     return out
+
+
+def _audio_seconds(path: Path) -> float | None:
+    """Duration of an audio file from its header (None when the container does not say)."""
+    try:
+        import soundfile as sf
+
+        return float(sf.info(str(path)).duration)
+    except Exception:
+        pass
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return float(container.duration) / 1e6 if container.duration else None
+    except Exception:
+        return None
 
 
 def _hashes(paths: dict[str, Path]) -> dict[str, str]:
@@ -189,17 +236,20 @@ def write_beat_plots(folder: Path, report, motions: dict, beats: dict[str, np.nd
 @click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
 @click.option(
     "--fps",
-    type=float,
+    type=click.FloatRange(*PLAUSIBLE_FPS),
     default=None,
     help="Frame rate of the inputs. Default: the format's own (30 for joint .npy and FineDance, 60 for AIST++).",
 )
 @click.option(
     "--n-boot",
+    type=click.IntRange(min=0),
     default=100,
     show_default=True,
     help="Bootstrap resamples for 95% intervals (0 = off; each costs two FIDs and four diversities).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap."
+)
 def evaluate_3d(
     protocol, gt_dir, pred_dir, beats_dir, music_dir, out, markdown, plots, fps, n_boot, seed
 ) -> None:
@@ -215,14 +265,19 @@ def evaluate_3d(
 
     if beats_dir is not None and music_dir is not None:
         raise click.UsageError("give either --music-beats or --music, not both")
+    check_outputs(files={"--out": out, "--markdown": markdown}, folders={"--plots": plots})
     proto = get_protocol(protocol)
     skipped: dict[str, str] = {}
     gt = load_motion_dir(gt_dir, "gt", skipped, fps=fps)
     pred = load_motion_dir(pred_dir, "pred", skipped, fps=fps)
-    if not gt:
-        raise MaceError(f"{gt_dir}: no readable ground-truth motion files")
-    if not pred:
-        raise MaceError(f"{pred_dir}: no readable generated motion files")
+    for motions, folder, side, what in (
+        (gt, gt_dir, "gt", "ground-truth"),
+        (pred, pred_dir, "pred", "generated"),
+    ):
+        if not motions:
+            reasons = [r for k, r in skipped.items() if k.startswith(f"{side}:")]
+            shown = "; ".join(reasons[:2]) + (f" (and {len(reasons) - 2} more)" if len(reasons) > 2 else "")
+            raise MaceError(f"{folder}: no readable {what} motion files" + (f" — {shown}" if shown else ""))
     warns: list[str] = []
     motion_fps = float(next(iter(pred.values())).fps)
     beats = load_beats(beats_dir, music_dir, set(gt) | set(pred), music_recipe(proto), motion_fps, warns)

@@ -20,11 +20,13 @@ from benchmark.inputs import (
     KEYPOINT_SUFFIXES,
     VIDEO_SUFFIXES,
     PairedInputs,
+    entry_problem,
     hash_inputs,
+    item_failure,
     list_by_stem,
     pair_by_stem,
 )
-from benchmark.protocols import Protocol, get_protocol
+from benchmark.protocols import Protocol, fps_problem, get_protocol
 from benchmark.results import MetricReport, build_results, markdown_table, write_results
 from ma_data.core.errors import MaceError
 
@@ -112,23 +114,38 @@ def _motion_inputs_from_keypoints(
         raise MaceError("--gt-keypoints needs --audio DIR (GT music: .mp4 or .wav) to compute music beats")
     kp_suffixes, audio_suffixes, exact = _file_rules(protocol)
     audio_dir = opts.audio_dir or opts.gt_dir
+    problems: dict[str, dict[str, str]] = {"GT keypoints": {}, "generated keypoints": {}, "GT audio": {}}
     sides = {
-        "GT keypoints": list_by_stem(opts.gt_keypoints, kp_suffixes, "GT keypoints", exact),
-        "generated keypoints": list_by_stem(opts.pred_keypoints, kp_suffixes, "generated keypoints", exact),
-        "GT audio": list_by_stem(audio_dir, audio_suffixes, "audio", exact),
+        "GT keypoints": list_by_stem(
+            opts.gt_keypoints, kp_suffixes, "GT keypoints", exact, problems["GT keypoints"]
+        ),
+        "generated keypoints": list_by_stem(
+            opts.pred_keypoints, kp_suffixes, "generated keypoints", exact, problems["generated keypoints"]
+        ),
+        "GT audio": list_by_stem(audio_dir, audio_suffixes, "audio", exact, problems["GT audio"]),
     }
-    paired = pair_by_stem(sides)
+    paired = pair_by_stem(sides, problems)
     folders = {"GT keypoints": opts.gt_keypoints, "generated keypoints": opts.pred_keypoints}
     _explain_missing(paired, {**folders, "GT audio": audio_dir}, protocol)
     gt, pred, fps = {}, {}, {}
     for stem in list(paired.stems):
-        try:
-            gt[stem], gt_fps = _load_keypoint_array(sides["GT keypoints"][stem])
-            pred[stem], pred_fps = _load_keypoint_array(sides["generated keypoints"][stem])
-            fps[stem] = (gt_fps, pred_fps)
-        except MaceError as exc:
-            paired.skipped[stem] = str(exc)
-            gt.pop(stem, None)
+        loaded, reasons = {}, []
+        for side in ("GT keypoints", "generated keypoints"):
+            path = sides[side][stem]
+            try:  # per-item boundary (see benchmark.inputs): any failure names the file, the batch goes on
+                loaded[side] = _load_keypoint_array(path)
+            except Exception as exc:
+                reasons.append(item_failure(path, exc))
+                continue
+            declared = loaded[side][1]
+            problem = fps_problem(declared, "declared frame rate") if declared is not None else None
+            if problem is not None:
+                reasons.append(f"{path}: {problem}")
+        if reasons:
+            paired.skipped[stem] = "; ".join(reasons)
+            continue
+        (gt[stem], gt_fps), (pred[stem], pred_fps) = loaded["GT keypoints"], loaded["generated keypoints"]
+        fps[stem] = (gt_fps, pred_fps)
     paired.stems = [s for s in paired.stems if s in pred and s in gt]
     return paired, gt, pred, fps
 
@@ -138,15 +155,21 @@ def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dic
 
     if opts.gt_dir is None:
         raise MaceError("motion scoring of videos needs --gt DIR (ground-truth videos)")
+    problems: dict[str, dict[str, str]] = {"GT video": {}, "generated video": {}, "GT audio": {}}
     sides = {
-        "GT video": list_by_stem(opts.gt_dir, VIDEO_SUFFIXES, "GT video"),
-        "generated video": list_by_stem(opts.pred_dir, VIDEO_SUFFIXES, "generated video"),
+        "GT video": list_by_stem(opts.gt_dir, VIDEO_SUFFIXES, "GT video", problems=problems["GT video"]),
+        "generated video": list_by_stem(
+            opts.pred_dir, VIDEO_SUFFIXES, "generated video", problems=problems["generated video"]
+        ),
     }
     if opts.audio_dir is not None:
-        sides["GT audio"] = list_by_stem(opts.audio_dir, AUDIO_SUFFIXES, "audio")
+        sides["GT audio"] = list_by_stem(
+            opts.audio_dir, AUDIO_SUFFIXES, "audio", problems=problems["GT audio"]
+        )
     else:
         sides["GT audio"] = dict(sides["GT video"])
-    paired = pair_by_stem(sides)
+        problems["GT audio"] = {}  # the GT video's own problem is reported once
+    paired = pair_by_stem(sides, problems)
     if not paired.stems:
         return paired, {}, {}, {}
     arrays: dict[str, dict[str, np.ndarray]] = {}
@@ -160,6 +183,11 @@ def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dic
         arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
         rates[side] = {s: t.fps for s, t in tracks.items()}
     gt, pred = arrays["GT video"], arrays["generated video"]
+    for side in ("GT video", "generated video"):
+        for stem, rate in rates[side].items():
+            problem = fps_problem(rate, f"{side} frame rate") if rate is not None else None
+            if problem is not None and stem in paired.stems:
+                paired.skipped.setdefault(stem, f"{sides[side][stem]}: {problem}")
     paired.stems = [s for s in paired.stems if s in gt and s in pred and s not in paired.skipped]
     fps = {s: (rates["GT video"][s], rates["generated video"][s]) for s in paired.stems}
     return paired, gt, pred, fps
@@ -167,7 +195,7 @@ def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dic
 
 def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
     from benchmark.motion.mace2d import score_mace2d
-    from benchmark.motion.music_beats import music_beat_frames
+    from benchmark.motion.music_beats import music_beats_for_protocol
 
     protocol = get_protocol(opts.protocol)
     if protocol.kind != "motion2d":
@@ -183,12 +211,13 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
         paired, gt, pred, fps = _motion_inputs_from_videos(opts)
 
     beats: dict[str, np.ndarray] = {}
+    audio_seconds: dict[str, float] = {}
     audio_side = paired.sides["GT audio"]
     for stem in paired.stems:
-        try:
-            beats[stem] = music_beat_frames(audio_side[stem], protocol)
-        except MaceError as exc:
-            paired.skipped[stem] = str(exc)
+        try:  # per-item boundary: an audio file that cannot be decoded or tracked is named and skipped
+            beats[stem], audio_seconds[stem] = music_beats_for_protocol(audio_side[stem], protocol)
+        except Exception as exc:
+            paired.skipped[stem] = item_failure(audio_side[stem], exc)
     stems = [s for s in paired.stems if s in beats]
     report = score_mace2d(
         {s: gt[s] for s in stems},
@@ -198,6 +227,7 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
         n_boot=opts.n_boot,
         seed=opts.seed,
         fps={s: fps[s] for s in stems},  # used by mace2d-strict only; the official protocol assumes 16 fps
+        audio_seconds={s: audio_seconds[s] for s in stems},
     )
     report.skipped = {**paired.skipped, **report.skipped}
     if opts.plots is not None and report.n_samples:
@@ -240,8 +270,27 @@ def run_appearance(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
     report = score_appearance(pred, gt, dims=dims, device=opts.device, progress=True, n_boot=opts.n_boot)
     for stem in sorted(others):
         report.skipped.setdefault(stem, f"not a VBench input type ({'/'.join(VBENCH_SUFFIXES)})")
+    # Entries VBench's selection would pick by name but that are not regular files (folders, FIFOs, symlink
+    # loops) are never opened; they are reported, not dropped.
+    for side, folder in (("generated video", opts.pred_dir), ("GT video", opts.gt_dir)):
+        for stem, reason in _unusable_entries(folder, VBENCH_SUFFIXES).items():
+            if side == "generated video":
+                report.skipped.setdefault(stem, f"{side} {reason}")
+            else:
+                report.warnings.append(f"GT video {reason}; full-reference metrics not computed for {stem}")
     sides = {"generated video": pred} if gt is None else {"generated video": pred, "GT video": gt}
     return report, {"appearance": hash_inputs(pair_by_stem(sides))}
+
+
+def _unusable_entries(folder: Path | None, suffixes: tuple[str, ...]) -> dict[str, str]:
+    """stem -> reason for entries of ``folder`` named like inputs that are not regular files."""
+    if folder is None or not Path(folder).is_dir():
+        return {}
+    out = {}
+    for p in sorted(Path(folder).iterdir()):
+        if p.suffix.lower() in suffixes and (problem := entry_problem(p)) is not None:
+            out[p.stem] = problem
+    return out
 
 
 def run_evaluate(opts: EvaluateOptions, argv: list[str] | None = None) -> dict:

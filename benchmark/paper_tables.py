@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from benchmark.markup import latex_escape, latex_label, latex_markup, markdown_escape, number_text
 from ma_data.core.errors import FormatError
 
 
@@ -37,6 +38,10 @@ class Row:
     values: dict[str, float]
     kind: str = "baseline"  # gt | baseline | ablation | ours | user | user_gt
     protocol: str | None = None
+    #: False when the row's numbers follow another protocol than the table's: shown, never bold.
+    comparable: bool = True
+    #: Column keys whose value the results file flags as untrustworthy (marked with a dagger).
+    flagged: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -49,6 +54,12 @@ class PaperTable:
     rows: list[Row]
     gt_keys: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Protocols whose results may sit beside the paper's numbers: ``protocol`` plus the YAML's
+    #: ``also_comparable`` (e.g. ``vbench-appearance`` for Table 1's appearance columns).
+    also_comparable: list[str] = field(default_factory=list)
+
+    def comparable_protocols(self) -> set[str]:
+        return {p for p in (self.protocol, *self.also_comparable) if p}
 
 
 def tables_dir() -> Path:
@@ -93,63 +104,102 @@ def load_table(name_or_path: str | os.PathLike) -> PaperTable:
             cols,
             rows,
             d.get("gt_keys", {}),
-            d.get("notes", []),
+            [str(n) for n in d.get("notes", [])],
+            [str(p) for p in d.get("also_comparable", [])],
         )
-    except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
         raise FormatError(f"{path}: malformed paper table ({exc.__class__.__name__}: {exc})") from exc
 
 
-def _metric(results: dict[str, Any], key: str) -> float | None:
+def _metric(results: dict[str, Any], key: str) -> tuple[float | None, str | None, bool]:
+    """(value, the protocol that produced it if recorded, whether the results flag it) of one metric key.
+
+    Raises :class:`FormatError` for a value that is not a number (results from :func:`read_results` are
+    already checked; this guards documents built elsewhere)."""
     entry = results.get("metrics", {}).get(key)
     if entry is None:
-        return None
+        return None, None, False
     v = entry.get("value") if isinstance(entry, dict) else entry
-    return None if v is None else float(v)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+        raise FormatError(f"results metric {key!r} has value {v!r:.60}, not a number")
+    proto = entry.get("protocol") if isinstance(entry, dict) else None
+    flagged = bool(entry.get("warnings")) if isinstance(entry, dict) else False
+    return (None if v is None else float(v)), (str(proto) if proto else None), flagged
 
 
 def rows_from_results(
     table: PaperTable, results: dict[str, Any], label: str | None = None, with_gt: bool = False
 ) -> list[Row]:
-    """A row (and optionally a ground-truth row) built from a results document, scaled to the table's units."""
-    protocols = [p.get("name") for p in results.get("protocols", []) if isinstance(p, dict)]
-    proto = ", ".join(p for p in protocols if p) or None
+    """A row (and optionally a ground-truth row) built from a results document, scaled to the table's units.
+
+    The row is comparable with the paper's only if every value it shows was produced under one of the
+    table's protocols (the metric's own ``protocol`` when recorded, else the results' protocols)."""
+    protocols = [
+        str(p["name"]) for p in results.get("protocols", []) if isinstance(p, dict) and p.get("name")
+    ]
+    proto = ", ".join(protocols) or None
     if not label:
         label = f"Yours ({proto})" if proto else "Yours"
-    rows = []
-    values = {}
-    for c in table.columns:
-        v = _metric(results, c.key)
-        if v is not None and math.isfinite(v):
-            values[c.key] = v * c.scale
-    rows.append(Row(label, values, "user", proto))
-    if with_gt:
-        gt = {}
+    allowed = table.comparable_protocols()
+
+    def collect(keys: dict[str, str]) -> tuple[dict[str, float], set[str], bool]:
+        values, flagged, comparable = {}, set(), True
         for c in table.columns:
-            v = _metric(results, table.gt_keys[c.key]) if c.key in table.gt_keys else None
-            if v is not None and math.isfinite(v):
-                gt[c.key] = v * c.scale
-        rows.append(Row(f"Ground Truth ({proto or 'yours'})", gt, "user_gt", proto))
+            if c.key not in keys:
+                continue
+            v, metric_proto, flag = _metric(results, keys[c.key])
+            if v is None or not math.isfinite(v):
+                continue
+            values[c.key] = v * c.scale
+            if flag:
+                flagged.add(c.key)
+            if not allowed:
+                continue
+            if metric_proto is not None:
+                comparable &= metric_proto in allowed
+            elif protocols:  # older results name no protocol per metric: one of the file's must match
+                comparable &= bool(set(protocols) & allowed)
+        return values, flagged, comparable
+
+    values, flagged, comparable = collect({c.key: c.key for c in table.columns})
+    rows = [Row(label, values, "user", proto, comparable, flagged)]
+    if with_gt:
+        gt, gt_flagged, gt_comparable = collect(table.gt_keys)
+        rows.append(
+            Row(f"Ground Truth ({proto or 'yours'})", gt, "user_gt", proto, gt_comparable, gt_flagged)
+        )
     return rows
 
 
 def _best(table: PaperTable, rows: list[Row]) -> dict[str, float]:
+    """Best value per column among the rows that compete: not ground truth, and comparable."""
     best = {}
     for c in table.columns:
         if c.higher_is_better is None:
             continue
-        vals = [r.values[c.key] for r in rows if c.key in r.values and r.kind not in ("gt", "user_gt")]
+        vals = [
+            r.values[c.key]
+            for r in rows
+            if c.key in r.values and r.kind not in ("gt", "user_gt") and r.comparable
+        ]
         if vals:
             best[c.key] = max(vals) if c.higher_is_better else min(vals)
     return best
 
 
-def _cell(c: Column, row: Row, best: dict[str, float], bold: tuple[str, str]) -> str:
+def _cell(c: Column, row: Row, best: dict[str, float], bold: tuple[str, str], dagger: str = "†") -> str:
     if c.key not in row.values:
         return "–" if bold[0] == "**" else "--"
     v = row.values[c.key]
-    s = f"{v:.{c.digits}f}" if abs(v) < 1e6 else f"{v:.3g}"
-    if c.key in best and round(row.values[c.key], c.digits) == round(best[c.key], c.digits):
+    s = number_text(v, f".{c.digits}f") if abs(v) < 1e6 else number_text(v, ".3g")
+    if (
+        row.comparable
+        and c.key in best
+        and round(row.values[c.key], c.digits) == round(best[c.key], c.digits)
+    ):
         s = f"{bold[0]}{s}{bold[1]}"
+    if c.key in row.flagged:
+        s += dagger
     return s
 
 
@@ -162,54 +212,60 @@ def _arrow(c: Column, latex: bool) -> str:
 
 
 def render_markdown(table: PaperTable, extra: list[Row] | None = None) -> str:
+    """The table as Markdown; every string from a table or results file (or a flag) is escaped."""
     rows = table.rows + list(extra or [])
     best = _best(table, rows)
-    head = "| Method | " + " | ".join(f"{c.label}{_arrow(c, False)}" for c in table.columns) + " |"
+    esc = markdown_escape
+    head = "| Method | " + " | ".join(f"{esc(c.label)}{_arrow(c, False)}" for c in table.columns) + " |"
     lines = [
-        f"**{table.title}**",
-        f"_Source: {table.source}; protocol: {table.protocol}; best per column in bold._",
+        f"**{esc(table.title)}**",
+        f"_Source: {esc(table.source)}; protocol: {esc(table.protocol)}; best comparable value per column "
+        "in bold._",
         "",
     ]
     lines += [head, "|---|" + "---:|" * len(table.columns)]
     for r in rows:
-        name = f"*{r.method}*" if r.kind in ("user", "user_gt") else r.method
+        name = f"*{esc(r.method)}*" if r.kind in ("user", "user_gt") else esc(r.method)
         lines.append(
             f"| {name} | " + " | ".join(_cell(c, r, best, ("**", "**")) for c in table.columns) + " |"
         )
     for note in table.notes + _protocol_notes(table, rows):
-        lines.append(f"\n> {note}")
+        lines.append(f"\n> {esc(note)}")
     return "\n".join(lines)
 
 
 def _protocol_notes(table: PaperTable, rows: list[Row]) -> list[str]:
-    """Flag user rows scored under a protocol other than the one the paper's numbers follow."""
-    other = sorted(
-        {r.protocol for r in rows if r.protocol and table.protocol and r.protocol != table.protocol}
-    )
-    return (
-        [f"Rows scored with {', '.join(other)} are not comparable with the paper's ({table.protocol})."]
-        if other
-        else []
-    )
+    """Flag user rows scored under a protocol other than the paper's, and values the results flag."""
+    notes = []
+    other = sorted({r.protocol or "an unknown protocol" for r in rows if not r.comparable})
+    if other:
+        notes.append(
+            f"Rows scored with {', '.join(other)} are not comparable with the paper's ({table.protocol}); "
+            "they are shown but never bold."
+        )
+    if any(r.flagged for r in rows):
+        notes.append("† the results file flags this value as untrustworthy (see its warnings).")
+    return notes
 
 
-def _tex(s: str) -> str:
-    for a, b in (("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("->", r"$\rightarrow$")):
-        s = s.replace(a, b)
-    return s
+def _tex(s: object) -> str:
+    """Plain text for LaTeX; the packaged tables' "->" reads as an arrow."""
+    return r" $\rightarrow$ ".join(latex_escape(part) for part in str(s).split(" -> "))
 
 
 def render_latex(table: PaperTable, extra: list[Row] | None = None) -> str:
+    """The table as a LaTeX ``table`` environment; every string from a table or results file (or a flag) is
+    escaped, so none can run a command (``\\input``, ``\\write18``) or break the tabular."""
     rows = table.rows + list(extra or [])
     best = _best(table, rows)
     out = [
         r"\begin{table}[t]",
         r"\centering",
         rf"\caption{{{_tex(table.title)}. Source: {_tex(table.source)}.}}",
-        rf"\label{{tab:{table.name}}}",
+        rf"\label{{tab:{latex_label(table.name)}}}",
         r"\begin{tabular}{l" + "r" * len(table.columns) + "}",
         r"\toprule",
-        "Method & " + " & ".join(f"{c.latex}{_arrow(c, True)}" for c in table.columns) + r" \\",
+        "Method & " + " & ".join(f"{latex_markup(c.latex)}{_arrow(c, True)}" for c in table.columns) + r" \\",
         r"\midrule",
     ]
     user_started = False
@@ -217,9 +273,13 @@ def render_latex(table: PaperTable, extra: list[Row] | None = None) -> str:
         if r.kind in ("user", "user_gt") and not user_started:
             out.append(r"\midrule")
             user_started = True
-        cells = [_cell(c, r, best, (r"\textbf{", "}")) for c in table.columns]
+        cells = [_cell(c, r, best, (r"\textbf{", "}"), r"$^\dagger$") for c in table.columns]
         out.append(f"{_tex(r.method)} & " + " & ".join(cells) + r" \\")
-    out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    out += [r"\bottomrule", r"\end{tabular}"]
+    notes = _protocol_notes(table, rows)
+    if notes:
+        out.append(r"\par\footnotesize " + " ".join(_tex(n).replace("†", r"$^\dagger$") for n in notes))
+    out.append(r"\end{table}")
     return "\n".join(out)
 
 

@@ -23,6 +23,24 @@ _PROTOCOL_MODULES = (
 
 _REGISTRY: dict[str, Protocol] = {}
 
+#: Frame rates a motion or keypoint file may declare (frames per second, inclusive). Dance video and motion
+#: capture run at 8-120 fps (MA-Data 16, FineDance 30, AIST++ 60); 240 leaves room for high-speed capture.
+#: A file outside this range is corrupt or mislabelled: its frame times would scale velocities by orders of
+#: magnitude, so the item is skipped with this reason instead of being scored.
+PLAUSIBLE_FPS: tuple[float, float] = (1.0, 240.0)
+
+
+def fps_problem(fps: Any, what: str = "frame rate") -> str | None:
+    """Why ``fps`` is not a plausible frame rate (see :data:`PLAUSIBLE_FPS`), or None when it is."""
+    lo, hi = PLAUSIBLE_FPS
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        return f"{what} {fps!r:.40} is not a number"
+    if not lo <= value <= hi:  # also false for NaN
+        return f"{what} {value:g} fps is outside the plausible range [{lo:g}, {hi:g}]"
+    return None
+
 
 @dataclass(frozen=True)
 class Protocol:

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmark.markup import markdown_escape, number_text
 from benchmark.protocols import Protocol
 from ma_data.core.io.atomic import atomic_write
 
@@ -63,19 +65,32 @@ METRIC_INFO: dict[str, MetricInfo] = {
 
 @dataclass
 class MetricValue:
-    """A set-level value with its bootstrap 95% interval (None when not computable)."""
+    """A set-level value with its bootstrap 95% interval (None when not computable) and the reasons, if any,
+    not to trust it (e.g. an FID dominated by a blown-up feature column)."""
 
     value: float
     ci_low: float | None = None
     ci_high: float | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": _clean(self.value), "ci95": [_clean(self.ci_low), _clean(self.ci_high)]}
+        lo, hi = _clean(self.ci_low), _clean(self.ci_high)
+        if lo is not None and hi is not None and lo > hi:
+            lo, hi = hi, lo
+        out: dict[str, Any] = {"value": _clean(self.value), "ci95": [lo, hi]}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
 
 @dataclass
 class MetricReport:
-    """What one protocol produced on one sample set."""
+    """What one protocol produced on one sample set.
+
+    ``warnings`` are sentences for the reader (small samples, undefined values, suspicious numbers); protocol
+    code returns them here and never prints. A warning about one metric is also attached to that
+    :class:`MetricValue`.
+    """
 
     metrics: dict[str, MetricValue]
     per_sample: dict[str, dict[str, float]]
@@ -189,29 +204,55 @@ def write_results(path: str | os.PathLike, results: dict[str, Any]) -> Path:
 
 
 def read_results(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a results JSON; raises a one-line :class:`FormatError` naming the file (and the key) when it is
+    not one: unreadable, not JSON, too deeply nested, or a metric whose value is not a number."""
     from ma_data.core.errors import FormatError
 
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise FormatError(f"{path}: not a readable results JSON ({exc})") from exc
-    if not isinstance(data, dict) or "metrics" not in data:
-        raise FormatError(f"{path}: not a mace-dance results file (no 'metrics')")
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        raise FormatError(f"{path}: not a readable results JSON ({reason})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        raise FormatError(f"{path}: not a mace-dance results file (no 'metrics' object)")
+    for key, entry in data["metrics"].items():
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise FormatError(f"{path}: metric {key!r} has value {value!r:.60}, not a number")
+        ci = entry.get("ci95") if isinstance(entry, dict) else None
+        if ci is not None and (
+            not isinstance(ci, list)
+            or len(ci) != 2
+            or any(c is not None and (isinstance(c, bool) or not isinstance(c, int | float)) for c in ci)
+        ):
+            raise FormatError(f"{path}: metric {key!r} has ci95 {ci!r:.60}, not [low, high] numbers")
     return data
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
     if x is None:
         return "–"
-    return f"{x:.{digits}f}" if abs(x) < 1e4 else f"{x:.4g}"
+    return number_text(x, f".{digits}f") if abs(x) < 1e4 else number_text(x, ".4g")
+
+
+def _protocol_name(p: Any) -> str:
+    """A protocol name for Markdown: in a code span when it is a plain identifier, else escaped text."""
+    name = str(p.get("name")) if isinstance(p, dict) else str(p)
+    version = p.get("version") if isinstance(p, dict) else None
+    shown = f"`{name}`" if re.fullmatch(r"[A-Za-z0-9._+-]+", name) else markdown_escape(name)
+    return f"{shown} v{markdown_escape(version)}" if version is not None else shown
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    """A short human summary: one row per metric with value, 95% interval and direction."""
-    names = ", ".join(f"`{p['name']}` v{p['version']}" for p in results.get("protocols", []))
+    """A short human summary: one row per metric with value, 95% interval and direction.
+
+    Intervals print low to high, ``-0`` prints as ``0``; a value the protocol flagged is marked ``⚠`` and
+    its warning is listed below. Every string from the results is escaped for Markdown.
+    """
+    names = ", ".join(_protocol_name(p) for p in results.get("protocols", []))
     lines = [
-        f"Protocol: {names}  |  samples: {results.get('n_samples')}  |  "
+        f"Protocol: {names}  |  samples: {markdown_escape(results.get('n_samples'))}  |  "
         f"skipped: {len(results.get('skipped', []))}",
         "",
         "| metric | value | 95% CI | better |",
@@ -219,12 +260,13 @@ def markdown_table(results: dict[str, Any]) -> str:
     ]
     for key, entry in results["metrics"].items():
         info = METRIC_INFO.get(key)
-        label = info.label if info else key
+        label = info.label if info else markdown_escape(key)
         lo, hi = entry.get("ci95", [None, None])
-        ci = f"[{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None else "–"
+        ci = f"[{_fmt(min(lo, hi))}, {_fmt(max(lo, hi))}]" if lo is not None and hi is not None else "–"
         hib = entry.get("higher_is_better")
         arrow = "↑" if hib else ("↓" if hib is False else "")
-        lines.append(f"| {label} | {_fmt(entry.get('value'))} | {ci} | {arrow} |")
+        flag = " ⚠" if entry.get("warnings") else ""
+        lines.append(f"| {label} | {_fmt(entry.get('value'))}{flag} | {ci} | {arrow} |")
     for w in results.get("warnings", []):
-        lines.append(f"\n> warning: {w}")
+        lines.append(f"\n> warning: {markdown_escape(w)}")
     return "\n".join(lines)

@@ -14,9 +14,10 @@ import numpy as np
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.decode import iter_frames_bgr
 from benchmark.appearance.protocol import VBENCH_APPEARANCE
+from benchmark.inputs import item_failure
 from benchmark.results import MetricReport, MetricValue
 from benchmark.stats import bootstrap_ci
-from ma_data.core.errors import MaceError, MediaError, MissingWeightError
+from ma_data.core.errors import MaceError, MissingWeightError
 
 VBENCH_DIMS = (
     "imaging_quality",
@@ -181,10 +182,10 @@ def score_appearance(
         gt = gt_videos.get(stem) if gt_videos else None
         if gt_videos and gt is None and any(d.needs_gt for d in dimensions):
             warnings.append(f"{stem}: no GT video with this name; full-reference metrics not computed for it")
-        try:
+        try:  # per-item boundary (see benchmark.inputs): a video that fails to decode or score is named
             values = score_video(Path(pred_videos[stem]), Path(gt) if gt else None, dimensions, batch_size)
-        except (MediaError, ValueError) as exc:
-            skipped[stem] = str(exc)
+        except Exception as exc:
+            skipped[stem] = item_failure(pred_videos[stem], exc)
             continue
         parts[stem] = values
         per_sample[stem] = {k: v.value for k, v in values.items()}
@@ -207,6 +208,10 @@ def score_appearance(
     for dim in dims:
         if dim not in skipped_dims and dim not in metrics:
             warnings.append(f"{dim}: no video could be scored")
+    if len(scored) == 1 and n_boot:
+        warnings.append("only 1 video scored: the values are that video's, with no confidence interval")
+    elif 1 < len(scored) < 10 and n_boot:
+        warnings.append(f"only {len(scored)} videos scored: the bootstrap intervals rest on very few samples")
     return MetricReport(
         metrics=metrics,
         per_sample=per_sample,

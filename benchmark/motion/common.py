@@ -25,11 +25,15 @@ from scipy.ndimage import gaussian_filter
 from scipy.signal import argrelextrema
 
 __all__ = [
+    "FID_SANITY_BOUND",
+    "VARIANCE_SPREAD_BOUND",
     "SqrtmFailed",
     "beat_align_score",
     "diversity",
     "feature_stats",
     "frechet_distance",
+    "frechet_warnings",
+    "gt_constant_columns",
     "kinetic_velocity",
     "motion_beats",
     "normalize_by_gt",
@@ -189,6 +193,55 @@ def frechet_distance(
     if np.iscomplexobj(value):
         return complex(value)
     return float(value)
+
+
+#: Frechet distances of z-scored motion features above this are flagged as untrustworthy. The features are
+#: standardised, so each dimension contributes on the order of 1-10; published FID_k/FID_g values (AIST++,
+#: FineDance, MA-Data) are all below 200. A value past 1e4 means a few dimensions are blown up (see
+#: :func:`gt_constant_columns`) or the square root failed numerically.
+FID_SANITY_BOUND = 1e4
+
+#: A covariance whose non-zero variances (its diagonal) span more than this ratio is ill-conditioned: the
+#: Frechet distance then measures the few dimensions with huge variance, not the distribution.
+VARIANCE_SPREAD_BOUND = 1e12
+
+
+def frechet_warnings(name: str, value: float, *sigmas: np.ndarray) -> list[str]:
+    """Why the Frechet distance ``value`` of metric ``name`` should not be trusted, if it should not: above
+    :data:`FID_SANITY_BOUND`, or computed from a covariance whose variances span more than
+    :data:`VARIANCE_SPREAD_BOUND` (a scale-aware condition number: rank deficiency from few samples is
+    reported separately as a small-sample warning)."""
+    out = []
+    if np.isfinite(value) and value > FID_SANITY_BOUND:
+        out.append(
+            f"{name} = {value:.4g} exceeds the sanity bound {FID_SANITY_BOUND:g} for standardised features; "
+            "it is dominated by a few blown-up dimensions and does not rank methods"
+        )
+    for which, sigma in zip(("generated", "GT"), sigmas, strict=False):
+        var = np.abs(np.diagonal(np.asarray(sigma, dtype=np.float64)))
+        var = var[np.isfinite(var) & (var > 0)]
+        if var.size and var.max() / var.min() > VARIANCE_SPREAD_BOUND:
+            out.append(
+                f"{name}: the {which} covariance is ill-conditioned (its variances span {var.min():.3g} to "
+                f"{var.max():.3g}); the distance is dominated by the largest ones"
+            )
+    return out
+
+
+def gt_constant_columns(gt: np.ndarray, pred: np.ndarray) -> list[int]:
+    """Feature columns that are constant over the GT set (std at float32 rounding level) but vary in the
+    generated set. Normalising by the GT std (+ a tiny eps) scales such a column's differences by 1/eps:
+    Bailando's normalisation turns a boolean feature that never fires in GT and fires in one generated
+    frame into a 1e7-sized coordinate, and FID_g into ~1e15-1e19."""
+    g = np.asarray(gt, dtype=np.float64)
+    p = np.asarray(pred, dtype=np.float64)
+    if g.ndim != 2 or p.ndim != 2 or g.shape[1] != p.shape[1] or not len(g) or not len(p):
+        return []
+    mean = g.mean(axis=0)
+    tol = 1e-7 * (1.0 + np.abs(mean))
+    constant = g.std(axis=0) <= tol
+    varies = np.max(np.abs(p - mean), axis=0) > tol
+    return [int(i) for i in np.flatnonzero(constant & varies)]
 
 
 # --------------------------------------------------------------------------------------------------------------

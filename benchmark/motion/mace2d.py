@@ -39,11 +39,12 @@ from benchmark.motion.common import (
     diversity,
     feature_stats,
     frechet_distance,
+    frechet_warnings,
     kinetic_velocity,
     motion_beats,
     normalize_own_stats,
 )
-from benchmark.protocols import Protocol, register_protocol
+from benchmark.protocols import PLAUSIBLE_FPS, Protocol, fps_problem, register_protocol
 from benchmark.results import MetricReport, MetricValue
 
 __all__ = [
@@ -397,12 +398,17 @@ STRICT_FIXES: dict[str, str] = {
     "strict: compared in seconds (velocity sample i at (i + 0.5)/fps), sigmas converted from 16 fps frames.",
     "sample_size": "official: silent when n_samples < feature dimension (singular covariances) -> strict: a "
     "warning in the results.",
+    "bas_without_beats": "official: a clip whose GT music has no beat in the window (silent, beatless) or is "
+    "shorter than the window scores BAS 0 and is averaged in -> strict: its BAS is undefined, left out of "
+    "the mean and listed (v1.1).",
+    "fps": "official: the file's fps is ignored -> strict: it sets the frame time; a declared fps outside "
+    "plausible_fps skips the clip (v1.1; the official protocol skips it too, as a corrupt file).",
 }
 
 MACE2D_STRICT = register_protocol(
     Protocol(
         name="mace2d-strict",
-        version="1.0",
+        version="1.1",
         kind="motion2d",
         description="The mace2d-official measurement with its defects fixed (see params['fixes']).",
         params={
@@ -443,6 +449,8 @@ MACE2D_STRICT = register_protocol(
             "div_dtype": "float32",
             "bas_sigma_s": 3.5 / 16,
             "bas_kernel_sigma_s": 3.0 / 16,
+            "bas_without_beats": "undefined",
+            "plausible_fps": list(PLAUSIBLE_FPS),
             "warn_small_sample": True,
             "fixes": dict(STRICT_FIXES),
         },
@@ -517,6 +525,10 @@ def select_stems(
                 if a.shape[0] < need:
                     reasons.append(f"{name} keypoints have {a.shape[0]} frames < {need}")
             else:
+                problem = fps_problem(side_fps, f"{name} keypoints' frame rate")
+                if problem is not None:
+                    reasons.append(problem)
+                    continue
                 seconds = a.shape[0] / side_fps
                 if seconds + 1e-9 < float(params["min_seconds"]):
                     reasons.append(f"{name} keypoints last {seconds:.2f} s < {params['min_seconds']} s")
@@ -737,6 +749,7 @@ def score_mace2d(
     seed: int = 0,
     *,
     fps: Mapping[str, Any] | None = None,
+    audio_seconds: Mapping[str, float] | None = None,
 ) -> MetricReport:
     """Score generated keypoint tracks against GT under a ``mace2d-*`` protocol.
 
@@ -749,6 +762,12 @@ def score_mace2d(
         protocol: a :class:`Protocol` or its name.
         n_boot, seed: percentile bootstrap over stems (0 disables the intervals).
         fps: strict only: stem -> fps or (gt_fps, pred_fps); missing entries use ``default_fps``.
+        audio_seconds: stem -> duration of the GT music; music shorter than the scored window makes the
+            clip's BAS undefined (strict) or flagged (official). Missing entries are not checked.
+
+    A clip whose GT music has no beat in the scored window, or is shorter than it, has no meaningful BAS:
+    ``mace2d-strict`` leaves it undefined (null, out of the mean, listed in ``extra['bas_undefined']``);
+    ``mace2d-official`` keeps the reference's score (0 without beats) and names the clips in a warning.
 
     Returns a :class:`MetricReport` with fid_k, fid_g, div_k, div_g, bas, div_k_gt, div_g_gt, bas_gt, the
     per-sample BAS values and beat counts, and every skipped stem with its reason.
@@ -794,12 +813,24 @@ def score_mace2d(
     for key, info in (("fid_k", info_k), ("fid_g", info_g)):
         if info.get("offset_applied"):
             warn.append(f"{key}: sqrtm of the covariance product was not finite; added {params['fid_eps']}*I")
+    flags: dict[str, list[str]] = {}
+    if n >= 2:
+        for key, pf, gf in (("fid_k", npk, ngk), ("fid_g", npg, ngg)):
+            found = frechet_warnings(key, values[key], feature_stats(pf)[1], feature_stats(gf)[1])
+            if found:
+                flags[key] = found
+                warn.extend(found)
 
     per_sample: dict[str, dict[str, float]] = {}
     bas_pred, bas_gt = [], []
     kernel = float(params["bas_kernel_sigma_s"] if strict else params["bas_kernel_sigma"])
+    undefined = params.get("bas_without_beats", "zero") == "undefined"
+    bas_problems: dict[str, str] = {}
     for i, stem in enumerate(kept):
         music = music_positions(music_beats[stem], protocol, prep["horizon"][i])
+        problem = _bas_problem(music, prep["horizon"][i], (audio_seconds or {}).get(stem))
+        if problem is not None:
+            bas_problems[stem] = problem
         row: dict[str, float] = {"n_music_beats": float(music.size)}
         for side, windows, rates, sink in (
             ("", prep["pred_windows"], prep["pred_fps"], bas_pred),
@@ -807,7 +838,9 @@ def score_mace2d(
         ):
             window = windows[i]
             _, idx, pos = sample_motion_beats(window, protocol, rates[i])
-            score = beat_align_score(music, pos, sigma_kernel=kernel)
+            score = (
+                float("nan") if problem and undefined else beat_align_score(music, pos, sigma_kernel=kernel)
+            )
             sink.append(score)
             row[f"bas{side}"] = score
             row[f"n_motion_beats{side}"] = float(idx.size)
@@ -815,8 +848,20 @@ def score_mace2d(
             missed = np.asarray(raw)[: window.shape[0]]
             row[f"missed_frames{side}"] = float(np.count_nonzero(~np.any(missed != 0, axis=(1, 2))))
         per_sample[stem] = row
-    values["bas"] = float(np.mean(np.asarray(bas_pred, dtype=np.float64)))
-    values["bas_gt"] = float(np.mean(np.asarray(bas_gt, dtype=np.float64)))
+    values["bas"] = _mean_defined(bas_pred)
+    values["bas_gt"] = _mean_defined(bas_gt)
+    if bas_problems:
+        listed = "; ".join(f"{k} ({v})" for k, v in list(bas_problems.items())[:5])
+        more = f"; and {len(bas_problems) - 5} more" if len(bas_problems) > 5 else ""
+        if undefined:
+            warn.append(
+                f"BAS undefined for {len(bas_problems)} clip(s), left out of the BAS means: {listed}{more}"
+            )
+        else:
+            warn.append(
+                f"BAS of {len(bas_problems)} clip(s) measures nothing; as in the official script they are "
+                f"averaged in with the score computed (0 without beats): {listed}{more}"
+            )
 
     if n < N_KINETIC and params.get("warn_small_sample", True):
         # The reference is silent here; a warning changes no number.
@@ -830,6 +875,7 @@ def score_mace2d(
         from benchmark.stats import bootstrap_ci
 
         bp, bg = np.asarray(bas_pred, np.float64), np.asarray(bas_gt, np.float64)
+        bas_mean = np.nanmean if np.isnan(bp).any() or np.isnan(bg).any() else np.mean
 
         def stat_fn(idx: np.ndarray) -> dict[str, float]:
             a_gk, a_pk = _normalize_fast(gk[idx], pk[idx], protocol)
@@ -841,8 +887,8 @@ def score_mace2d(
                 "div_g": _fast_div(a_pg, idx),
                 "div_k_gt": _fast_div(a_gk, idx),
                 "div_g_gt": _fast_div(a_gg, idx),
-                "bas": float(bp[idx].mean()),
-                "bas_gt": float(bg[idx].mean()),
+                "bas": float(bas_mean(bp[idx])),
+                "bas_gt": float(bas_mean(bg[idx])),
             }
 
         with warnings.catch_warnings(), _single_threaded_blas():
@@ -856,11 +902,15 @@ def score_mace2d(
         lo, hi = cis.get(key, (None, None))
         if lo is not None and math.isfinite(lo) and math.isfinite(hi) and math.isfinite(values[key]):
             half = (hi - lo) / 2
-            # FID and Div are non-negative: a centred interval is cut at zero.
-            cis[key] = (max(values[key] - half, 0.0), values[key] + half)
+            # FID and Div are non-negative: a centred interval is cut at zero (both ends: an identical-set
+            # FID of -1e-13 would otherwise get the interval [0, -1e-13]).
+            cis[key] = (max(values[key] - half, 0.0), max(values[key] + half, 0.0))
     order = ("fid_k", "fid_g", "div_k", "div_g", "bas", "div_k_gt", "div_g_gt", "bas_gt")
-    metrics = {key: MetricValue(float(values[key]), *(cis.get(key, (None, None)))) for key in order}
-    extra = {
+    metrics = {
+        key: MetricValue(float(values[key]), *(cis.get(key, (None, None))), warnings=flags.get(key, []))
+        for key in order
+    }
+    extra: dict[str, Any] = {
         "fid_k_offset_applied": bool(info_k.get("offset_applied", False)),
         "fid_g_offset_applied": bool(info_g.get("offset_applied", False)),
         "feature_dims": {"kinetic": N_KINETIC, "geometric": N_GEOMETRIC, "geometric_informative": 21},
@@ -871,4 +921,25 @@ def score_mace2d(
             "interval's width centred on the estimate (duplicated clips bias resampled FID/Div)",
         },
     }
+    if bas_problems:
+        extra["bas_undefined" if undefined else "bas_without_beats"] = bas_problems
     return MetricReport(metrics, per_sample, skipped, n, protocol, warn, extra)
+
+
+def _bas_problem(music: np.ndarray, horizon: float, audio_seconds: float | None) -> str | None:
+    """Why a clip's BAS measures nothing, or None: no music beat in the scored window (silent or beatless
+    music), or music that ends before the window does (tolerance: one 16 fps frame)."""
+    if audio_seconds is not None and audio_seconds + 1 / 16 < horizon:
+        return f"GT music lasts {audio_seconds:.2f} s, the scored window {horizon:.2f} s"
+    if music.size == 0:
+        return "no music beat in the scored window (silent or beatless GT music)"
+    return None
+
+
+def _mean_defined(values: list[float]) -> float:
+    """Mean over the defined (non-NaN) values; exactly ``np.mean`` when all are defined; NaN when none."""
+    arr = np.asarray(values, dtype=np.float64)
+    keep = ~np.isnan(arr)
+    if keep.all():
+        return float(np.mean(arr))
+    return float(np.mean(arr[keep])) if keep.any() else float("nan")

@@ -32,7 +32,13 @@ import numpy as np
 from benchmark.protocols import Protocol
 from ma_data.core.errors import MaceError, MediaError
 
-__all__ = ["beat_times_to_frames", "music_beat_frames", "music_beat_times"]
+__all__ = [
+    "beat_times_to_frames",
+    "music_beat_frames",
+    "music_beat_times",
+    "music_beat_times_and_duration",
+    "music_beats_for_protocol",
+]
 
 _DEFAULT_BEAT_TRACK = {"hop_length": 512, "start_bpm": 120.0, "tightness": 100, "trim": True}
 
@@ -47,10 +53,11 @@ def _cache_file(path: Path, sr: int, opts: dict[str, Any]) -> Path | None:
         versions = {pkg: metadata.version(pkg) for pkg in ("librosa", "av", "soxr")}
     except metadata.PackageNotFoundError:
         return None
-    key = json.dumps({"sr": sr, "beat_track": opts, "versions": versions}, sort_keys=True)
+    # "layout" 2: an npz holding the beat times and the decoded duration.
+    key = json.dumps({"sr": sr, "beat_track": opts, "versions": versions, "layout": 2}, sort_keys=True)
     tag = hashlib.sha256(key.encode()).hexdigest()[:16]
     digest = sha256_file(path)
-    return cache_dir() / "beats" / digest[:2] / f"{digest}-{tag}.npy"
+    return cache_dir() / "beats" / digest[:2] / f"{digest}-{tag}.npz"
 
 
 def music_beat_times(
@@ -65,6 +72,16 @@ def music_beat_times(
     trim) on the mono signal resampled to ``sr`` with soxr HQ, then ``frames_to_time``. Raises
     :class:`MediaError` naming the file when it cannot be decoded or has no audio.
     """
+    return music_beat_times_and_duration(path, sr, beat_track, cache)[0]
+
+
+def music_beat_times_and_duration(
+    path: str | os.PathLike,
+    sr: int = 8320,
+    beat_track: dict[str, Any] | None = None,
+    cache: bool = True,
+) -> tuple[np.ndarray, float]:
+    """:func:`music_beat_times` and the audio's decoded duration in seconds (samples / ``sr``)."""
     import librosa
 
     from ma_data.core.io.audio import load_audio
@@ -74,8 +91,9 @@ def music_beat_times(
     cached = _cache_file(path, sr, opts) if cache and path.is_file() else None
     if cached is not None and cached.is_file():
         try:
-            return np.asarray(np.load(cached, allow_pickle=False), dtype=np.float64)
-        except (OSError, ValueError):
+            with np.load(cached, allow_pickle=False) as entry:
+                return np.asarray(entry["times"], dtype=np.float64), float(entry["duration"])
+        except (OSError, ValueError, KeyError):
             cached.unlink(missing_ok=True)  # corrupt entry: recompute
     y, sr_out = load_audio(path, sr=sr)
     if y.size == 0:
@@ -85,16 +103,17 @@ def music_beat_times(
     except Exception as exc:  # librosa raises ParameterError etc. on degenerate input
         raise MediaError(f"{path}: beat extraction failed ({exc.__class__.__name__}: {exc})") from exc
     times = np.asarray(librosa.frames_to_time(frames, sr=sr_out, hop_length=opts["hop_length"]), np.float64)
+    duration = float(y.shape[-1] / sr_out)
     if cached is not None:
         try:
             from ma_data.core.io.atomic import atomic_write
 
             cached.parent.mkdir(parents=True, exist_ok=True)
             with atomic_write(cached, "wb") as fh:
-                np.save(fh, times, allow_pickle=False)
+                np.savez(fh, times=times, duration=np.float64(duration))
         except OSError:
             pass  # a read-only cache never fails the measurement
-    return times
+    return times, duration
 
 
 def beat_times_to_frames(times: np.ndarray, fps: float, n_frames: int | None = None) -> np.ndarray:
@@ -107,23 +126,31 @@ def beat_times_to_frames(times: np.ndarray, fps: float, n_frames: int | None = N
 
 
 def music_beat_frames(path: str | os.PathLike, protocol: Protocol) -> np.ndarray:
+    """GT music beats in the protocol's beat unit (see :func:`music_beats_for_protocol`)."""
+    return music_beats_for_protocol(path, protocol)[0]
+
+
+def music_beats_for_protocol(path: str | os.PathLike, protocol: Protocol) -> tuple[np.ndarray, float]:
     """GT music beats in the protocol's beat unit.
 
     - ``mace2d-official`` (``beats_unit == "frames"``): unique frame indices ``int(t * 16)`` below 64.
     - ``mace2d-strict`` (``beats_unit == "seconds"``): beat times in seconds (the strict scorer compares in
       seconds so clips at any frame rate are treated alike).
 
-    Raises :class:`MaceError` (with the file name) when the beats cannot be extracted; the caller skips the
-    stem, as the official script does.
+    Also returns the audio's duration in seconds (the strict protocol leaves BAS undefined when the music
+    is shorter than the scored window). Raises :class:`MaceError` (with the file name) when the beats cannot
+    be extracted; the caller skips the stem, as the official script does.
     """
     params = protocol.params
     try:
-        times = music_beat_times(path, sr=int(params["audio_sr"]), beat_track=params.get("beat_track"))
+        times, duration = music_beat_times_and_duration(
+            path, sr=int(params["audio_sr"]), beat_track=params.get("beat_track")
+        )
     except MaceError:
         raise
     except Exception as exc:
         raise MediaError(f"{path}: beat extraction failed ({exc.__class__.__name__}: {exc})") from exc
     if params.get("beats_unit", "frames") == "seconds":
-        return times
+        return times, duration
     n_frames = params.get("n_frames")
-    return beat_times_to_frames(times, float(params["fps"]), int(n_frames) if n_frames else None)
+    return beat_times_to_frames(times, float(params["fps"]), int(n_frames) if n_frames else None), duration

@@ -41,7 +41,7 @@ import numpy as np
 from benchmark.motion import common
 from benchmark.motion.features3d import kinetic_features_aist, kinetic_features_mace, manual_features_aist
 from benchmark.motion.physical import foot_skating_sequence, pfc_sequence
-from benchmark.protocols import Protocol, get_protocol, register_protocol
+from benchmark.protocols import Protocol, fps_problem, get_protocol, register_protocol
 from benchmark.results import MetricReport, MetricValue
 from ma_data.core.body.axes import y_up_to_z_up
 from ma_data.core.formats.motion import Motion, from_joints_array
@@ -129,6 +129,9 @@ _STRICT_FIXES = {
     "manual_velocity_frame_time": "1/fps",
     "pfc_dt": "1/fps",
     "fsr_tangent": "norm",
+    # The references score a sample without music beats (or whose beat vector stops before the motion
+    # ends) as BAS 0 and average it in; strict leaves its BAS undefined and out of the mean.
+    "bas_without_beats": "undefined",
 }
 
 PROTOCOLS_3D: dict[str, Protocol] = {}
@@ -140,7 +143,9 @@ METRIC_KEYS = (
 
 
 def _register(name: str, params: dict[str, Any], description: str) -> None:
-    PROTOCOLS_3D[name] = register_protocol(Protocol(name, "1.0", params, description, kind="motion3d"))
+    # 1.1 (strict only): BAS undefined without music beats; parity protocols are unchanged at 1.0.
+    version = "1.1" if name.endswith("-strict") else "1.0"
+    PROTOCOLS_3D[name] = register_protocol(Protocol(name, version, params, description, kind="motion3d"))
 
 
 _register("bailando3d", BAILANDO3D, "Bailando/AIST++ 3D FID_k/FID_g/Div/BAS (EDGE's too), quirks kept")
@@ -289,8 +294,28 @@ def _prepare(
         if j.shape[0] < 3:
             skipped[f"{side}:{stem}"] = f"{stem}: needs at least 3 frames, has {j.shape[0]}"
             continue
+        problem = fps_problem(m.fps)
+        if problem is not None:
+            skipped[f"{side}:{stem}"] = f"{stem}: {problem}"
+            continue
         out.append(_Sample(stem, float(m.fps), j))
     return out
+
+
+def _bas_problem(s: _Sample, beats: np.ndarray, params: Mapping[str, Any]) -> str | None:
+    """Why this sample's BAS measures nothing, or None: the music-beat vector stops more than one frame
+    before the frames BAS compares (so later motion beats have no music to align with), or holds no beat in
+    the range BAS reads (silent or beatless music)."""
+    n = len(s.joints[: params["bas_max_frames"]] if params.get("bas_max_frames") else s.joints)
+    cut = params["music_beats_cut"]
+    need = n - 1 if cut == "T-1" else n
+    b = np.asarray(beats).reshape(-1)
+    if len(b) + 1 < need:
+        return f"the music-beat vector covers {len(b)} frames, the motion {need}"
+    used = b[:need] if cut else b
+    if not np.any(used.astype(bool)):
+        return "no music beat within the motion (silent or beatless music)"
+    return None
 
 
 def _diversity_loop(features: np.ndarray) -> float:
@@ -332,6 +357,19 @@ def _set_metrics(
 ) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, gt, pr in (("k", gt_k, pr_k), ("g", gt_g, pr_g)):
+        if info is not None:
+            cols = common.gt_constant_columns(gt, pr)
+            if cols:
+                kind = "kinetic" if key == "k" else "geometric"
+                shown = ", ".join(map(str, cols[:8])) + (", ..." if len(cols) > 8 else "")
+                msg = (
+                    f"fid_{key}/div_{key}: {len(cols)} {kind} feature column(s) ({shown}) are constant over "
+                    f"the GT set but vary in the generated set; normalising by the GT std + "
+                    f"{params['normalize_eps']:g} scales their differences by up to "
+                    f"{1 / params['normalize_eps']:.0e}, so these values are dominated by them"
+                )
+                for name in (f"fid_{key}", f"div_{key}"):
+                    info.setdefault("warnings", {}).setdefault(name, []).append(msg)
         if params["normalize_float32_torch"]:
             g, p = common.normalize_by_gt(
                 gt, pr, eps=params["normalize_eps"], ddof=params["normalize_ddof"], torch_like=True
@@ -356,6 +394,9 @@ def _set_metrics(
                 )
                 if info is not None:
                     info[f"fid_{key}"] = {"raw": repr(fid), **fi}
+                    flags = common.frechet_warnings(f"fid_{key}", float(np.real(fid)), sig_p, sig_g)
+                    if flags:
+                        info.setdefault("warnings", {}).setdefault(f"fid_{key}", []).extend(flags)
                 out[f"fid_{key}"] = float(np.real(fid))
             else:
                 out[f"fid_{key}"] = float("nan")
@@ -432,6 +473,13 @@ def score_3d(
         raise MaceError("no usable ground-truth motions left to score")
     if len(gts) < 2 or len(prs) < 2:
         warns.append("FID needs at least 2 samples per side; FID values are NaN")
+    dims = {"kinetic": gt_k.shape[1], "geometric": gt_g.shape[1]}
+    if min(len(gts), len(prs)) < max(dims.values()):
+        # The references are silent here; a warning changes no number.
+        warns.append(
+            f"only {len(gts)} GT / {len(prs)} generated samples for {dims['kinetic']}-d kinetic / "
+            f"{dims['geometric']}-d geometric features: the covariances are rank-deficient, so FID is unstable"
+        )
 
     per_sample: dict[str, dict[str, float]] = {}
 
@@ -447,6 +495,9 @@ def score_3d(
             per_sample.setdefault(s.stem, {}).update({f"pfc{suffix}": v, f"fsr{suffix}": float(fsr_s)})
         return np.array(pfc), np.array(fl), np.array(fr)
 
+    undefined = params.get("bas_without_beats", "zero") == "undefined"
+    bas_problems: dict[str, str] = {}
+
     def bas(samples: list[_Sample], suffix: str) -> np.ndarray:
         vals = []
         for s in samples:
@@ -457,6 +508,13 @@ def score_3d(
                 warns.append(f"{s.stem}: no music beats; left out of BAS{suffix.upper()}")
                 vals.append(np.nan)
                 continue
+            problem = _bas_problem(s, music_beats[s.stem], params)
+            if problem is not None:
+                bas_problems.setdefault(s.stem, problem)  # GT and generated share the stem's music
+                if undefined:
+                    vals.append(np.nan)
+                    per_sample.setdefault(s.stem, {})[f"bas{suffix}"] = float("nan")
+                    continue
             v = _bas(s, music_beats[s.stem], params)
             vals.append(v)
             per_sample.setdefault(s.stem, {})[f"bas{suffix}"] = v
@@ -465,6 +523,18 @@ def score_3d(
     gt_pfc, gt_fl, gt_fr = physical(gts, "_gt")
     pr_pfc, pr_fl, pr_fr = physical(prs, "")
     gt_bas, pr_bas = bas(gts, "_gt"), bas(prs, "")
+    if bas_problems:
+        listed = "; ".join(f"{k} ({v})" for k, v in sorted(bas_problems.items())[:5])
+        more = f"; and {len(bas_problems) - 5} more" if len(bas_problems) > 5 else ""
+        if undefined:
+            warns.append(
+                f"BAS undefined for {len(bas_problems)} sample(s), left out of the BAS means: {listed}{more}"
+            )
+        else:
+            warns.append(
+                f"BAS of {len(bas_problems)} sample(s) measures nothing; as in the reference they are averaged "
+                f"in with the score computed (0 without beats): {listed}{more}"
+            )
 
     def nanmean(x: np.ndarray) -> float:
         x = np.asarray(x, dtype=np.float64)
@@ -537,7 +607,13 @@ def score_3d(
 
         cis = bootstrap_ci(stat, len(prs), n_boot=n_boot, seed=seed)
 
-    metrics = {k: MetricValue(float(values[k]), *(cis.get(k, (None, None)))) for k in METRIC_KEYS}
+    flags: dict[str, list[str]] = fid_info.pop("warnings", {})
+    for msgs in flags.values():
+        warns.extend(m for m in msgs if m not in warns)
+    metrics = {
+        k: MetricValue(float(values[k]), *(cis.get(k, (None, None))), warnings=list(flags.get(k, [])))
+        for k in METRIC_KEYS
+    }
     extra = {
         "n_gt": len(gts),
         "n_pred": len(prs),
@@ -546,6 +622,8 @@ def score_3d(
         "gt_stems": [s.stem for s in gts],
         "pred_stems": [s.stem for s in prs],
     }
+    if bas_problems:
+        extra["bas_undefined" if undefined else "bas_without_beats"] = dict(sorted(bas_problems.items()))
     return MetricReport(
         metrics=metrics,
         per_sample=per_sample,

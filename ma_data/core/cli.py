@@ -9,7 +9,9 @@ is a :func:`toolkit_group`; its subcommands are :class:`ToolkitCommand` s (``@gr
   weights, unreadable files) as one line ``error: ...`` on stderr and exit code 2;
 - anything else as one line ``internal error: ...`` and exit code 1 (a bug in our code);
   ``MACE_DANCE_DEBUG=1`` prints its traceback;
-- click's own usage errors keep exit code 2.
+- click's own usage errors (bad option values, missing options) as one line ``error: ...`` with exit code 2.
+
+:func:`check_outputs` checks output paths before a command starts its work.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class ToolkitCommand(click.Command):
         return _run_reporting_errors(lambda: super(ToolkitCommand, self).invoke(ctx))
 
 
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class ToolkitGroup(click.Group):
     """A group whose subcommands and subgroups are toolkit commands and groups."""
 
@@ -83,6 +88,29 @@ class ToolkitGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         # The group's own callback (logging set-up) runs here; subcommands report their own errors.
         return _run_reporting_errors(lambda: super(ToolkitGroup, self).invoke(ctx))
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's standalone mode, with usage errors (bad option values, missing options, unknown
+        commands) as one line ``error: <problem> (see '<cmd> -h')`` and exit code 2 instead of a
+        four-line usage block. A bare group still prints its help."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
+            click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 ToolkitGroup.group_class = ToolkitGroup
@@ -127,3 +155,46 @@ def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         callback=set_logging,
         help="Log progress details and per-item failures.",
     )(fn)
+
+
+def check_outputs(
+    files: dict[str, str | os.PathLike | None] | None = None,
+    folders: dict[str, str | os.PathLike | None] | None = None,
+) -> None:
+    """Fail fast, before any work, when an output path cannot be written; create nothing.
+
+    ``files`` and ``folders`` map the flag (``"--out"``) to the path given (None = not given). A file's
+    folder must already exist and be writable, and the file must not be a folder; an output folder may be
+    created, but only inside an existing writable folder (so a typo such as ``--out /nonexistent/dir/x.json``
+    fails in a second instead of creating a tree or failing after the work). Raises :class:`MaceError`
+    (exit 2) naming the flag, the path and the problem.
+    """
+    from pathlib import Path
+
+    def writable_dir(flag: str, path: Path, folder: Path) -> None:
+        if not folder.exists():
+            raise MaceError(f"{flag} {path}: folder {folder} does not exist (create it first)")
+        if not folder.is_dir():
+            raise MaceError(f"{flag} {path}: {folder} is not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise MaceError(f"{flag} {path}: folder {folder} is not writable")
+
+    for flag, value in (files or {}).items():
+        if value is None:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise MaceError(f"{flag} {path}: is a folder; give a file name")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise MaceError(f"{flag} {path}: file exists and is not writable")
+        writable_dir(flag, path, path.parent)
+    for flag, value in (folders or {}).items():
+        if value is None:
+            continue
+        path = Path(value)
+        if path.exists():
+            if not path.is_dir():
+                raise MaceError(f"{flag} {path}: exists and is not a folder")
+            writable_dir(flag, path, path)
+        else:
+            writable_dir(flag, path, path.parent)
