@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import group
+from ma_data.core.cli import check_outputs, group
 from ma_data.core.errors import MaceError
 
 #: Default relative tolerance per dimension for the self-check. TF is model-free and exact; the model-backed
@@ -86,10 +86,12 @@ def compare_with_reference(
     "is reported as SKIP).",
 )
 @click.option("--device", default="cpu", show_default=True, help="Torch device for the models.")
-@click.option("--batch-size", default=16, show_default=True, help="Frames per model batch.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Frames per model batch."
+)
 @click.option(
     "--rtol",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     help="Relative tolerance for every dimension (default: 1e-6 for TF, 1e-3..1e-2 for the model-backed ones).",
 )
@@ -105,6 +107,7 @@ def selfcheck_appearance(
     """Score the official demo videos and compare with the official VBench results (pass/fail per dim)."""
     from benchmark.appearance import VBENCH_DIMS, score_appearance
 
+    check_outputs(files={"--json": json_out})
     reference = load_demo_reference()
     videos = {}
     for stem in reference["stems"]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import command
+from ma_data.core.cli import check_outputs, command
 from ma_data.core.errors import MaceError
 from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 
@@ -52,11 +52,16 @@ def keypoints(video_dir: Path, out_dir: Path, pose: str, fmt: str, no_cache: boo
     from ma_data.core.formats.keypoints import save_npz, write_official_json
     from ma_data.core.pose.extract import extract_tracks
 
-    videos = list_by_stem(video_dir, VIDEO_SUFFIXES, "video")
+    check_outputs(folders={"--out": out_dir})
+    unusable: dict[str, str] = {}
+    videos = list_by_stem(video_dir, VIDEO_SUFFIXES, "video", problems=unusable)
     if not videos:
-        raise MaceError(f"{video_dir}: no videos found ({' '.join(VIDEO_SUFFIXES)})")
+        found = f"; unusable: {'; '.join(list(unusable.values())[:2])}" if unusable else ""
+        raise MaceError(f"{video_dir}: no videos found ({' '.join(VIDEO_SUFFIXES)}){found}")
     tracks, errors = extract_tracks(videos, pose, cache=not no_cache, progress=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    errors = {**unusable, **errors}
+    if tracks:  # a failed run leaves no empty output folder behind
+        out_dir.mkdir(parents=True, exist_ok=True)
     for stem, track in tracks.items():
         if fmt == "json":
             write_official_json(out_dir / f"{stem}.json", track)

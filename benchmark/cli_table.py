@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import command
+from ma_data.core.cli import check_outputs, command
 
 
 @command("table")
@@ -45,13 +45,16 @@ def table(
     """Print a paper table (Markdown or LaTeX) with rows from your results files appended.
 
     Values are matched by metric key (fid_k, div_g, bas, fsr, ...); columns a results file does not have
-    are left empty. Compare rows only when the protocol matches the table's (shown in the header).
+    are left empty. A row scored under another protocol than the table's is shown with a note and never
+    bold; a value its results file flags as untrustworthy is marked with a dagger. Every string taken from
+    a results file, a table file or --label is escaped for the output format.
     """
     from benchmark.paper_tables import load_table, render, rows_from_results
     from benchmark.results import read_results
 
     if labels and len(labels) != len(results_files):
         raise click.UsageError("give one --label per --results file")
+    check_outputs(files={"--out": out})
     t = load_table(table_name)
     extra = []
     for i, path in enumerate(results_files):

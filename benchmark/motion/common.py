@@ -33,6 +33,7 @@ __all__ = [
     "feature_stats",
     "frechet_distance",
     "frechet_warnings",
+    "fid_interval_warning",
     "gt_constant_columns",
     "kinetic_velocity",
     "motion_beats",
@@ -226,6 +227,20 @@ def frechet_warnings(name: str, value: float, *sigmas: np.ndarray) -> list[str]:
                 f"{var.max():.3g}); the distance is dominated by the largest ones"
             )
     return out
+
+
+def fid_interval_warning(name: str, value: float, ci_high: float | None) -> str | None:
+    """A warning when the bootstrap interval of a Frechet distance reaches past :data:`FID_SANITY_BOUND`
+    while the value does not: on some resamples the distance blew up (typically a feature column constant
+    in the resampled GT set), so the interval's upper end is not a measure of uncertainty."""
+    if ci_high is None or not np.isfinite(ci_high) or ci_high <= FID_SANITY_BOUND:
+        return None
+    if np.isfinite(value) and value > FID_SANITY_BOUND:
+        return None  # the value itself is flagged
+    return (
+        f"{name}: the 95% interval reaches {ci_high:.3g} (> {FID_SANITY_BOUND:g}): on some resamples the "
+        "distance blows up, so the interval's upper end does not measure uncertainty"
+    )
 
 
 def gt_constant_columns(gt: np.ndarray, pred: np.ndarray) -> list[int]:

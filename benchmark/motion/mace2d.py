@@ -38,6 +38,7 @@ from benchmark.motion.common import (
     beat_align_score,
     diversity,
     feature_stats,
+    fid_interval_warning,
     frechet_distance,
     frechet_warnings,
     kinetic_velocity,
@@ -905,6 +906,11 @@ def score_mace2d(
             # FID and Div are non-negative: a centred interval is cut at zero (both ends: an identical-set
             # FID of -1e-13 would otherwise get the interval [0, -1e-13]).
             cis[key] = (max(values[key] - half, 0.0), max(values[key] + half, 0.0))
+    for key in ("fid_k", "fid_g"):
+        msg = fid_interval_warning(key, values[key], cis.get(key, (None, None))[1])
+        if msg:
+            flags.setdefault(key, []).append(msg)
+            warn.append(msg)
     order = ("fid_k", "fid_g", "div_k", "div_g", "bas", "div_k_gt", "div_g_gt", "bas_gt")
     metrics = {
         key: MetricValue(float(values[key]), *(cis.get(key, (None, None))), warnings=flags.get(key, []))

@@ -608,6 +608,10 @@ def score_3d(
         cis = bootstrap_ci(stat, len(prs), n_boot=n_boot, seed=seed)
 
     flags: dict[str, list[str]] = fid_info.pop("warnings", {})
+    for key in ("fid_k", "fid_g"):
+        msg = common.fid_interval_warning(key, values[key], cis.get(key, (None, None))[1])
+        if msg:
+            flags.setdefault(key, []).append(msg)
     for msgs in flags.values():
         warns.extend(m for m in msgs if m not in warns)
     metrics = {
