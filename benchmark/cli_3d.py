@@ -176,10 +176,10 @@ def write_beat_plots(folder: Path, report, motions: dict, beats: dict[str, np.nd
     import matplotlib.pyplot as plt
     from scipy.ndimage import gaussian_filter
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for stem in report.extra.get("pred_stems", []):
-        if stem not in beats:
-            continue
+    stems = [s for s in report.extra.get("pred_stems", []) if s in beats]
+    if stems:  # no empty plots folder when there is nothing to draw
+        folder.mkdir(parents=True, exist_ok=True)
+    for stem in stems:
         j = np.asarray(motions[stem].to_up_axis("y").joints(), dtype=np.float64)
         speed = gaussian_filter(
             np.mean(np.linalg.norm(j[1:] - j[:-1], axis=-1), axis=1), params["bas_sigma_smooth"]

@@ -303,7 +303,7 @@ def run_evaluate(opts: EvaluateOptions, argv: list[str] | None = None) -> dict:
     for dim in dims:
         report, dim_inputs = run_motion(opts) if dim == "motion" else run_appearance(opts)
         if report.n_samples == 0:
-            reasons = "; ".join(f"{k}: {v}" for k, v in list(report.skipped.items())[:3])
+            reasons = "; ".join(f"{k}: {' '.join(v.split())}" for k, v in list(report.skipped.items())[:3])
             more = f" (and {len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
             raise MaceError(f"no usable {dim} samples" + (f" — {reasons}{more}" if reasons else ""))
         reports.append(report)

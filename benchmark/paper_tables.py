@@ -108,7 +108,14 @@ def load_table(name_or_path: str | os.PathLike) -> PaperTable:
             [str(p) for p in d.get("also_comparable", [])],
         )
     except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
-        raise FormatError(f"{path}: malformed paper table ({exc.__class__.__name__}: {exc})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        if isinstance(exc, yaml.YAMLError) and mark is not None:
+            reason = (
+                f"YAML error at line {mark.line + 1}, column {mark.column + 1}: {getattr(exc, 'problem', '')}"
+            )
+        else:
+            reason = f"{exc.__class__.__name__}: {exc}"
+        raise FormatError(f"{path}: malformed paper table ({' '.join(reason.split())})") from exc
 
 
 def _metric(results: dict[str, Any], key: str) -> tuple[float | None, str | None, bool]:
@@ -157,7 +164,7 @@ def rows_from_results(
                 continue
             if metric_proto is not None:
                 comparable &= metric_proto in allowed
-            elif protocols:  # older results name no protocol per metric: one of the file's must match
+            else:  # older results name no protocol per metric: one of the file's must match
                 comparable &= bool(set(protocols) & allowed)
         return values, flagged, comparable
 

@@ -932,10 +932,15 @@ def score_mace2d(
     return MetricReport(metrics, per_sample, skipped, n, protocol, warn, extra)
 
 
+#: Music may end this much before the scored window without making BAS undefined: container audio often
+#: stops a few AAC frames before the video, and at most one beat (120 bpm) can fall in half a second.
+AUDIO_SHORTFALL_S = 0.5
+
+
 def _bas_problem(music: np.ndarray, horizon: float, audio_seconds: float | None) -> str | None:
     """Why a clip's BAS measures nothing, or None: no music beat in the scored window (silent or beatless
-    music), or music that ends before the window does (tolerance: one 16 fps frame)."""
-    if audio_seconds is not None and audio_seconds + 1 / 16 < horizon:
+    music), or music that ends more than :data:`AUDIO_SHORTFALL_S` before the window does."""
+    if audio_seconds is not None and audio_seconds + AUDIO_SHORTFALL_S < horizon:
         return f"GT music lasts {audio_seconds:.2f} s, the scored window {horizon:.2f} s"
     if music.size == 0:
         return "no music beat in the scored window (silent or beatless GT music)"

@@ -151,6 +151,12 @@ def test_usage_errors_are_one_line(args):
     assert run.output.count("\n") == 1 and run.output.startswith("error: "), run.output
 
 
+def test_bare_group_still_prints_its_help():
+    for args in ([], ["weights"]):
+        run = _run(args)
+        assert "Usage:" in run.output and "Commands:" in run.output and "error:" not in run.output
+
+
 def test_identical_sets_print_zero_and_ordered_intervals(demo_set, tmp_path):
     """GT scored against itself: FID is ~1e-13 below zero; it prints as 0 and its interval in order."""
     d = dict(demo_set, pred_keypoints=demo_set["gt_keypoints"])

@@ -146,3 +146,11 @@ def test_flagged_values_carry_a_dagger(fmt):
     doc["metrics"]["fid_g"]["warnings"] = ["fid_g = 4e+19 exceeds the sanity bound"]
     out = render(t, rows_from_results(t, doc), fmt)
     assert ("4e+19†" if fmt == "md" else r"4e+19$^\dagger$") in out and "untrustworthy" in out
+
+
+def test_malformed_table_yaml_is_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntitle: [a: b: c\n")
+    run = CliRunner().invoke(main, ["table", "--table", str(bad)])
+    assert run.exit_code == 2 and run.output.count("\n") == 1
+    assert str(bad) in run.output and "line 2, column 13" in run.output
