@@ -22,8 +22,9 @@ Readers (``load_motion`` picks one from the file's content):
 
 from __future__ import annotations
 
+import functools
+import math
 import os
-import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -64,12 +65,18 @@ class Motion:
 
     def __post_init__(self) -> None:
         where = self.source or "motion"
-        if self.up_axis not in UP_AXES:
-            raise FormatError(f"{where}: up_axis must be one of {UP_AXES}, got {self.up_axis!r}")
-        if not (self.fps > 0):
-            raise FormatError(f"{where}: fps must be positive, got {self.fps}")
+        if not isinstance(self.up_axis, str) or self.up_axis not in UP_AXES:
+            raise FormatError(f"{where}: up_axis must be one of {UP_AXES}, got {str(self.up_axis)[:40]!r}")
+        if isinstance(self.fps, (bool, np.bool_)) or not isinstance(self.fps, (int, float, np.number)):
+            raise FormatError(f"{where}: fps must be a number, got {type(self.fps).__name__}")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise FormatError(f"{where}: fps must be a positive finite number, got {self.fps}")
         if self.poses is None and self.stored_joints is None:
             raise FormatError(f"{where}: a motion needs poses or joints")
+        for name in ("poses", "trans", "stored_joints"):
+            value = getattr(self, name)
+            if value is not None and np.asarray(value).dtype.kind not in "iuf":
+                raise FormatError(f"{where}: {name} must be numbers, got dtype {np.asarray(value).dtype}")
         if self.poses is not None:
             p = np.asarray(self.poses)
             if p.ndim != 3 or p.shape[1:] != (24, 3):
@@ -155,14 +162,56 @@ class Motion:
 
 # --------------------------------------------------------------------------------------------------- readers
 
+#: What a malformed file can make numpy or our conversions raise; readers turn these into FormatError.
+_DATA_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, MemoryError,
+                RecursionError, ZeroDivisionError)  # fmt: skip
+
 
 def _fail(path: Path | str, msg: str) -> FormatError:
     return FormatError(f"{path}: {msg}")
 
 
+def _one_line(exc: BaseException, n: int = 160) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _reader(fn):
+    """Name the file in any error a malformed file provokes (the first argument is the path)."""
+
+    @functools.wraps(fn)
+    def wrapper(path, *args, **kwargs):
+        try:
+            return fn(path, *args, **kwargs)
+        except FormatError:
+            raise
+        except _DATA_ERRORS as exc:
+            raise _fail(path, f"unreadable motion data ({_one_line(exc)})") from None
+
+    return wrapper
+
+
+def _numbers(x, source, key: str, dtype=np.float64) -> np.ndarray:
+    """``x`` as a real-valued array (ints or floats; not strings, bools, objects or complex numbers)."""
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise _fail(source, f"{key} is not a rectangular array ({_one_line(exc)})") from None
+    if a.dtype.kind not in "iuf":
+        raise _fail(source, f"{key} must be numbers, got dtype {a.dtype}")
+    return a.astype(dtype, copy=False)
+
+
+def _scalar_number(x, source, key: str) -> float:
+    a = _numbers(x, source, key)
+    if a.size != 1:
+        raise _fail(source, f"{key} must be one number, got shape {a.shape}")
+    return float(a.reshape(-1)[0])
+
+
 def from_finedance_array(arr: np.ndarray, source: str = "finedance", fps: float = 30.0) -> Motion:
     """Convert a FineDance / LODGE rotation array to SMPL-24 (see the module docstring for the layouts)."""
-    arr = np.asarray(arr, dtype=np.float64)
+    arr = _numbers(arr, source, "FineDance motion")
     if arr.ndim != 2:
         raise _fail(source, f"expected a (T, 315) FineDance array, got shape {arr.shape}")
     width = arr.shape[1]
@@ -170,6 +219,10 @@ def from_finedance_array(arr: np.ndarray, source: str = "finedance", fps: float 
         arr, width = arr[:, 4:], width - 4
     if width not in (315, 135):
         raise _fail(source, f"expected (T, 315) SMPL-H 6D (or LODGE 319/135/139), got shape {arr.shape}")
+    if len(arr) == 0:
+        raise _fail(source, "motion has no frames")
+    if not np.isfinite(arr).all():
+        raise _fail(source, "motion contains NaN/inf")
     n_src = (width - 3) // 6
     trans = arr[:, :3]
     aa = rotation_6d_to_axis_angle(arr[:, 3:].reshape(len(arr), n_src, 6))
@@ -180,13 +233,20 @@ def from_finedance_array(arr: np.ndarray, source: str = "finedance", fps: float 
     return Motion(poses=poses, trans=trans, fps=fps, up_axis="y", source=source)
 
 
+def _read_npy(path: Path) -> np.ndarray:
+    from ma_data.core.io.safe_pickle import load_npy
+
+    return load_npy(path)
+
+
+@_reader
 def read_finedance(path: str | os.PathLike, fps: float = 30.0) -> Motion:
     """Read a FineDance ``motion/NNN.npy`` (T, 315) file as SMPL-24."""
     path = Path(path)
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:
-        raise _fail(path, f"cannot read .npy ({exc.__class__.__name__}: {exc})") from exc
+        raise _fail(path, f"cannot read .npy ({_one_line(exc)})") from None
     return from_finedance_array(arr, source=str(path), fps=fps)
 
 
@@ -194,7 +254,10 @@ def from_joints_array(
     arr: np.ndarray, source: str = "joints", fps: float = 30.0, up_axis: str = "y"
 ) -> Motion:
     """Wrap (T, J, 3) or (T, 3J) joint positions (J in {22, 24}) as a joints-only Motion."""
-    arr = np.asarray(arr)
+    try:
+        arr = np.asarray(arr)
+    except (ValueError, TypeError) as exc:
+        raise _fail(source, f"joints are not a rectangular array ({_one_line(exc)})") from None
     if not np.issubdtype(arr.dtype, np.floating):
         raise _fail(source, f"joint array must be floating point, got {arr.dtype}")
     if arr.ndim == 2 and arr.shape[1] in tuple(3 * j for j in JOINT_COUNTS):
@@ -208,18 +271,19 @@ def from_joints_array(
     return Motion(poses=None, trans=None, fps=fps, up_axis=up_axis, stored_joints=arr, source=source)
 
 
+@_reader
 def read_joints_npy(path: str | os.PathLike, fps: float = 30.0, up_axis: str = "y") -> Motion:
     """Read a plain joint-position ``.npy`` (metres, Y-up unless told otherwise)."""
     path = Path(path)
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:
-        raise _fail(path, f"cannot read .npy ({exc.__class__.__name__}: {exc})") from exc
+        raise _fail(path, f"cannot read .npy ({_one_line(exc)})") from None
     return from_joints_array(arr, source=str(path), fps=fps, up_axis=up_axis)
 
 
 def _aa72(x, source, key) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    a = _numbers(x, source, key)
     if a.ndim == 2 and a.shape[1] == 72:
         return a.reshape(-1, 24, 3)
     if a.ndim == 3 and a.shape[1:] == (24, 3):
@@ -228,7 +292,7 @@ def _aa72(x, source, key) -> np.ndarray:
 
 
 def _trans3(x, source, key, n) -> np.ndarray:
-    t = np.asarray(x, dtype=np.float64)
+    t = _numbers(x, source, key)
     if t.shape != (n, 3):
         raise _fail(source, f"{key} must be ({n}, 3), got {t.shape}")
     return t
@@ -243,13 +307,13 @@ def from_motion_dict(d: dict, source: str = "motion", fps: float | None = None) 
         poses = _aa72(d["smpl_poses"], source, "smpl_poses")
         trans = _trans3(d["smpl_trans"], source, "smpl_trans", len(poses))
         if "smpl_scaling" in keys:  # AIST++ annotation
-            scale = float(np.asarray(d["smpl_scaling"]).reshape(-1)[0])
-            if not scale > 0:
+            scale = _scalar_number(np.asarray(d["smpl_scaling"]).reshape(-1)[:1], source, "smpl_scaling")
+            if not (math.isfinite(scale) and scale > 0):
                 raise _fail(source, f"smpl_scaling must be positive, got {scale}")
             return Motion(poses, trans / scale, fps or 60.0, "y", source=source)
         joints = None
         if "full_pose" in keys:
-            joints = np.asarray(d["full_pose"], dtype=np.float64)
+            joints = _numbers(d["full_pose"], source, "full_pose")
             if joints.ndim == 2 and joints.shape[1] == 72:
                 joints = joints.reshape(-1, 24, 3)
         return Motion(poses, trans, fps or 30.0, "z", stored_joints=joints, source=source)
@@ -257,35 +321,44 @@ def from_motion_dict(d: dict, source: str = "motion", fps: float | None = None) 
         poses = _aa72(d["q"], source, "q")
         return Motion(poses, _trans3(d["pos"], source, "pos", len(poses)), fps or 30.0, "y", source=source)
     if "pred_position" in keys:
-        return from_joints_array(np.asarray(d["pred_position"]), source=source, fps=fps or 60.0, up_axis="y")
+        return from_joints_array(d["pred_position"], source=source, fps=fps or 60.0, up_axis="y")
     if "full_pose" in keys:
-        return from_joints_array(np.asarray(d["full_pose"]), source=source, fps=fps or 30.0, up_axis="z")
+        return from_joints_array(d["full_pose"], source=source, fps=fps or 30.0, up_axis="z")
+    names = sorted(" ".join(str(k).split())[:40] for k in keys)[:8]
     raise _fail(
         source,
         "unknown motion dict; expected smpl_poses+smpl_trans[+full_pose], pos+q, pred_position or full_pose "
-        f"(got {sorted(map(str, keys))[:8]})",
+        f"(got {names})",
     )
 
 
 def _load_pickled(path: Path):
+    """The object in a motion pickle, or in an ``np.save``-d object array (Bailando writes those as .pkl)."""
+    from ma_data.core.io.safe_pickle import NPY_MAGIC, load_pickle
+
     try:
         with open(path, "rb") as fh:
-            return pickle.load(fh)
-    except Exception:
-        pass
-    try:  # Bailando writes np.save(dict) under a .pkl name
-        obj = np.load(path, allow_pickle=True)
-        return obj.item() if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == () else obj
-    except Exception as exc:
-        raise _fail(path, f"cannot unpickle ({exc.__class__.__name__}: {exc})") from exc
+            is_npy = fh.read(len(NPY_MAGIC)) == NPY_MAGIC
+    except OSError as exc:
+        raise _fail(path, f"cannot read ({exc.strerror or exc})") from None
+    obj = _read_npy(path) if is_npy else load_pickle(path)
+    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
+        obj = obj.item()
+    return obj
 
 
+@_reader
 def read_motion_pickle(path: str | os.PathLike, fps: float | None = None) -> Motion:
-    """Read a Motion Expert / EDGE / AIST++ / Bailando pickle (only load pickles you trust)."""
+    """Read a Motion Expert / EDGE / AIST++ / Bailando pickle.
+
+    Pickles are read by :mod:`ma_data.core.io.safe_pickle`: only plain containers and numpy arrays, never
+    code, so files from others are safe to read.
+    """
     path = Path(path)
     return from_motion_dict(_load_pickled(path), source=str(path), fps=fps)
 
 
+@_reader
 def read_motion_npz(path: str | os.PathLike) -> Motion:
     """Read the project's motion ``.npz``."""
     path = Path(path)
@@ -293,9 +366,14 @@ def read_motion_npz(path: str | os.PathLike) -> Motion:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except Exception as exc:
-        raise _fail(path, f"cannot read .npz ({exc.__class__.__name__}: {exc})") from exc
-    fps = float(data["fps"]) if "fps" in data else 30.0
-    up = str(data["up_axis"]) if "up_axis" in data else "y"
+        raise _fail(path, f"cannot read .npz ({_one_line(exc)})") from None
+    fps = _scalar_number(data["fps"], path, "fps") if "fps" in data else 30.0
+    up = "y"
+    if "up_axis" in data:
+        u = data["up_axis"]
+        if u.dtype.kind != "U" or u.size != 1:
+            raise _fail(path, f"up_axis must be 'y' or 'z', got an array of {u.dtype} {u.shape}")
+        up = str(u.reshape(-1)[0])
     joints = data.get("joints")
     if "poses" in data:
         poses = _aa72(data["poses"], path, "poses")
@@ -306,9 +384,10 @@ def read_motion_npz(path: str | os.PathLike) -> Motion:
         return Motion(poses, trans, fps, up, source=str(path))
     if joints is not None:
         return from_joints_array(joints, source=str(path), fps=fps, up_axis=up)
-    raise _fail(path, f"motion .npz needs 'poses'+'trans' or 'joints' (has {sorted(data)})")
+    raise _fail(path, f"motion .npz needs 'poses'+'trans' or 'joints' (has {sorted(data)[:8]})")
 
 
+@_reader
 def load_motion(path: str | os.PathLike, fps: float | None = None) -> Motion:
     """Read any supported motion file, choosing the reader from the suffix and the array layout.
 
@@ -325,12 +404,10 @@ def load_motion(path: str | os.PathLike, fps: float | None = None) -> Motion:
     if suffix in (".pkl", ".pickle"):
         return read_motion_pickle(path, fps=fps)
     if suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except ValueError:  # object array: a pickled dict saved with np.save
-            return read_motion_pickle(path, fps=fps)
-        except Exception as exc:
-            raise _fail(path, f"cannot read .npy ({exc.__class__.__name__}: {exc})") from exc
+        arr = _read_npy(path)
+        if arr.dtype.hasobject:  # a pickled dict saved with np.save (Bailando)
+            obj = arr.item() if arr.shape == () else arr
+            return from_motion_dict(obj, source=str(path), fps=fps)
         if arr.ndim == 2 and arr.shape[1] in (315, 319, 135, 139):
             return from_finedance_array(arr, source=str(path), fps=fps or 30.0)
         return from_joints_array(arr, source=str(path), fps=fps or 30.0, up_axis="y")
