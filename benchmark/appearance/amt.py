@@ -18,6 +18,7 @@ The network below holds the checkpoint's tensors under the checkpoint's own name
 
 from __future__ import annotations
 
+import collections
 import math
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 
 from benchmark.appearance.base import VideoDimension, VideoValue
 from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.io.torch_files import load_torch_file
 from ma_data.core.weights import resolve_weight
 
 
@@ -321,11 +323,16 @@ class AmtS(nn.Module):
         return warped.mean(1) + self.comb_block(warped.view(b, -1, h, w))
 
 
+#: The released amt-s.pth names ``typing.OrderedDict`` (an alias of ``collections.OrderedDict``) in its pickle.
+_AMT_CLASSES = {"typing.OrderedDict": collections.OrderedDict}
+
+
 def load_amt(path: str | Path) -> AmtS:
-    ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+    """AMT-S from a checkpoint, read with ``torch.load(weights_only=True)``."""
+    ckpt = load_torch_file(path, classes=_AMT_CLASSES)
     sd = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if isinstance(sd, dict):
-        sd = {k.removeprefix("module."): v for k, v in sd.items()}
+        sd = {str(k).removeprefix("module."): v for k, v in sd.items() if torch.is_tensor(v)}
     if not isinstance(sd, dict) or not any(k.startswith("feat_encoder.") for k in sd):
         raise FormatError(f"{path}: not an AMT checkpoint (no feat_encoder tensors)")
     return build_amt(sd)

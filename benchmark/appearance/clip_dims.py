@@ -24,6 +24,7 @@ from benchmark.appearance.clip_models import load_clip_vision
 from benchmark.appearance.consistency import ConsistencyAccumulator
 from benchmark.appearance.transforms import clip_transform, frames_to_tensor
 from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.io.torch_files import load_torch_file
 from ma_data.core.weights import resolve_weight
 
 
@@ -70,7 +71,7 @@ class BackgroundConsistency(VideoDimension):
 
 def load_aesthetic_head(path: str | Path) -> torch.nn.Linear:
     """The LAION ``sa_0_4_vit_l_14_linear.pth`` head: a state dict with ``weight`` (1, 768) and ``bias``."""
-    sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    sd = load_torch_file(path)
     if not isinstance(sd, dict) or set(sd) != {"weight", "bias"} or sd["weight"].ndim != 2:
         raise FormatError(f"{path}: not a LAION aesthetic linear head (expected keys weight, bias)")
     head = torch.nn.Linear(sd["weight"].shape[1], sd["weight"].shape[0])

@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from ma_data.core.errors import FormatError
+from ma_data.core.io.torch_files import load_torch_file
 
 _BLOCK = re.compile(r"^visual\.transformer\.resblocks\.(\d+)\.(.+)$")
 _BLOCK_MAP = {
@@ -51,7 +52,7 @@ def load_openai_clip_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             warnings.simplefilter("ignore", DeprecationWarning)
             sd = torch.jit.load(str(path), map_location="cpu").state_dict()
     except RuntimeError:
-        sd = torch.load(str(path), map_location="cpu", weights_only=True)
+        sd = load_torch_file(path)
     if not isinstance(sd, dict) or "visual.proj" not in sd:
         raise FormatError(f"{path}: not an OpenAI CLIP checkpoint (no 'visual.proj' tensor)")
     return {k: v.float() for k, v in sd.items() if k.startswith("visual.")}

@@ -40,6 +40,7 @@ from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.consistency import ConsistencyAccumulator
 from benchmark.appearance.transforms import dino_transform, frames_to_tensor
 from ma_data.core.errors import FormatError
+from ma_data.core.io.torch_files import load_torch_file
 from ma_data.core.weights import resolve_weight
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
@@ -67,13 +68,17 @@ _HF_LAYOUTS = {
 
 
 def load_dino_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Backbone tensors of a DINO checkpoint (the released backbone file, or a training checkpoint)."""
-    sd = torch.load(str(path), map_location="cpu", weights_only=False)
+    """Backbone tensors of a DINO checkpoint (the released backbone file, or a training checkpoint).
+
+    Read with ``torch.load(weights_only=True)``: a training checkpoint that pickles its ``argparse``
+    arguments is refused; extract its ``teacher`` state dict first.
+    """
+    sd = load_torch_file(path)
     if isinstance(sd, dict) and "teacher" in sd:  # full training checkpoint
         sd = sd["teacher"]
     if not isinstance(sd, dict):
         raise FormatError(f"{path}: not a DINO checkpoint")
-    sd = {re.sub(r"^(module\.)?(backbone\.)?", "", k): v for k, v in sd.items()}
+    sd = {re.sub(r"^(module\.)?(backbone\.)?", "", str(k)): v for k, v in sd.items() if torch.is_tensor(v)}
     sd = {k: v.float() for k, v in sd.items() if not k.startswith("head.")}
     if "pos_embed" not in sd or "patch_embed.proj.weight" not in sd:
         raise FormatError(f"{path}: not a DINO ViT checkpoint (no pos_embed / patch_embed)")

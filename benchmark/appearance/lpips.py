@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.simple_dims import match_gt
 from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.io.torch_files import load_torch_file
 from ma_data.core.weights import resolve_weight
 
 _SHIFT = (-0.030, -0.088, -0.188)
@@ -109,8 +110,7 @@ def build_lpips(alexnet_sd: dict[str, torch.Tensor], lin_sd: dict[str, torch.Ten
 
 
 def load_lpips(alexnet_path: str | Path, lin_path: str | Path) -> AlexLpips:
-    load = lambda p: torch.load(str(p), map_location="cpu", weights_only=True)  # noqa: E731
-    return build_lpips(load(alexnet_path), load(lin_path))
+    return build_lpips(load_torch_file(alexnet_path), load_torch_file(lin_path))
 
 
 class LpipsDimension(VideoDimension):

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.transforms import frames_to_tensor, musiq_transform
 from ma_data.core.errors import FormatError, MediaError
+from ma_data.core.io.torch_files import load_torch_file
 from ma_data.core.weights import resolve_weight
 
 
@@ -265,7 +266,7 @@ def build_musiq(sd: dict[str, torch.Tensor]) -> Musiq:
 
 def load_musiq(path: str | Path) -> Musiq:
     try:
-        return build_musiq(torch.load(str(path), map_location="cpu", weights_only=True))
+        return build_musiq(load_torch_file(path))
     except FormatError as exc:
         raise FormatError(f"{path}: {exc}") from exc
 

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from ma_data.core.errors import ConfigError, FormatError
+from ma_data.core.io.torch_files import load_torch_file
 
 from .conditioning import DEFAULT_PROMPT
 from .encoding import Conditioner, SegmentConditioning, transformer_forward
@@ -150,13 +151,26 @@ def prepare_stage(transformer, cfg: TrainConfig) -> list[str]:
 
 
 def _rng_state() -> dict:
+    """RNG states as tensors, ints and tuples only, so ``optimizer.pt`` loads with ``weights_only=True``."""
     # Legacy global numpy state on purpose: third-party code (augmentations, samplers) draws from it.
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}  # noqa: NPY002
+    name, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)  # noqa: NPY002
+    numpy_state = {
+        "bit_generator": str(name),
+        "key": torch.from_numpy(np.asarray(key, dtype=np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
+    return {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
 
 
 def _set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])  # noqa: NPY002
+    st = state["numpy"]
+    if isinstance(st, dict):
+        key = np.asarray(st["key"].numpy() if torch.is_tensor(st["key"]) else st["key"], dtype=np.uint32)
+        st = (st["bit_generator"], key, st["pos"], st["has_gauss"], st["gauss"])
+    np.random.set_state(st)  # noqa: NPY002  (a tuple: the format of checkpoints written before this one)
     torch.set_rng_state(state["torch"])
 
 
@@ -203,7 +217,13 @@ def load_checkpoint(ckpt: Path, model, optimizer, ema: TrainableEMA | None, sche
     with torch.no_grad():
         for n, p in params.items():
             p.copy_(saved[n].to(p.dtype))
-    extra = torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=False)
+    # weights_only: tensors and plain values; numpy arrays are admitted (rebuilt by checked functions) for
+    # checkpoints written before the RNG state was stored as tensors.
+    extra = load_torch_file(ckpt / "optimizer.pt", allow_numpy=True)
+    if not isinstance(extra, dict) or "optimizer" not in extra or "rng" not in extra:
+        raise FormatError(
+            f"{ckpt / 'optimizer.pt'}: not an optimizer checkpoint (needs 'optimizer' and 'rng')"
+        )
     optimizer.load_state_dict(extra["optimizer"])
     if scheduler is not None and "scheduler" in extra:
         scheduler.load_state_dict(extra["scheduler"])

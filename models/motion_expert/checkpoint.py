@@ -5,15 +5,18 @@ Our file (``torch.save`` dict): ``format``, ``config`` (denoiser), ``train_confi
 
 The official ``train-3750.pt`` holds ``model_state_dict`` / ``ema_state_dict`` of its ``DanceDecoder``
 and a pickled EDGE ``Normalizer`` (``dataset.preprocess.Normalizer`` wrapping ``dataset.scaler.MinMaxScaler``);
-those two classes are unpickled into plain attribute holders, so the release's code is not needed.
-Checkpoints are pickles: load only files you trust.
+those two classes are read into plain attribute holders, so the release's code is not needed.
+
+Every checkpoint is read with ``torch.load(weights_only=True)`` (:func:`ma_data.core.io.torch_files.load_torch_file`):
+tensors, containers, numbers and numpy arrays, plus the two EDGE classes as data holders; nothing in a file
+can run code.
+Ours are saved as plain dicts of tensors and primitives so that this works.
 """
 
 from __future__ import annotations
 
 import pickle
 import re
-import types
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -109,24 +112,30 @@ def infer_config(state: dict[str, torch.Tensor], **overrides) -> DenoiserConfig:
 # ------------------------------------------------------------------------- unpickling the official normaliser
 
 
-class _Attrs:
-    """Holds the attributes of an unpickled EDGE object whose class we do not import."""
+class _EdgeObject:
+    """The attributes of a pickled EDGE object whose class we do not import: data only, no behaviour."""
 
     def __setstate__(self, state):
-        self.__dict__.update(state if isinstance(state, dict) else {"state": state})
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError(f"{type(self).__name__} state must be a dict")
+        for key, value in state.items():
+            if isinstance(key, str) and not key.startswith("__"):
+                self.__dict__[key] = value
 
 
-_STUBS = {("dataset.preprocess", "Normalizer"), ("dataset.scaler", "MinMaxScaler")}
+class _EdgeNormalizer(_EdgeObject):
+    pass
 
 
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) in _STUBS:
-            return type(name, (_Attrs,), {})
-        return super().find_class(module, name)
+class _EdgeMinMaxScaler(_EdgeObject):
+    pass
 
 
-_pickle_module = types.SimpleNamespace(Unpickler=_Unpickler, load=pickle.load, __name__="mace_pickle")
+#: The release's classes, by the name its pickle gives them, mapped onto data holders.
+OFFICIAL_CLASSES = {
+    "dataset.preprocess.Normalizer": _EdgeNormalizer,
+    "dataset.scaler.MinMaxScaler": _EdgeMinMaxScaler,
+}
 
 
 def _normalizer_from_official(obj) -> MinMaxNormalizer:
@@ -135,7 +144,16 @@ def _normalizer_from_official(obj) -> MinMaxNormalizer:
         scale, min_ = scaler.scale_, scaler.min_
     except AttributeError as exc:
         raise FormatError(f"official normalizer has no scale_/min_ ({type(obj).__name__})") from exc
-    return MinMaxNormalizer(np.asarray(torch.as_tensor(scale).cpu()), np.asarray(torch.as_tensor(min_).cpu()))
+    arrays = []
+    for value in (scale, min_):
+        if torch.is_tensor(value):
+            value = value.detach().cpu().numpy()
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
+            raise FormatError(
+                f"official normalizer scale_/min_ must be numeric arrays, got {type(value).__name__}"
+            )
+        arrays.append(value)
+    return MinMaxNormalizer(*arrays)
 
 
 # ------------------------------------------------------------------------------------------- load / save
@@ -167,13 +185,17 @@ def save_checkpoint(path: Path, **payload) -> None:
 
 
 def read_checkpoint(path: Path, map_location="cpu") -> dict:
+    """The checkpoint dict, read with ``torch.load(weights_only=True)``; one-line FormatError on any defect."""
+    from ma_data.core.io.torch_files import load_torch_file
+
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: checkpoint not found")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=False, pickle_module=_pickle_module)
-    except Exception as exc:
-        raise FormatError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from exc
+    # numpy arrays are admitted (rebuilt by checked functions) in case a normaliser stored them.
+    ckpt = load_torch_file(path, map_location=map_location, allow_numpy=True, classes=OFFICIAL_CLASSES)
+    if not isinstance(ckpt, dict):
+        raise FormatError(f"{path}: expected a checkpoint dict, got {type(ckpt).__name__}")
+    return ckpt
 
 
 def load_expert(
@@ -190,10 +212,21 @@ def load_expert(
     if weights not in ("model", "ema"):
         raise ConfigError(f"weights must be 'model' or 'ema', got {weights!r}")
     ckpt = read_checkpoint(path, map_location)
+    try:
+        return _build_expert(Path(path), ckpt, weights, scan_impl, num_heads)
+    except FormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise FormatError(f"{path}: checkpoint does not hold a usable Motion Expert ({reason})") from None
+
+
+def _build_expert(
+    path: Path, ckpt: dict, weights: str, scan_impl: str, num_heads: int | None
+) -> LoadedExpert:
     key = f"{weights}_state_dict"
-    if not isinstance(ckpt, dict) or key not in ckpt:
-        have = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise FormatError(f"{path}: no '{key}' in checkpoint (has {have})")
+    if key not in ckpt:
+        raise FormatError(f"{path}: no '{key}' in checkpoint (has {sorted(map(str, ckpt))[:10]})")
     if "normalizer" not in ckpt:
         raise FormatError(f"{path}: checkpoint has no 'normalizer'")
     state = ckpt[key]

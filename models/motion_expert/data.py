@@ -91,8 +91,8 @@ def music_features(root: Path, seq_id: str, n_frames: int, cache_dir: Path | Non
     """(n, 35) features for a sequence: FineDance's music_npy, a cached file, or computed from the wav."""
     for cand in [root / "music_npy" / f"{seq_id}.npy"] + ([cache_dir / f"{seq_id}.npy"] if cache_dir else []):
         if cand.is_file():
-            feats = np.load(cand)
-            if feats.ndim == 2 and feats.shape[1] == N_FEATURES:
+            feats = np.load(cand, allow_pickle=False)
+            if feats.ndim == 2 and feats.shape[1] == N_FEATURES and feats.dtype.kind in "iuf":
                 return feats[:n_frames].astype(np.float32)
     wav = root / "music_wav" / f"{seq_id}.wav"
     if not wav.is_file():

@@ -65,5 +65,5 @@ class MinMaxNormalizer:
 
     @classmethod
     def load(cls, path) -> MinMaxNormalizer:
-        with np.load(path) as z:
+        with np.load(path, allow_pickle=False) as z:
             return cls(z["scale"], z["min"])

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ma_data.core.errors import ConfigError, FormatError
+from ma_data.core.io.torch_files import load_torch_file
 
 #: Architecture sizes of the ViTPose variants easy_ViTPose ships (``model_name`` s/b/l/h).
 VITPOSE_SIZES: dict[str, dict[str, int]] = {
@@ -145,14 +146,10 @@ def load_vitpose(
     checkpoint: str | Path, size: str = "s", num_keypoints: int = 25, device: str = "cpu", config=None
 ):
     """Build transformers' ViTPose and load an easy_ViTPose ``.pth`` strictly; returns the model in eval mode."""
-    import torch
     from transformers import VitPoseForPoseEstimation
 
     checkpoint = Path(checkpoint)
-    try:
-        raw = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise FormatError(f"{checkpoint}: cannot load checkpoint ({type(exc).__name__}: {exc})") from None
+    raw = load_torch_file(checkpoint)
     state = convert_easy_vitpose_state_dict(raw, str(checkpoint))
     model = VitPoseForPoseEstimation(config or vitpose_config(size, num_keypoints))
     try:
