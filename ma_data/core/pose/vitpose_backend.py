@@ -19,7 +19,6 @@ the weights cache (:mod:`ma_data.core.weights`); a missing file raises
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 from collections.abc import Iterable
@@ -37,13 +36,6 @@ from ma_data.core.pose.tracking import SELECTION_POLICIES, DancerTracker, select
 VITPOSE_WEIGHT = "vitpose-s-coco25"
 #: Bump when preprocessing/decoding changes (invalidates cached tracks).
 PIPELINE_VERSION = "1"
-
-
-@functools.lru_cache(maxsize=8)
-def _file_sha256(path: str, size: int, mtime: float) -> str:
-    from ma_data.core.io.atomic import sha256_file
-
-    return sha256_file(path)
 
 
 class ViTPoseBackend(PoseBackend):
@@ -80,12 +72,11 @@ class ViTPoseBackend(PoseBackend):
         _check_weights(need_pose=model is None, need_detector=detector is None, checkpoint=checkpoint)
         if model is None:
             from ma_data.core.pose.vitpose_convert import load_vitpose
-            from ma_data.core.weights import resolve_weight
+            from ma_data.core.weights import cached_sha256, resolve_weight
 
-            path = resolve_weight(VITPOSE_WEIGHT, checkpoint)
+            path = resolve_weight(VITPOSE_WEIGHT, checkpoint)  # checks the registry's sha256 too
             model = load_vitpose(path, size=size, device=self.device)
-            stat = path.stat()
-            pose_hash = _file_sha256(str(path), stat.st_size, stat.st_mtime)
+            pose_hash = cached_sha256(path)
         else:
             model = model.to(self.device).eval()
             pose_hash = _state_fingerprint(model)

@@ -73,7 +73,7 @@ def test_amt_checkpoint_layout_and_errors(tmp_path):
 
 
 @pytest.mark.slow
-def test_amt_end_to_end_random_weights(tmp_path, monkeypatch):
+def test_amt_end_to_end_random_weights(tmp_path, monkeypatch, unpinned_weights):
     monkeypatch.setenv("MACE_DANCE_CACHE", str(tmp_path / "cache"))
     target = tmp_path / "cache" / "weights" / "amt" / "amt-s.pth"
     target.parent.mkdir(parents=True)

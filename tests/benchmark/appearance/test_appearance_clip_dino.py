@@ -84,7 +84,7 @@ def _reference_consistency(feats: torch.Tensor) -> tuple[float, int]:
 
 
 @pytest.fixture
-def tiny_weights(tmp_path, monkeypatch):
+def tiny_weights(tmp_path, monkeypatch, unpinned_weights):
     """Tiny random checkpoints in the original layouts, placed where the registry looks for the real ones."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("MACE_DANCE_CACHE", str(cache))

@@ -112,7 +112,7 @@ class TinyDetector(nn.Module):
 
 
 @pytest.mark.slow
-def test_lpips_and_fvd_end_to_end(tmp_path, monkeypatch):
+def test_lpips_and_fvd_end_to_end(tmp_path, monkeypatch, unpinned_weights):
     cache = tmp_path / "cache" / "weights"
     monkeypatch.setenv("MACE_DANCE_CACHE", str(tmp_path / "cache"))
     (cache / "lpips").mkdir(parents=True)

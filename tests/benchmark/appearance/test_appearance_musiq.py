@@ -86,7 +86,7 @@ def test_batch_independence_and_mask_effect():
 
 
 @pytest.mark.slow
-def test_imaging_quality_end_to_end(tmp_path, monkeypatch):
+def test_imaging_quality_end_to_end(tmp_path, monkeypatch, unpinned_weights):
     monkeypatch.setenv("MACE_DANCE_CACHE", str(tmp_path / "cache"))
     target = tmp_path / "cache" / "weights" / "pyiqa" / "musiq_spaq_ckpt-358bb6af.pth"
     target.parent.mkdir(parents=True)
