@@ -86,8 +86,12 @@ def read_beat_vector(path: Path) -> np.ndarray:
     """A 0/1 music-beat vector from ``.npy``: (T,), (T, 1), or (T, 35) baseline features (column 34)."""
     try:
         arr = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise FormatError(f"{path}: cannot read beat vector ({exc.__class__.__name__}: {exc})") from exc
+    except Exception as exc:  # truncated, not .npy, object array (pickle refused), ...
+        reason = " ".join(f"{exc.__class__.__name__}: {exc}".split())[:160]
+        raise FormatError(f"{path}: cannot read beat vector ({reason})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        got = arr.dtype if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise FormatError(f"{path}: beat vector must hold numbers, got {got}")
     if arr.ndim == 2 and arr.shape[1] == 35:
         arr = arr[:, 34]
     elif arr.ndim == 2 and arr.shape[1] == 1:

@@ -97,6 +97,22 @@ SKELETON_EDGES: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 
 
+def _show(value: Any, n: int = 40) -> str:
+    """A value from a file, shortened to fit a one-line message."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float if it is a real number (not a bool, string or container), else None."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # a huge JSON integer
+        return math.inf
+
+
 def _flip_permutation() -> tuple[int, ...]:
     perm = []
     for name in JOINT_NAMES:
@@ -122,8 +138,8 @@ def validate_keypoints(arr: Any, source: str | os.PathLike = "<array>", *, allow
     """
     try:
         a = np.asarray(arr)
-    except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise FormatError(f"{source}: keypoints are not a rectangular array ({exc})") from None
+    except (ValueError, TypeError, RecursionError, MemoryError) as exc:  # ragged or absurdly nested lists
+        raise FormatError(f"{source}: keypoints are not a rectangular array ({_show(exc, 100)})") from None
     if a.dtype == object or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
         raise FormatError(f"{source}: keypoints must be numeric, got dtype {a.dtype} (ragged or non-numeric)")
     if a.ndim != 3 or a.shape[1:] != (NUM_JOINTS, 3):
@@ -179,16 +195,17 @@ class KeypointTrack:
         self.data = data
         self.mask = mask
         if self.fps is not None:
-            fps = float(self.fps)
-            if not math.isfinite(fps) or fps <= 0:
-                raise FormatError(f"KeypointTrack.fps: must be a positive number, got {self.fps!r}")
+            fps = _real(self.fps)
+            if fps is None or not math.isfinite(fps) or fps <= 0:
+                raise FormatError(f"KeypointTrack.fps: must be a positive number, got {_show(self.fps)}")
             self.fps = fps
         for name in ("width", "height"):
             value = getattr(self, name)
             if value is not None:
-                if int(value) <= 0:
-                    raise FormatError(f"KeypointTrack.{name}: must be positive, got {value!r}")
-                setattr(self, name, int(value))
+                size = _real(value)
+                if size is None or not size.is_integer() or size <= 0:
+                    raise FormatError(f"KeypointTrack.{name}: must be a positive integer, got {_show(value)}")
+                setattr(self, name, int(size))
 
     def __repr__(self) -> str:
         size = f"{self.width}x{self.height}" if self.width and self.height else "?x?"
@@ -272,6 +289,12 @@ def _load_json(path: Path) -> Any:
         raise FormatError(f"{path}: invalid or truncated JSON ({exc.msg} at line {exc.lineno})") from None
     except UnicodeDecodeError:
         raise FormatError(f"{path}: not UTF-8 text") from None
+    except RecursionError:
+        raise FormatError(f"{path}: JSON nested too deeply") from None
+    except MemoryError:
+        raise FormatError(f"{path}: JSON too large for memory") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise FormatError(f"{path}: invalid JSON ({_show(str(exc), 100)})") from None
     except OSError as exc:
         raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
@@ -303,8 +326,49 @@ def read_official_array_with_fps(
 
 
 def _doc_fps(doc: dict) -> float | None:
-    fps = doc.get("fps")
-    return float(fps) if isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0 else None
+    """The JSON's informational ``fps`` when it is a positive number (the official metric ignores it)."""
+    fps = _real(doc.get("fps"))
+    return fps if fps is not None and math.isfinite(fps) and fps > 0 else None
+
+
+def _track_fields(path: Path, meta: dict, n_frames: int) -> dict[str, Any]:
+    """KeypointTrack keyword arguments from a file's metadata, each checked for its type."""
+    out: dict[str, Any] = {}
+    for key in ("fps", "width", "height"):
+        value = meta.get(key)
+        if value is not None:
+            number = _real(value)
+            if number is None or not math.isfinite(number) or number <= 0:
+                raise FormatError(f"{path}: {key} must be a positive number, got {_show(value)}")
+            if key != "fps" and not number.is_integer():
+                raise FormatError(f"{path}: {key} must be a whole number of pixels, got {_show(value)}")
+            out[key] = number
+    for key in ("extractor", "extractor_version", "weights_hash", "source_sha256"):
+        value = meta.get(key)
+        if value is not None:
+            if not isinstance(value, str):
+                raise FormatError(f"{path}: {key} must be a string, got {_show(value)}")
+            out[key] = value
+    extra = meta.get("meta")
+    if extra is not None and not isinstance(extra, dict):
+        raise FormatError(f"{path}: meta must be an object, got {type(extra).__name__}")
+    out["meta"] = dict(extra or {})
+    mask = meta.get("mask")
+    if mask is not None:
+        out["mask"] = _checked_mask(path, mask, n_frames)
+    return out
+
+
+def _checked_mask(path: Path, mask: Any, n_frames: int) -> np.ndarray:
+    try:
+        m = np.asarray(mask)
+    except (ValueError, TypeError, RecursionError):
+        raise FormatError(f"{path}: mask is not a flat list of 0/1 flags") from None
+    if m.shape != (n_frames,):
+        raise FormatError(f"{path}: mask shape {m.shape} does not match {n_frames} frames")
+    if m.dtype != bool and not (m.dtype.kind in "iu" and np.isin(m, (0, 1)).all()):
+        raise FormatError(f"{path}: mask must hold booleans or 0/1, got dtype {m.dtype}")
+    return m.astype(bool)
 
 
 def read_official_json(
@@ -320,18 +384,14 @@ def read_official_json(
     ours = doc.get("mace_dance", {}) if isinstance(doc.get("mace_dance"), dict) else {}
     # Our own files carry the mask; for others a frame counts as detected unless it is the all-zero
     # placeholder the official extractor writes for "no person".
-    mask = np.asarray(ours["mask"], dtype=bool) if len(ours.get("mask", [])) == len(data) else None
+    fields = _track_fields(path, {k: v for k, v in ours.items() if k not in ("fps", "meta")}, len(data))
+    fields.pop("meta")
+    video_name = doc.get("video_name")
     return KeypointTrack(
         data=data.astype(np.float32),
-        mask=mask,
         fps=fps,
-        width=ours.get("width"),
-        height=ours.get("height"),
-        extractor=ours.get("extractor", "official-json"),
-        extractor_version=ours.get("extractor_version", ""),
-        weights_hash=ours.get("weights_hash"),
-        source_sha256=ours.get("source_sha256"),
-        meta={"json_path": str(path), "video_name": doc.get("video_name")},
+        **{"extractor": "official-json", **fields},
+        meta={"json_path": str(path), "video_name": video_name if isinstance(video_name, str) else None},
     )
 
 
@@ -388,24 +448,16 @@ def load_npz(path: str | os.PathLike) -> KeypointTrack:
         raise FormatError(f"{path}: file not found") from None
     except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError on truncated files
         raise FormatError(f"{path}: unreadable npz ({type(exc).__name__}: {exc})") from None
+    if meta_bytes.dtype != np.uint8 or meta_bytes.ndim != 1:
+        raise FormatError(
+            f"{path}: metadata must be UTF-8 JSON bytes, got {meta_bytes.dtype} {meta_bytes.shape}"
+        )
     try:
         meta = json.loads(meta_bytes.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise FormatError(f"{path}: corrupt metadata") from None
-    if meta.get("format") != "mace-dance/keypoints":
+    if not isinstance(meta, dict) or meta.get("format") != "mace-dance/keypoints":
         raise FormatError(f"{path}: not a mace-dance keypoint file")
     data = validate_keypoints(data, path, allow_empty=True)
-    if mask.shape != (data.shape[0],):
-        raise FormatError(f"{path}: mask shape {mask.shape} does not match {data.shape[0]} frames")
-    return KeypointTrack(
-        data=data,
-        mask=mask,
-        fps=meta.get("fps"),
-        width=meta.get("width"),
-        height=meta.get("height"),
-        extractor=meta.get("extractor", "unknown"),
-        extractor_version=meta.get("extractor_version", ""),
-        weights_hash=meta.get("weights_hash"),
-        source_sha256=meta.get("source_sha256"),
-        meta=meta.get("meta") or {},
-    )
+    fields = _track_fields(path, {k: v for k, v in meta.items() if k != "mask"}, data.shape[0])
+    return KeypointTrack(data=data, mask=_checked_mask(path, mask, data.shape[0]), **fields)
