@@ -7,6 +7,7 @@ snapshots every ``snapshot_every`` steps (0 = none), ``features/`` (cached music
 
 Resuming (the default when ``RUN/last.pt`` exists) restores the model, EMA, optimiser, normaliser, RNG
 states and the run's own configuration; only the total ``steps`` is taken from the new command line.
+``metrics.jsonl`` is cut back to the resumed step first, so no step is logged twice.
 Single device; the release's multi-GPU Accelerate set-up is not reproduced.
 """
 
@@ -97,6 +98,28 @@ PRESETS: dict[str, TrainConfig] = {
 
 def _progress_enabled() -> bool:
     return sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS") != "1"
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Keep only the ``metrics.jsonl`` lines of steps <= ``step`` (atomically; a torn last line is dropped).
+
+    A resumed run restarts from its last checkpoint, so lines an interrupted run logged after it would
+    otherwise appear twice; a fresh run (``step`` 0) starts an empty log.
+    """
+    from ma_data.core.io.atomic import atomic_write
+
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
+            keep.append(line + "\n")
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        fh.writelines(keep)
 
 
 def make_optimizer(params, cfg: TrainConfig):
@@ -215,6 +238,8 @@ def train(
     n = len(windows)
     bs = min(cfg.batch_size, n)
     order, pos = torch.randperm(n, generator=gen), 0
+    # Lines past the restored step were logged by the interrupted run and will be logged again.
+    truncate_metrics(run / "metrics.jsonl", step)
     metrics = (run / "metrics.jsonl").open("a")
     from tqdm.auto import tqdm
 
