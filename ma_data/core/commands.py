@@ -39,6 +39,9 @@ def weights_list(as_json: bool) -> None:
                 "present": path.exists(),
                 "path": str(path),
                 "sha256": spec.sha256,
+                "sha256_prefix": spec.sha256_prefix,
+                "files": dict(spec.files),
+                "hash_source": spec.hash_source,
                 "license": spec.license,
                 "url": spec.url,
                 "used_by": list(spec.used_by),
@@ -52,7 +55,17 @@ def weights_list(as_json: bool) -> None:
         state = "present" if r["present"] else "missing"
         click.echo(f"{r['name']:<28} {state:<8} {r['path']}")
         click.echo(f"    {r['description']}")
-        click.echo(f"    licence: {r['license'] or 'unknown'}; sha256: {r['sha256'] or 'not recorded'}")
+        if r["sha256"]:
+            digest = r["sha256"]
+        elif r["sha256_prefix"]:
+            digest = f"{r['sha256_prefix']}... (published prefix)"
+        elif r["files"]:
+            digest = ", ".join(f"{k} {v}" for k, v in r["files"].items())
+        else:
+            digest = "not published"
+        click.echo(f"    licence: {r['license'] or 'unknown'}; sha256: {digest}")
+        if r["hash_source"]:
+            click.echo(f"    hash: {r['hash_source']}")
 
 
 @weights.command("fetch")

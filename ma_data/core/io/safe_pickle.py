@@ -182,14 +182,16 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _is_leaf(o: Any) -> bool:
-    return (
-        isinstance(o, (*_PLAIN, np.dtype, np.generic)) or isinstance(o, np.ndarray) and not o.dtype.hasobject
-    )
+    if isinstance(o, (np.ndarray, np.void)):  # arrays and records holding objects are containers
+        return not o.dtype.hasobject
+    return isinstance(o, (*_PLAIN, np.dtype, np.generic))
 
 
 def _children(o: Any, source: str) -> list:
     if isinstance(o, np.ndarray):  # object arrays only (others are leaves)
         return list(o.ravel(order="K"))
+    if isinstance(o, np.void):  # a record with object fields
+        return [o[name] for name in o.dtype.names or ()]
     if type(o) in (dict, collections.OrderedDict):
         return [x for kv in o.items() for x in kv]
     if type(o) in (list, tuple, set, frozenset):
@@ -204,14 +206,15 @@ def _check_tree(obj: Any, source: str) -> None:
         return
     done: dict[int, tuple[int, int]] = {}  # id -> (expanded object count, depth)
     on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(obj, False)]
+    keep: list[Any] = []  # records built on access (np.void) stay alive, so their ids stay unique
+    stack: list[tuple[Any, list | None]] = [(obj, None)]
     while stack:
-        o, finished = stack.pop()
+        o, kids = stack.pop()
         oid = id(o)
-        if finished:
+        if kids is not None:  # all children done: this container's size and depth
             on_path.discard(oid)
             count, depth = 1, 0
-            for child in _children(o, source):
+            for child in kids:
                 if _is_leaf(child):
                     count += 1
                 else:
@@ -229,8 +232,10 @@ def _check_tree(obj: Any, source: str) -> None:
         if oid in on_path:
             raise FormatError(f"{source}: pickle holds a reference cycle")
         on_path.add(oid)
-        stack.append((o, True))
-        stack.extend((c, False) for c in _children(o, source) if not _is_leaf(c) and id(c) not in done)
+        kids = _children(o, source)
+        keep.append(kids)
+        stack.append((o, kids))
+        stack.extend((c, None) for c in kids if not _is_leaf(c) and id(c) not in done)
 
 
 def _load(fh, source: str) -> Any:

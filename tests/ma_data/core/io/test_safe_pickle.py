@@ -254,3 +254,14 @@ def test_reference_cycles_are_refused(tmp_path):
     path.write_bytes(pickle.dumps({"q": loop}, protocol=2))
     with pytest.raises(FormatError, match="loop.pkl: pickle holds a reference cycle"):
         load_pickle(path)
+
+
+def test_records_with_object_fields_are_walked_too():
+    rec = np.zeros(2, dtype=[("x", "O"), ("y", "<f4")])
+    rec["x"][0] = [1, [2]]
+    assert loads_pickle(pickle.dumps({"r": rec}))["r"]["x"][0] == [1, [2]]
+    loop: list = []
+    loop.append(loop)
+    rec["x"][1] = loop
+    with pytest.raises(FormatError, match="reference cycle"):
+        loads_pickle(pickle.dumps({"r": rec}), "rec.pkl")
