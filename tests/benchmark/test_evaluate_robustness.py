@@ -83,7 +83,7 @@ def test_hostile_files_are_named_and_skipped(demo_set, tmp_path):
     reasons = _reasons(out)
     assert set(reasons) == {f"demo_{i:03d}" for i in range(6)}
     assert "demo_000.json" in reasons["demo_000"] and "nested too deeply" in reasons["demo_000"]
-    assert "demo_001.npz" in reasons["demo_001"] and "ValueError" in reasons["demo_001"]
+    assert "demo_001.npz" in reasons["demo_001"] and "fps must be a positive number" in reasons["demo_001"]
     assert "demo_002.json" in reasons["demo_002"] and "folder" in reasons["demo_002"]
     assert "demo_003.json" in reasons["demo_003"] and "FIFO" in reasons["demo_003"]
     assert "symlink loop" in reasons["demo_004"] and "broken symlink" in reasons["demo_005"]
