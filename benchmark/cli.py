@@ -10,6 +10,7 @@ import click
 from benchmark.cli_3d import evaluate_3d
 from benchmark.cli_appearance import selfcheck
 from benchmark.cli_keypoints import keypoints
+from benchmark.cli_leaderboard import leaderboard, submission, testset
 from benchmark.cli_table import table
 from ma_data.core.cli import check_outputs, toolkit_group
 from ma_data.core.commands import TOOLKIT_COMMANDS
@@ -120,7 +121,7 @@ def protocols(kind: str | None, as_json: bool) -> None:
 
 
 # Subcommands defined in their own modules: registered here, one place for the whole CLI.
-for _command in (evaluate_3d, table, keypoints, selfcheck, *TOOLKIT_COMMANDS):
+for _command in (evaluate_3d, table, keypoints, selfcheck, testset, submission, leaderboard, *TOOLKIT_COMMANDS):
     main.add_command(_command)
 
 
