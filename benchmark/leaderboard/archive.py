@@ -93,7 +93,7 @@ def check_name(name: str) -> str | None:
 def _file_type(info: zipfile.ZipInfo) -> str | None:
     """'symlink', 'device', ... when the Unix mode marks a non-regular file; None for a regular file."""
     mode = info.external_attr >> 16
-    if info.create_system != 3 or mode == 0:
+    if info.create_system != 3 or stat.S_IFMT(mode) == 0:  # permission bits only (e.g. ZipFile.writestr)
         return "directory" if info.filename.endswith("/") else None
     if stat.S_ISLNK(mode):
         return "symlink"

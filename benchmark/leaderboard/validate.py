@@ -438,7 +438,7 @@ def _check_inputs(ctx: _Context, where: str, score: ProtocolScore, scored: set[s
             accepted = ts.stems[stem].accepted_sha(side)
             if sides[side] not in accepted.values():
                 wrong.setdefault(side, []).append(stem)
-            elif side != "GT audio":
+            if side != "GT audio":  # music may be shared; a GT clip may not
                 by_gt.setdefault(sides[side], []).append(stem)
     if no_gt:
         ctx.bad(
