@@ -8,8 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= all
 STAMP := $(VENV)/.setup-$(EXTRAS).stamp
-# System libraries: ffmpeg (interop checks), GL/EGL for OpenCV and headless rendering (Mesa on the CPU).
-APT_PACKAGES := ffmpeg libgl1 libglib2.0-0 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 opencv-doc
+# System libraries: ffmpeg (interop checks), GL/EGL for OpenCV and headless rendering (Mesa on the CPU),
+# chromium + chromium-driver (the leaderboard page is tested in a real headless browser).
+APT_PACKAGES := ffmpeg libgl1 libglib2.0-0 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 opencv-doc chromium chromium-driver
 DATA_OUT ?= data/ma-data
 DEMO_OUT ?= demo_out
 export PYOPENGL_PLATFORM ?= egl
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	@touch $@
 
-apt:  ## install the Debian packages (ffmpeg, EGL/Mesa, OpenCV samples) when missing
+apt:  ## install the Debian packages (ffmpeg, EGL/Mesa, OpenCV samples, chromium) when missing
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \

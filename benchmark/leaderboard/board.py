@@ -387,6 +387,7 @@ def build_site(
     for name, text in files.items():
         with atomic_write(out / name, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        (out / name).chmod(0o644)  # a site to publish: world-readable (temporary files are 0600)
     n_rows = sum(len(s["rows"]) for s in board["sections"])
     lines.append(
         f"{len(accepted)} accepted, {len(rejected)} rejected; {len(board['sections'])} sections, {n_rows} rows "

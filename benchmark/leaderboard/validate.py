@@ -22,6 +22,7 @@ It never raises on a hostile bundle: anything unexpected becomes a ``validator.e
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import traceback
 from pathlib import Path
@@ -366,7 +367,7 @@ def _check_score(ctx: _Context, name: str, view: ResultsView, score: ProtocolSco
             where,
         )
     elif params_sha256(score.params) != ref.params_sha256:
-        board = get_protocol(score.name).params
+        board = json.loads(json.dumps(get_protocol(score.name).params))  # tuples as the results hold them
         changed = sorted(k for k in set(board) | set(score.params) if board.get(k) != score.params.get(k))
         ctx.bad(
             "results.protocol_params",

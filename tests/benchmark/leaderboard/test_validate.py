@@ -521,3 +521,46 @@ def test_non_finite_numbers_and_unknown_schema(scored, testset, tmp_path):
 
         report = _validate(bundle(tmp_path / f"{code}.zip", [scored["on-beat/motion"]], mutate=put), testset)
         assert codes(report) == {code}, (path.name, report.lines())
+
+
+def test_one_results_file_with_motion_and_appearance(scored, testset, tmp_path):
+    """`evaluate --dims motion,appearance` merges both protocols' per-sample values into one file."""
+    from benchmark.evaluate import EvaluateOptions, run_evaluate
+
+    gt = sample_dir()
+    out = tmp_path / "both.json"
+    run_evaluate(
+        EvaluateOptions(
+            pred_dir=scored["on-beat/videos"],
+            gt_dir=gt,
+            pred_keypoints=scored["on-beat/keypoints"],
+            gt_keypoints=gt,
+            audio_dir=gt,
+            dims="motion,appearance",
+            appearance_dims="temporal_flickering",
+            out=out,
+            n_boot=50,
+        ),
+        argv=["test"],
+    )
+    report = _validate(bundle(tmp_path / "b.zip", [out], keypoints=scored["on-beat/keypoints"]), testset)
+    assert report.accepted, report.lines()
+    assert [(e.protocol, e.rescored) for e in report.entries] == [
+        ("mace2d-official", True),
+        ("vbench-appearance", False),
+    ]
+
+
+def test_3d_results_are_reported_as_unsupported(scored, testset, tmp_path):
+    def edit(doc):
+        doc["protocols"][0]["kind"] = doc["protocol"]["kind"] = "motion3d"
+
+    report = _validate(
+        bundle(
+            tmp_path / "b.zip",
+            [scored["on-beat/motion"]],
+            mutate=lambda m: m.update({"results/1.json": _edited(scored, tmp_path, edit).read_bytes()}),
+        ),
+        testset,
+    )
+    assert codes(report) == {"results.unsupported"}, report.lines()
