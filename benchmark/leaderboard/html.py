@@ -13,8 +13,6 @@ import hashlib
 import html
 from typing import Any
 
-from benchmark.leaderboard.board import RANKING_DOC
-
 CSS = """
 :root{--fg:#1d2330;--muted:#5d6677;--line:#dde2ea;--bg:#fff;--alt:#f6f8fb;--acc:#2a5bd7;--ok:#17794a;--paper:#7a5a12}
 *{box-sizing:border-box}
@@ -240,7 +238,7 @@ submission bundles accepted by <code>mace-bench submission validate</code>: GT h
 version and parameters the board's, every mean recomputed from per-sample values, motion re-scored from keypoints where
 marked. <span class="badge paper">reported in the paper</span> rows are transcribed from the MACE-Dance paper and not
 re-checked. Hover a value for its 95% bootstrap interval.</p>
-<p>{esc(RANKING_DOC)}</p>
+<p>{esc(board["ranking"])}</p>
 <nav><ul>{nav}</ul></nav>
 </header>
 <main>
