@@ -172,8 +172,14 @@ def submission_pack(results, meta, testset, keypoints, sign_key, gt_dir, no_chec
 )
 @click.option("--gt", "gt_dir", type=_PATH, default=None, help="GT files of the test set (for re-scoring).")
 @click.option("--report", "report_path", type=_PATH, default=None, help="Write the JSON report here.")
+@click.option(
+    "--require-keypoints",
+    is_flag=True,
+    help="Board policy: reject 2D motion results without keypoint tracks to re-score (FID/Div are otherwise "
+    "checked only for consistency with their interval).",
+)
 @cli_errors
-def submission_validate(bundle, testset, public_keys, gt_dir, report_path) -> None:
+def submission_validate(bundle, testset, public_keys, gt_dir, report_path, require_keypoints) -> None:
     """Accept or reject a submission bundle, listing every reason (exit 0 accepted, 2 rejected).
 
     Nothing in the bundle is trusted: archive hygiene, integrity list and signature, metadata, protocol
@@ -187,7 +193,8 @@ def submission_validate(bundle, testset, public_keys, gt_dir, report_path) -> No
     ts = load_testset(testset)
     check_protocols_current(ts)
     keys = [load_public_key(k) for k in public_keys]
-    report = validate_bundle(bundle, ts, keys, _gt_dirs([ts], (gt_dir,) if gt_dir else ()))
+    gt_dirs = _gt_dirs([ts], (gt_dir,) if gt_dir else ())
+    report = validate_bundle(bundle, ts, keys, gt_dirs, require_keypoints=require_keypoints)
     if report_path is not None:
         from ma_data.core.io.atomic import atomic_write
 
@@ -219,10 +226,16 @@ def leaderboard() -> None:
 @click.option("--gt", "gt", multiple=True, type=_PATH, help="GT folder per --testset (for re-scoring).")
 @click.option("--no-paper", is_flag=True, help="Leave out the rows reported in the paper.")
 @click.option(
+    "--require-keypoints",
+    is_flag=True,
+    help="Board policy: reject 2D motion results without keypoint tracks to re-score (FID/Div are otherwise "
+    "checked only for consistency with their interval).",
+)
+@click.option(
     "--out", required=True, type=_PATH, help="Site folder: index.html, leaderboard.json, leaderboard.csv."
 )
 @cli_errors
-def leaderboard_build(submissions, testsets, public_keys, gt, no_paper, out) -> None:
+def leaderboard_build(submissions, testsets, public_keys, gt, no_paper, require_keypoints, out) -> None:
     """Validate every bundle in a folder and write the static site.
 
     Rejected bundles are left out and listed (with their reasons) in leaderboard.json and here. The default
@@ -239,6 +252,14 @@ def leaderboard_build(submissions, testsets, public_keys, gt, no_paper, out) -> 
     for ts in sets:
         check_protocols_current(ts)
     keys = [load_public_key(k) for k in public_keys]
-    summary = build_site(submissions, sets, out, keys, _gt_dirs(sets, gt), paper=not no_paper)
+    summary = build_site(
+        submissions,
+        sets,
+        out,
+        keys,
+        _gt_dirs(sets, gt),
+        paper=not no_paper,
+        require_keypoints=require_keypoints,
+    )
     for line in summary:
         click.echo(line)

@@ -9,7 +9,9 @@
   interval is the bootstrap of ``num[idx].sum() / den[idx].sum()`` with ``den = 1`` and seed 0. Subject and
   background consistency are weighted by each video's frame pairs, which the results do not record: their
   set value must lie between the smallest and largest per-video value. FVD is set-level (not recomputable).
-- FID and Div are set-level: only re-scoring from keypoint tracks checks them (:mod:`.rescore`).
+- FID and Div are set-level: only re-scoring from keypoint tracks recomputes them (:mod:`.rescore`). Without
+  tracks one invariant still holds: ``score_mace2d`` centres their bootstrap interval on the estimate,
+  ``[max(v - h, 0), v + h]``, so a value edited without its interval is caught (:func:`centred`).
 
 Comparisons use :func:`close` with ``rtol = 1e-9``: the recomputation repeats the same float64 operations on
 the same values (JSON round-trips floats exactly), so on one machine it is bit-identical; the tolerance only
@@ -41,6 +43,11 @@ MEAN_OF_SAMPLES = {
     ),
 }
 WEIGHTED_MEAN = {"motion2d": (), "appearance": ("subject_consistency", "background_consistency")}
+#: set-level values whose interval the scorer centres on the estimate (cut at zero)
+CENTRED_INTERVAL = {
+    "motion2d": ("fid_k", "fid_g", "div_k", "div_g", "div_k_gt", "div_g_gt"),
+    "appearance": (),
+}
 MAX_VERIFY_BOOT = 10_000
 
 
@@ -84,3 +91,12 @@ def recompute_intervals(
         if "v" in ci:
             out[key] = ci["v"]
     return out
+
+
+def centred(value: float | None, low: float | None, high: float | None) -> bool:
+    """Whether ``[low, high]`` is an interval centred on ``value`` and cut at zero (or no interval at all)."""
+    if value is None or low is None or high is None:
+        return True
+    half = high - value
+    scale = max(abs(value), abs(high), 1e-300)
+    return half >= -RTOL * scale and abs(low - max(value - half, 0.0)) <= ATOL + RTOL * scale

@@ -111,7 +111,11 @@ def _paper_rows(testset: TestSet, protocol: str) -> tuple[list[dict[str, Any]], 
 def _submission_row(report: Report, entry, n_stems: int) -> dict[str, Any]:
     meta = report.submission or {}
     values = {
-        k: {"value": _clean(m["value"]), "ci95": [_clean(m["ci95"][0]), _clean(m["ci95"][1])]}
+        k: {
+            "value": _clean(m["value"]),
+            "ci95": [_clean(m["ci95"][0]), _clean(m["ci95"][1])],
+            "verified": entry.verified.get(k, "unverified"),
+        }
         for k, m in sorted(entry.metrics.items())
     }
     return {
@@ -352,6 +356,7 @@ def build_site(
     public_keys: list | None = None,
     gt_dirs: dict | None = None,
     paper: bool = True,
+    require_keypoints: bool = False,
 ) -> list[str]:
     """Validate every ``*.zip`` in ``submissions``, write ``index.html``, ``leaderboard.json``, ``.csv``."""
     import json
@@ -368,7 +373,7 @@ def build_site(
     seen: dict[str, str] = {}
     lines = []
     for path in sorted(p for p in submissions.iterdir() if p.suffix.lower() == ".zip" and p.is_file()):
-        report = validate_bundle(path, testsets, public_keys, gt_dirs)
+        report = validate_bundle(path, testsets, public_keys, gt_dirs, require_keypoints=require_keypoints)
         if report.sha256 in seen:
             report.add("submission.duplicate", f"same bytes as {seen[report.sha256]}")
         elif report.sha256:

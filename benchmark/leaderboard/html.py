@@ -36,6 +36,7 @@ th button{font:inherit;font-weight:600;color:inherit;background:none;border:0;pa
 th[aria-sort=ascending] button::after{content:" \\25B2";color:var(--acc)}
 th[aria-sort=descending] button::after{content:" \\25BC";color:var(--acc)}
 td[title]{text-decoration:underline dotted #9aa3b2;text-underline-offset:3px;cursor:help}
+td.trusted::after{content:"\\2020";color:var(--muted);font-size:11px;vertical-align:super}
 .badge{display:inline-block;padding:0 6px;border-radius:9px;font-size:11px;font-style:normal;border:1px solid}
 .badge.ok{color:var(--ok);border-color:var(--ok)}
 .badge.paper{color:var(--paper);border-color:var(--paper)}
@@ -82,6 +83,16 @@ JS = """
   });
 }());
 """.strip()
+
+
+VERIFIED = {
+    "re-scored": "re-scored by the board from the keypoint tracks",
+    "recomputed": "recomputed by the board from the per-sample values",
+    "bounded": "frame-weighted: only bounded by the per-sample values",
+    "interval-consistent": "not re-derived (no keypoint tracks); consistent with its interval",
+    "unverified": "not re-derived by the board",
+}
+TRUSTED = ("bounded", "interval-consistent", "unverified")
 
 
 def esc(value: Any) -> str:
@@ -154,11 +165,16 @@ def _row(row: dict[str, Any], i: int, columns: list[dict[str, Any]]) -> str:
         cell = row["values"].get(col["key"])
         value = None if cell is None else cell["value"]
         ci = (cell or {}).get("ci95") or [None, None]
-        title = ""
+        notes = []
         if value is not None and ci[0] is not None and ci[1] is not None:
-            title = f' title="95% CI [{_fmt(ci[0], col)}, {_fmt(ci[1], col)}]"'
+            notes.append(f"95% CI [{_fmt(ci[0], col)}, {_fmt(ci[1], col)}]")
+        status = (cell or {}).get("verified")
+        if value is not None and status:
+            notes.append(VERIFIED.get(status, status))
+        title = f' title="{esc(" · ".join(notes))}"' if notes else ""
+        cls = ' class="trusted"' if value is not None and status in TRUSTED else ""
         data_v = "" if value is None else repr(float(value))
-        cells.append(f'<td data-v="{data_v}"{title}>{_fmt(value, col)}</td>')
+        cells.append(f'<td data-v="{data_v}"{cls}{title}>{_fmt(value, col)}</td>')
     cells.append(f'<td class="prov">{_provenance(row)}</td>')
     return (
         f'<tr id="{esc(row["id"])}" data-i="{i}" data-kind="{esc(row["kind"])}">' + "".join(cells) + "</tr>"
@@ -237,7 +253,8 @@ def render_html(board: dict[str, Any]) -> str:
 submission bundles accepted by <code>mace-bench submission validate</code>: GT hashes equal the test set's, protocol name,
 version and parameters the board's, every mean recomputed from per-sample values, motion re-scored from keypoints where
 marked. <span class="badge paper">reported in the paper</span> rows are transcribed from the MACE-Dance paper and not
-re-checked. Hover a value for its 95% bootstrap interval.</p>
+re-checked. Hover a value for its 95% bootstrap interval and how it was checked; † marks a value the board could
+not re-derive (no keypoint tracks in the bundle, or a frame-weighted mean).</p>
 <p>{esc(board["ranking"])}</p>
 <nav><ul>{nav}</ul></nav>
 </header>

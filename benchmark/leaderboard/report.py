@@ -23,6 +23,7 @@ class Entry:
     rescored: bool
     toolkit_version: str
     created_utc: str
+    verified: dict[str, str] = field(default_factory=dict)  # metric -> how the board checked it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class Entry:
             "rescored": self.rescored,
             "toolkit_version": self.toolkit_version,
             "created_utc": self.created_utc,
+            "verified": self.verified,
         }
 
 

@@ -85,6 +85,7 @@ class _Context:
         self.trusted = trusted
         self.gt_dir = gt_dir
         self.docs: dict[str, Any] = {}
+        self.require_keypoints = False
 
     def bad(self, code: str, message: str, where: str = "") -> None:
         self.report.add(code, message, where)
@@ -97,11 +98,13 @@ def validate_bundle(
     gt_dirs: dict[tuple[str, str], Path | None] | None = None,
     limits: Limits | None = None,
     rescore: bool = True,
+    require_keypoints: bool = False,
 ) -> Report:
     """Validate the bundle at ``path`` against the board's test set(s); see the module docstring.
 
     ``public_keys``: trusted ed25519 keys (a signature is then required); ``gt_dirs``: (name, version) ->
-    folder of the test set's GT files for re-scoring (default: next to the manifest).
+    folder of the test set's GT files for re-scoring (default: next to the manifest); ``require_keypoints``:
+    a board policy rejecting 2D motion results that cannot be re-scored (their FID/Div are otherwise trusted).
     """
     from benchmark.results import toolkit_version
 
@@ -110,7 +113,16 @@ def validate_bundle(
     sets = [testsets] if isinstance(testsets, TestSet) else list(testsets)
     try:
         report.sha256 = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        _validate(path, report, sets, list(public_keys or []), gt_dirs or {}, limits or Limits(), rescore)
+        _validate(
+            path,
+            report,
+            sets,
+            list(public_keys or []),
+            gt_dirs or {},
+            limits or Limits(),
+            rescore,
+            require_keypoints,
+        )
     except BoardError:
         raise  # the board's own configuration is wrong (e.g. its GT files): not the submission's fault
     except Exception as exc:  # never crash on hostile input: report it
@@ -125,7 +137,7 @@ def validate_bundle(
     return report
 
 
-def _validate(path, report, sets, trusted, gt_dirs, limits, rescore) -> None:
+def _validate(path, report, sets, trusted, gt_dirs, limits, rescore, require_keypoints) -> None:
     archive = read_archive(path, limits)
     report.problems.extend(archive.problems)
     members = archive.members
@@ -138,6 +150,7 @@ def _validate(path, report, sets, trusted, gt_dirs, limits, rescore) -> None:
     if testset is None:
         return
     ctx = _Context(report, testset, trusted, gt_dirs.get(testset.key, testset.default_gt_dir()))
+    ctx.require_keypoints = require_keypoints
     views = {}
     for name in sorted(n for n in members if RESULTS_RE.match(n)):
         if name not in docs:
@@ -169,6 +182,16 @@ def _validate(path, report, sets, trusted, gt_dirs, limits, rescore) -> None:
             _check_aggregates(ctx, name, score)
     tracks = _check_keypoints(ctx, members, views)
     rescored = _rescore(ctx, views, tracks, clean) if rescore else set()
+    if require_keypoints:
+        for name, view in views.items():
+            for score in view.protocols:
+                if score.kind == "motion2d" and (name, score.name) not in rescored:
+                    ctx.bad(
+                        "keypoints.required",
+                        "this board re-scores 2D motion: include the generated keypoint tracks (pack --keypoints) "
+                        "of results scored with evaluate --pred-keypoints",
+                        f"{name} ({score.name})",
+                    )
     for name, view in views.items():
         for score in view.protocols:
             report.entries.append(_entry(ctx, view, score, (name, score.name) in rescored))
@@ -563,6 +586,15 @@ def _check_aggregates(ctx: _Context, name: str, score: ProtocolScore) -> None:
                 f"{key} = {claim.value!r} lies outside its per-sample values [{lo!r}, {hi!r}] (a weighted mean cannot)",
                 where,
             )
+    for key in aggregates.CENTRED_INTERVAL.get(score.kind, ()):
+        claim = score.metrics.get(key)
+        if claim is not None and not aggregates.centred(claim.value, claim.ci_low, claim.ci_high):
+            ctx.bad(
+                "results.set_value_edited",
+                f"{key} = {claim.value!r} is not the centre of its 95% interval [{claim.ci_low!r}, "
+                f"{claim.ci_high!r}] (the scorer centres it on the estimate): the value or interval was edited",
+                where,
+            )
     if columns:
         ctx.report.checks.append(f"{where}: recomputed {', '.join(columns)} from per-sample values")
 
@@ -632,6 +664,8 @@ def _rescore(ctx: _Context, views, tracks, clean) -> set[tuple[str, str]]:
         return done
     why = gt_available(ctx.testset, ctx.gt_dir)
     if why:
+        if ctx.require_keypoints:
+            raise BoardError(f"re-scoring is required but impossible: {why}")
         ctx.report.warnings.append(f"motion metrics not re-scored: {why}")
         return done
     for name, score in motion:
@@ -661,6 +695,23 @@ def _rescore(ctx: _Context, views, tracks, clean) -> set[tuple[str, str]]:
     return done
 
 
+def verification(score: ProtocolScore, rescored: bool) -> dict[str, str]:
+    """How the board checked each metric: re-scored, recomputed, bounded, interval-consistent, unverified."""
+    out = {}
+    for key, m in score.metrics.items():
+        if rescored:
+            out[key] = "re-scored"
+        elif key in aggregates.MEAN_OF_SAMPLES.get(score.kind, ()):
+            out[key] = "recomputed"
+        elif key in aggregates.WEIGHTED_MEAN.get(score.kind, ()):
+            out[key] = "bounded"
+        elif key in aggregates.CENTRED_INTERVAL.get(score.kind, ()) and m.ci_low is not None:
+            out[key] = "interval-consistent"
+        else:
+            out[key] = "unverified"
+    return out
+
+
 def _entry(ctx: _Context, view: ResultsView, score: ProtocolScore, rescored: bool) -> Entry:
     metrics = {
         k: {"value": m.value, "ci95": [m.ci_low, m.ci_high], "higher_is_better": m.higher_is_better}
@@ -679,6 +730,7 @@ def _entry(ctx: _Context, view: ResultsView, score: ProtocolScore, rescored: boo
         rescored=rescored,
         toolkit_version=view.toolkit_version,
         created_utc=view.created_utc,
+        verified=verification(score, rescored),
     )
 
 

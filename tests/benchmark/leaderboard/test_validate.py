@@ -564,3 +564,29 @@ def test_3d_results_are_reported_as_unsupported(scored, testset, tmp_path):
         testset,
     )
     assert codes(report) == {"results.unsupported"}, report.lines()
+
+
+def test_edited_div_without_keypoints_is_off_its_interval(scored, testset, tmp_path):
+    """FID/Div intervals are centred on the estimate by the scorer: a value edited alone no longer is.
+    (An interval cut at zero only implies value <= high / 2: there, only re-scoring catches an edit.)"""
+
+    def edit(doc):
+        doc["metrics"]["div_k"]["value"] *= 1.3
+        doc["metrics"]["fid_g"]["value"] = doc["metrics"]["fid_g"]["ci95"][1]  # cut at zero, but too high
+
+    report = _validate(bundle(tmp_path / "b.zip", [_edited(scored, tmp_path, edit)]), testset)
+    assert codes(report) == {"results.set_value_edited"}, report.lines()
+    assert sorted(p.message.split(" ")[0] for p in report.problems) == ["div_k", "fid_g"]
+
+
+def test_board_policy_requires_keypoints_and_records_how_each_value_was_checked(scored, testset, tmp_path):
+    plain = bundle(tmp_path / "plain.zip", [scored["on-beat/motion"], scored["on-beat/appearance"]])
+    report = _validate(plain, testset, require_keypoints=True)
+    assert codes(report) == {"keypoints.required"}, report.lines()
+    report = _validate(plain, testset)
+    motion, appearance = report.entries
+    assert motion.verified["bas"] == "recomputed" and motion.verified["fid_k"] == "interval-consistent"
+    assert appearance.verified == {"temporal_flickering": "recomputed"}
+    full = bundle(tmp_path / "full.zip", [scored["on-beat/motion"]], keypoints=scored["on-beat/keypoints"])
+    report = _validate(full, testset, require_keypoints=True)
+    assert report.accepted and set(report.entries[0].verified.values()) == {"re-scored"}
