@@ -23,7 +23,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benchmark.leaderboard.report import Report
+from benchmark.leaderboard.report import Report, printable
 from benchmark.leaderboard.testset import TestSet, load_testset, packaged_testsets
 
 BOARD_SCHEMA = "mace-dance/leaderboard"
@@ -379,8 +379,8 @@ def build_site(
         elif report.sha256:
             seen[report.sha256] = path.name
         (accepted if report.accepted else rejected).append(report)
-        lines.append(("accepted " if report.accepted else "REJECTED ") + path.name)
-        lines += [f"  [{p.code}] {p.line()}" for p in report.problems]
+        lines.append(printable(("accepted " if report.accepted else "REJECTED ") + path.name))
+        lines += [printable(f"  [{p.code}] {p.line()}") for p in report.problems]
     board = build_board(accepted, testsets, paper, rejected)
     out.mkdir(parents=True, exist_ok=True)
     files = {

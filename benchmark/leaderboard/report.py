@@ -10,6 +10,12 @@ from benchmark.leaderboard.archive import Problem
 REPORT_SCHEMA = "mace-dance/validation-report"
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control, format and bidi characters (e.g. ANSI escapes in a stem name
+    from a bundle) are shown as escapes instead of being interpreted."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 @dataclass
 class Entry:
     """One (test set, protocol) result of an accepted submission, as the board shows it."""
@@ -83,4 +89,4 @@ class Report:
         out += [f"warning: {w}" for w in self.warnings]
         verdict = "ACCEPTED" if self.accepted else f"REJECTED ({len(self.problems)} problem(s))"
         out.append(f"{verdict}: {self.bundle}")
-        return out
+        return [printable(line) for line in out]

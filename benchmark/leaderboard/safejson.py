@@ -1,7 +1,7 @@
 """Strict JSON for files from others: UTF-8, finite numbers, no duplicate keys, bounded nesting.
 
-Python's ``json`` accepts ``NaN``/``Infinity``, turns ``1e999`` into ``inf`` and keeps the last of two equal
-keys silently; each of those lets a hand-edited file say two things at once. :func:`loads_strict` refuses all
+Python's ``json`` accepts ``NaN``/``Infinity``, turns ``1e999`` into ``inf`` (and a 400-digit integer into
+something no float holds) and keeps the last of two equal keys silently; each of those lets a hand-edited file say two things at once. :func:`loads_strict` refuses all
 of them with a :class:`JsonError` whose message says which rule broke.
 """
 
@@ -33,6 +33,12 @@ def _float(text: str) -> float:
     return value
 
 
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > 20:  # beyond any count or seed; would overflow a float downstream
+        raise JsonError("json.non_finite", f"integer {text[:40]}... has more than 20 digits")
+    return int(text)
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -61,7 +67,9 @@ def loads_strict(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
     except UnicodeDecodeError as exc:
         raise JsonError("json.invalid", f"not UTF-8 text (byte {exc.start})") from None
     try:
-        doc = json.loads(text, parse_constant=_constant, parse_float=_float, object_pairs_hook=_pairs)
+        doc = json.loads(
+            text, parse_constant=_constant, parse_float=_float, parse_int=_int, object_pairs_hook=_pairs
+        )
     except JsonError:
         raise
     except RecursionError:

@@ -590,3 +590,23 @@ def test_board_policy_requires_keypoints_and_records_how_each_value_was_checked(
     full = bundle(tmp_path / "full.zip", [scored["on-beat/motion"]], keypoints=scored["on-beat/keypoints"])
     report = _validate(full, testset, require_keypoints=True)
     assert report.accepted and set(report.entries[0].verified.values()) == {"re-scored"}
+
+
+def test_hostile_strings_cannot_drive_the_terminal(scored, testset, tmp_path):
+    def edit(doc):
+        doc["per_sample"]["\x1b[2J\x1b[31mpwned\u202e"] = dict(doc["per_sample"]["sample_000"])
+        doc["n_samples_by_protocol"]["mace2d-official"] = 10**400
+
+    data = _edited(scored, tmp_path, edit).read_bytes()
+
+    def put(members):  # pack refuses the 400-digit integer; the attacker zips by hand
+        members["results/1.json"] = data
+
+    report = _validate(bundle(tmp_path / "b.zip", [scored["on-beat/motion"]], mutate=put), testset)
+    assert codes(report) == {"json.non_finite"}, report.lines()
+    doc = load(scored["on-beat/motion"])
+    doc["per_sample"]["\x1b[2J\x1b[31mpwned\u202e"] = dict(doc["per_sample"]["sample_000"])
+    report = _validate(bundle(tmp_path / "c.zip", [save(doc, tmp_path / "c.json")]), testset)
+    assert "results.stem_unknown" in codes(report) and "validator.error" not in codes(report)
+    text = "\n".join(report.lines())
+    assert "\x1b" not in text and "\u202e" not in text and "\\x1b[2J" in text
