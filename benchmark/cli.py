@@ -121,7 +121,16 @@ def protocols(kind: str | None, as_json: bool) -> None:
 
 
 # Subcommands defined in their own modules: registered here, one place for the whole CLI.
-for _command in (evaluate_3d, table, keypoints, selfcheck, testset, submission, leaderboard, *TOOLKIT_COMMANDS):
+for _command in (
+    evaluate_3d,
+    table,
+    keypoints,
+    selfcheck,
+    testset,
+    submission,
+    leaderboard,
+    *TOOLKIT_COMMANDS,
+):
     main.add_command(_command)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import EXIT_BAD_INPUT, cli_errors
+from ma_data.core.cli import EXIT_BAD_INPUT, check_outputs, group
 
 _PATH = click.Path(path_type=Path)
 
@@ -30,7 +30,7 @@ def _gt_dirs(testsets, gt: tuple[Path, ...]) -> dict:
     return {t.key: Path(d) for t, d in zip(testsets, gt, strict=False)}
 
 
-@click.group("testset")
+@group("testset")
 def testset() -> None:
     """Test sets as data: a versioned manifest with the sha256 of every GT file, per stem."""
 
@@ -61,7 +61,6 @@ def testset() -> None:
 )
 @click.option("--description", default="", help="One line shown on the board.")
 @click.option("--out", required=True, type=_PATH, help="Write the manifest (YAML) here.")
-@cli_errors
 def testset_create(gt_dir, gt_keypoints, audio_dir, name, version, protocols, description, out) -> None:
     """Hash a folder of GT files into a test-set manifest.
 
@@ -75,24 +74,25 @@ def testset_create(gt_dir, gt_keypoints, audio_dir, name, version, protocols, de
     from benchmark.leaderboard.testset import create_testset, dump_testset
     from ma_data.core.io.atomic import atomic_write
 
+    check_outputs(files={"--out": out})
     ts = create_testset(gt_dir, name, version, list(protocols), audio_dir, gt_keypoints, description)
     with atomic_write(out, "w", encoding="utf-8") as fh:
         fh.write(dump_testset(ts))
     click.echo(f"test set {ts.label}: {len(ts.stems)} stems, fingerprint {ts.fingerprint()[:16]}… -> {out}")
 
 
-@click.group("submission")
+@group("submission")
 def submission() -> None:
     """Leaderboard submissions: pack a bundle, validate it exactly as the board will, make a signing key."""
 
 
 @submission.command("keygen")
 @click.option("--out", required=True, type=_PATH, help="Private key path; the public key goes to <out>.pub.")
-@cli_errors
 def submission_keygen(out: Path) -> None:
     """Create an ed25519 key pair for signing bundles (PEM; the private key is written with mode 0600)."""
     from benchmark.leaderboard.signing import fingerprint, generate_keypair, load_public_key, raw_public
 
+    check_outputs(files={"--out": out})
     private, public = generate_keypair(out)
     fp = fingerprint(raw_public(load_public_key(public)))
     click.echo(f"private key {private} (keep it secret), public key {public} ({fp})")
@@ -129,7 +129,6 @@ def submission_keygen(out: Path) -> None:
 )
 @click.option("--no-check", is_flag=True, help="Do not run the validator on the packed bundle.")
 @click.option("--out", required=True, type=_PATH, help="The bundle to write (.zip).")
-@cli_errors
 def submission_pack(results, meta, testset, keypoints, sign_key, gt_dir, no_check, out) -> None:
     """Pack results and metadata into one submission bundle, then validate it as the board will.
 
@@ -141,6 +140,7 @@ def submission_pack(results, meta, testset, keypoints, sign_key, gt_dir, no_chec
     from ma_data.core.errors import MaceError
     from ma_data.core.io.atomic import atomic_path
 
+    check_outputs(files={"--out": out})
     ts = load_testset(testset)
     members = pack_members(list(results), read_meta(meta), ts, keypoints, sign_key)
     if no_check:
@@ -178,7 +178,6 @@ def submission_pack(results, meta, testset, keypoints, sign_key, gt_dir, no_chec
     help="Board policy: reject 2D motion results without keypoint tracks to re-score (FID/Div are otherwise "
     "checked only for consistency with their interval).",
 )
-@cli_errors
 def submission_validate(bundle, testset, public_keys, gt_dir, report_path, require_keypoints) -> None:
     """Accept or reject a submission bundle, listing every reason (exit 0 accepted, 2 rejected).
 
@@ -190,6 +189,7 @@ def submission_validate(bundle, testset, public_keys, gt_dir, report_path, requi
     from benchmark.leaderboard.testset import check_protocols_current, load_testset
     from benchmark.leaderboard.validate import validate_bundle
 
+    check_outputs(files={"--report": report_path})
     ts = load_testset(testset)
     check_protocols_current(ts)
     keys = [load_public_key(k) for k in public_keys]
@@ -206,7 +206,7 @@ def submission_validate(bundle, testset, public_keys, gt_dir, report_path, requi
     sys.exit(0 if report.accepted else EXIT_BAD_INPUT)
 
 
-@click.group("leaderboard")
+@group("leaderboard")
 def leaderboard() -> None:
     """The static leaderboard site: accepted submissions beside the paper's rows."""
 
@@ -234,7 +234,6 @@ def leaderboard() -> None:
 @click.option(
     "--out", required=True, type=_PATH, help="Site folder: index.html, leaderboard.json, leaderboard.csv."
 )
-@cli_errors
 def leaderboard_build(submissions, testsets, public_keys, gt, no_paper, require_keypoints, out) -> None:
     """Validate every bundle in a folder and write the static site.
 
@@ -246,6 +245,7 @@ def leaderboard_build(submissions, testsets, public_keys, gt, no_paper, require_
     from benchmark.leaderboard.signing import load_public_key
     from benchmark.leaderboard.testset import check_protocols_current, load_testset
 
+    check_outputs(folders={"--out": out})
     sets = [load_testset(t) for t in testsets]
     if len({t.key for t in sets}) != len(sets):
         raise click.UsageError("the same test set is given twice")

@@ -250,7 +250,8 @@ def check_protocols_current(testset: TestSet) -> None:
         if proto.version != ref.version or params_sha256(proto.params) != ref.params_sha256:
             raise BoardError(
                 f"{testset.path}: protocol {ref.name} v{ref.version} is pinned with other parameters than "
-                f"this toolkit's {proto.name} v{proto.version}; update the manifest (a new test-set version)"
+                f"this toolkit's {proto.name} v{proto.version}; re-pin it with `mace-bench testset create` "
+                "(a published test set gets a new version)"
             )
 
 

@@ -28,6 +28,7 @@ def test_round_trip_evaluate_pack_validate_build(scored, tmp_path):
     assert r.exit_code == 0 and "ed25519:" in r.output, r.output
     (tmp_path / "meta.yaml").write_text(yaml.safe_dump(META))
     subs = tmp_path / "subs"
+    subs.mkdir()
     r = _run("submission", "pack", "--results", motion, "--results", scored["on-beat/appearance"],
              "--meta", tmp_path / "meta.yaml", "--testset", "sample-v1", "--keypoints", scored["on-beat/keypoints"],
              "--sign-key", tmp_path / "key", "--out", subs / "on-beat.zip")  # fmt: skip
