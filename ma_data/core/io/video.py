@@ -1,8 +1,9 @@
 """Video reading, probing and writing through PyAV (no ffmpeg binary needed).
 
 Frames are ``uint8`` arrays of shape (H, W, 3) in RGB order unless ``fmt="bgr24"`` is asked for. Writing is
-atomic (temporary file, then rename) and deterministic for a given input: x264 runs single-threaded and the
-container carries no creation time, so the same frames give the same bytes.
+atomic (temporary file, then rename) and deterministic for a given input: x264 runs single-threaded with
+macroblock-tree rate control off (see :data:`X264_DETERMINISTIC`) and the container carries no creation time,
+so the same frames give the same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,20 @@ import numpy as np
 
 from ma_data.core.errors import MediaError
 from ma_data.core.io.atomic import atomic_path
+
+#: x264 options every encode gets, for bytes that depend only on the frames.
+#:
+#: ``threads=1``: frame threads make no difference to the output, but keep the encoder simple to reason about.
+#: ``mbtree=0``: macroblock-tree rate control is the one x264 path found to break reproducibility. (1) Its
+#: AVX-512 kernels (selected when the CPU has AVX-512) make the output depend on what the process did before:
+#: in one process, encoding the same frames again gives different bytes and different decoded pixels (up to
+#: 58/255 on a demo clip) after the first encode or two; with x264's CPU flags limited to AVX2, or with mbtree
+#: off, every encode is identical (measured with libx264 core 165 from the PyAV 18.1 wheel on an AMD EPYC).
+#: That is why two builds of one dataset gave different clips (state left by earlier clips), while a clip
+#: encoded alone in a fresh process did not. (2) Its x86 kernels use ``rcpps`` (an approximate reciprocal whose
+#: bits the CPU vendor defines), so even without the bug its output could differ between CPUs. With mbtree off
+#: the SSSE3, AVX, AVX2 and AVX-512 code paths give identical bytes (tests/ma_data/core/io/test_video.py).
+X264_DETERMINISTIC = {"threads": "1", "mbtree": "0"}
 
 
 @dataclass(frozen=True)
@@ -146,8 +161,8 @@ def write_video(
 ) -> Path:
     """Encode RGB frames (and optional float audio, shape (n,) or (n, channels)) to an mp4 atomically.
 
-    Frame sizes must be even for yuv420p. Audio is encoded as AAC. The output is deterministic: x264 uses one
-    thread and the muxer writes no creation time.
+    Frame sizes must be even for yuv420p. Audio is encoded as AAC. The output is deterministic: x264 runs with
+    :data:`X264_DETERMINISTIC` and the muxer writes no creation time.
     """
     import av
 
@@ -175,7 +190,7 @@ def write_video(
                     vstream.width, vstream.height, vstream.pix_fmt = w, h, pix_fmt
                     vstream.thread_count = 1
                     if codec == "libx264":
-                        vstream.options = {"crf": str(crf), "preset": preset, "threads": "1"}
+                        vstream.options = {"crf": str(crf), "preset": preset, **X264_DETERMINISTIC}
                     if audio is not None:
                         layout = "mono" if audio.shape[1] == 1 else "stereo"
                         astream = container.add_stream("aac", rate=int(audio_sr), layout=layout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -148,6 +149,32 @@ def test_kill_and_resume_matches_reference(reference_build, tiny_finedance, tiny
     before = (out / "manifest.parquet").read_bytes()
     res = CliRunner().invoke(main, args[3:])
     assert res.exit_code == 0 and (out / "manifest.parquet").read_bytes() == before
+
+
+def _files(root) -> dict[str, str]:
+    """sha256 of every file a build wrote (not the ledger, which records timings and attempts)."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".build" not in p.relative_to(root).parts
+    }
+
+
+def test_a_second_clean_build_writes_identical_files(
+    reference_build, tiny_finedance, tiny_config_file, tmp_path
+):
+    """Two clean builds, in different processes, give the same clips, hashes and bytes.
+
+    Regression: x264 state left by earlier clips changed later clips' bytes and pixels within a build (see
+    ma_data.core.io.video.X264_DETERMINISTIC); this tiny config showed it on an AVX-512 machine.
+    """
+    out = tmp_path / "again"
+    res = _cli("build", "--finedance", str(tiny_finedance), "--out", str(out), "--config", str(tiny_config_file),
+               "--executor", "serial")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    a, b = read_manifest(reference_build), read_manifest(out)
+    assert set(zip(a.clip_id, a.sha256, strict=True)) == set(zip(b.clip_id, b.sha256, strict=True))
+    assert _files(reference_build / "render") == _files(out / "render")
 
 
 def test_stats(reference_build, tmp_path):
