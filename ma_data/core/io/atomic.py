@@ -5,10 +5,39 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+
+def _create_temp(path: Path, suffix: str) -> Path:
+    """Create a new, empty temporary file beside ``path`` with the mode a plain ``open(path, "w")`` gives.
+
+    ``tempfile.mkstemp`` creates it 0600 whatever the umask, and the rename carried that mode to the final file
+    (results, clips and manifests unreadable to a group on a shared server). Creating it with mode 0666 lets
+    the kernel apply the umask, as for any new file.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp{suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"{path.parent}: cannot create a unique temporary file")
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` over ``path``; a replaced file keeps its permission bits, as when opened for writing."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = None
+    if mode is not None:
+        os.chmod(tmp, mode)
+    os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -16,17 +45,16 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
 
     The temporary name keeps the final suffix (so encoders that pick a muxer from the extension work) and
-    lives in the same directory (so the rename is atomic on POSIX).
+    lives in the same directory (so the rename is atomic on POSIX). The final file's mode is what a plain
+    ``open`` would give: 0666 minus the umask for a new file, the old mode for a replaced one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temp(path, suffix)
     try:
         yield tmp_path
-        os.replace(tmp_path, path)
+        _replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
