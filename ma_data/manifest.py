@@ -9,7 +9,7 @@ Columns (``SCHEMA`` carries each description as field metadata, readable with ``
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import pyarrow as pa
@@ -21,8 +21,10 @@ from ma_data.core.io.atomic import atomic_path
 __all__ = [
     "COLUMNS",
     "MANIFEST_NAME",
+    "PATH_COLUMNS",
     "SCHEMA",
     "read_manifest",
+    "resolve_data_path",
     "rows_of_other_subsets",
     "validate_rows",
     "write_manifest",
@@ -80,6 +82,32 @@ PATH_COLUMNS = (
     "keypoints_path",
     "pose_video_path",
 )
+
+
+def resolve_data_path(root: str | os.PathLike, value: object) -> Path:
+    """The file a manifest path names: ``root / value``, refused unless it stays inside ``root``.
+
+    Manifests come from others, so their paths are data: before anything opens ``root / value``, the value must
+    be a non-empty relative POSIX path without ``..`` (not ``/etc/passwd``, ``/proc/self/environ``, ``C:\\x`` or
+    ``../../x``), and the file it reaches after following every symlink must lie under the root's own real
+    path (a symlink inside the root that points outside is refused too). Raises :class:`FormatError` with the
+    problem (no file name prefix: callers say which manifest row it came from). Returns ``root / value``
+    unresolved, so messages name the file as the manifest does.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise FormatError(f"path {value!r} is not a file path")
+    if "\x00" in value:
+        raise FormatError(f"path {value!r} contains a NUL byte")
+    rel = PurePosixPath(value)
+    if rel.is_absolute() or PureWindowsPath(value).anchor:
+        raise FormatError(f"path {value!r} must be relative to the dataset root")
+    if ".." in rel.parts or ".." in PureWindowsPath(value).parts:
+        raise FormatError(f"path {value!r} leaves the dataset root (..)")
+    base = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(base, *rel.parts))
+    if os.path.commonpath([base, target]) != base:
+        raise FormatError(f"path {value!r} leaves the dataset root (through a symlink to {target})")
+    return Path(root) / rel
 
 
 def validate_rows(rows: list[dict[str, Any]], where: str = "manifest") -> None:

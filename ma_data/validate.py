@@ -4,7 +4,8 @@ For each ``status == "ok"`` row: every named file exists; the video opens, decod
 frame count, size and fps, carries an audio track as long as the clip, and hashes to ``sha256``; the pose
 video decodes with the same frame count; the wav lasts ``duration_s``; music features are (n_frames, 35);
 motion and keypoint files load with n_frames frames (keypoints (n, 25, 3) at the video's size). Across rows:
-clip ids are unique and every source lies in exactly one split.
+clip ids are unique and every source lies in exactly one split. A path that leaves the dataset root (absolute,
+``..``, or a symlink to outside) is reported as a bad row and never opened.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import MaceError
-from ma_data.manifest import read_manifest
+from ma_data.core.errors import FormatError, MaceError
+from ma_data.manifest import MANIFEST_NAME, PATH_COLUMNS, read_manifest, resolve_data_path
 
 __all__ = ["ValidationReport", "validate_dataset"]
 
@@ -83,14 +84,19 @@ def _check_row(root: Path, row, decode: bool) -> list[str]:
     if abs(row["duration_s"] - n / fps) > 1e-6 or int(row["end_frame"]) - int(row["start_frame"]) != n:
         problems.append(f"{row['clip_id']}: inconsistent frames/duration in the manifest")
     paths = {}
-    for col in ("video_path", "audio_path", "music_features_path", "motion_path", "keypoints_path",
-                "pose_video_path"):  # fmt: skip
+    for col in PATH_COLUMNS:
         rel = row.get(col)
         if rel is None or (isinstance(rel, float) and np.isnan(rel)):
             continue
-        p = root / rel
-        if not p.is_file():
+        try:
+            p = resolve_data_path(root, rel)  # never open what lies outside the root
+        except FormatError as exc:
+            problems.append(f"{root / MANIFEST_NAME}: clip {row['clip_id']}: {col}: {exc}")
+            continue
+        if not p.exists():
             problems.append(f"{p}: missing")
+        elif not p.is_file():
+            problems.append(f"{p}: not a regular file")
         else:
             paths[col] = p
     if "video_path" in paths:

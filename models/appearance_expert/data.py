@@ -13,8 +13,10 @@ Inputs accepted:
   ``keypoints_path``, ``prompt``, ``split``, ``status``;
 * the official DiffSynth metadata CSV (``video, animate_pose_video, animate_face_video, prompt``).
 
-Paths are relative to the dataset root (the manifest's folder unless given). The face input is, in order of
-preference: the face video, crops from the keypoints, the null face.
+Paths are relative to the dataset root (the manifest's folder unless given) and must stay inside it: a table
+naming an absolute path, ``..`` or a symlink to outside the root is refused before any file is opened
+(``ma_data.manifest.resolve_data_path``). The face input is, in order of preference: the face video, crops
+from the keypoints, the null face.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .conditioning import (
 )
 
 REQUIRED_COLUMNS = ("video_path", "pose_video_path")
+PATH_COLUMNS = ("video_path", "pose_video_path", "face_video_path", "keypoints_path")
 
 
 #: Official DiffSynth metadata CSV column -> our column.
@@ -142,6 +145,7 @@ class ManifestClips:
             raise FormatError(f"{manifest}: no usable clips (split={split!r})")
         self.rows = df.reset_index(drop=True)
         self.root = Path(root) if root is not None else Path(manifest).parent
+        self._check_paths(manifest)
         self.n_frames, self.fps = n_frames, fps
         self.height, self.width, self.face_size = height, width, face_size
         self.seed, self.epoch = seed, 0
@@ -153,9 +157,24 @@ class ManifestClips:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _check_paths(self, manifest) -> None:
+        """Refuse the table if any row names a file outside the root (checked before any file is read)."""
+        from ma_data.manifest import resolve_data_path
+
+        for i, row in self.rows.iterrows():
+            for col in PATH_COLUMNS:
+                if col not in REQUIRED_COLUMNS and not _text(row, col):
+                    continue  # optional column, empty in this row
+                try:
+                    resolve_data_path(self.root, row[col])
+                except FormatError as exc:
+                    clip = _text(row, "clip_id") or f"row {i}"
+                    raise FormatError(f"{manifest}: {clip}: {col}: {exc}") from None
+
     def _path(self, value) -> Path:
-        p = Path(str(value))
-        return p if p.is_absolute() else self.root / p
+        from ma_data.manifest import resolve_data_path
+
+        return resolve_data_path(self.root, value)
 
     def _window_start(self, path: Path, index: int) -> int:
         """First output frame (at the training fps) of this item's window, drawn reproducibly."""
