@@ -13,7 +13,12 @@ and compute, per channel ``d`` and state ``n``::
 ``"sequential"`` is the literal recurrence (one Python step per frame). ``"doubling"`` is a
 Hillis-Steele prefix scan: log2(L) vectorised steps; the decay between two frames is taken as
 ``exp(cumA_t - cumA_s)`` of a cumulative log-decay, so it never divides by a tiny product (stable in
-float32 for any length). ``benchmarks/bench_motion_expert.py`` measures the two against each other.
+float32 for any length). ``"chunked"`` evaluates a closed form inside chunks and falls back to the
+doubling scan when a chunk's decay is too large, a check that reads the data on the host.
+``"blocked"`` runs the recurrence itself at two levels (every block at once, then across blocks): about
+``2 sqrt(2 L)`` vectorised steps, only factors <= 1, no host synchronisation, so it can be captured in
+a CUDA graph; it is the default whenever mamba_ssm's kernel is not used.
+``benchmarks/bench_motion_expert.py`` measures them against each other.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import torch.nn.functional as F
 
 from ma_data.core.errors import ConfigError
 
-DEFAULT_CPU_IMPL = "chunked"
+DEFAULT_CPU_IMPL = "blocked"
 _CUDA_SCAN = None
 _CUDA_SCAN_ERROR: str | None = None
 
@@ -130,10 +135,81 @@ def selective_scan_chunked(
     return _finish(h, u, C, D, z, dtype_in)
 
 
+def _blocked_layout(x: torch.Tensor, k: int, n_blocks: int) -> torch.Tensor:
+    """(b, c, L) -> (k, b, c, n_blocks): frame ``i * k + j`` at ``[j, :, :, i]``; zero-padded at the end."""
+    pad = n_blocks * k - x.shape[-1]
+    if pad:  # trailing padding never influences earlier frames of a causal scan
+        x = F.pad(x, (0, pad))
+    return x.view(x.shape[0], x.shape[1], n_blocks, k).permute(3, 0, 1, 2)
+
+
+def blocked_scan_block_size(length: int) -> int:
+    """Block size minimising the vectorised steps of :func:`selective_scan_blocked` for ``length`` frames.
+
+    About ``2k + L/k`` steps (two passes through a block, one across blocks); a size that needs padding
+    costs a few more operations, so exact divisors win ties (240 frames: blocks of 10 or 12, not 11).
+    """
+
+    def cost(k: int) -> tuple[int, int]:
+        return 2 * k + -(-length // k) + (4 if length % k else 0), k
+
+    return min(range(1, min(length, 64) + 1), key=cost)
+
+
+def selective_scan_blocked(
+    u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, block: int | None = None
+):
+    """Two-level recurrence: blocks of ``block`` frames (default :func:`blocked_scan_block_size`) at once.
+
+    Pass 1 runs ``h <- a h + b`` through every block in parallel from a zero state, giving each block's
+    end state; a short recurrence across blocks turns those into each block's true initial state
+    (``H_i = end_i + prod(a over block i) * H_{i-1}``); pass 2 reruns the blocks from those states.
+    Every factor is a decay ``exp(dt * A) <= 1``, so it is stable for any step size without a
+    data-dependent fallback (no host synchronisation). Time is laid out as the leading dimension so
+    each vectorised step reads contiguous memory.
+    """
+    dtype_in = u.dtype
+    u, delta, B, C = u.float(), delta.float(), B.float(), C.float()
+    if delta_bias is not None:
+        delta = delta + delta_bias.float()[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    b, d, length = u.shape
+    k = block or blocked_scan_block_size(length)
+    n_blocks = -(-length // k)
+    # (k, b, d, n_blocks, n): log-decay dt*A and input dt*B*u, contiguous in that order.
+    log_a = _blocked_layout(delta, k, n_blocks).contiguous().unsqueeze(-1) * A.float()[:, None, :]
+    bu = _blocked_layout(delta * u, k, n_blocks).contiguous().unsqueeze(-1) * _blocked_layout(
+        B, k, n_blocks
+    ).permute(0, 1, 3, 2).unsqueeze(2)
+    a = torch.exp(log_a)
+    end = bu[0]
+    for j in range(1, k):
+        end = torch.addcmul(bu[j], a[j], end)
+    block_decay = torch.exp(log_a.sum(dim=0))  # (b, d, n_blocks, n)
+    starts = [torch.zeros_like(end[:, :, 0])]
+    for i in range(n_blocks - 1):
+        starts.append(torch.addcmul(end[:, :, i], block_decay[:, :, i], starts[-1]))
+    h = torch.stack(starts, dim=2)
+    states = []
+    for j in range(k):
+        h = torch.addcmul(bu[j], a[j], h)
+        states.append(h)
+    c_blocked = _blocked_layout(C, k, n_blocks).permute(0, 1, 3, 2).unsqueeze(2)  # (k, b, 1, n_blocks, n)
+    y = (torch.stack(states) * c_blocked).sum(-1)  # (k, b, d, n_blocks)
+    y = y.permute(1, 2, 3, 0).reshape(b, d, n_blocks * k)[:, :, :length]
+    if D is not None:
+        y = y + D.float()[:, None] * u
+    if z is not None:
+        y = y * F.silu(z.float())
+    return y.to(dtype_in)
+
+
 IMPLS = {
     "sequential": selective_scan_sequential,
     "doubling": selective_scan_doubling,
     "chunked": selective_scan_chunked,
+    "blocked": selective_scan_blocked,
 }
 
 
@@ -142,9 +218,9 @@ def selective_scan(
 ):
     """Selective scan with implementation choice.
 
-    ``impl="auto"`` uses mamba_ssm's CUDA kernel for CUDA tensors when it imports, and the doubling
-    scan otherwise. ``"cuda"`` insists on the kernel; ``"sequential"`` / ``"doubling"`` force a
-    pure-PyTorch path on any device.
+    ``impl="auto"`` uses mamba_ssm's CUDA kernel for CUDA tensors when it imports, and the blocked
+    scan otherwise. ``"cuda"`` insists on the kernel; a name of :data:`IMPLS` forces that pure-PyTorch
+    path on any device.
     """
     if impl in ("auto", "cuda") and u.is_cuda:
         fn = cuda_selective_scan()

@@ -61,7 +61,7 @@ def _mamba_ssm_or_skip():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("impl", ["auto", "chunked"])
+@pytest.mark.parametrize("impl", ["auto", "chunked", "blocked"])
 def test_matches_mamba_ssm_on_cuda(impl):
     mamba_ssm = _mamba_ssm_or_skip()
     torch.manual_seed(0)
@@ -88,6 +88,6 @@ def test_cuda_scan_matches_cpu_recurrence():
     m.scan_impl = "sequential"
     want = m(x)
     m.cuda()
-    for impl in ("chunked", "doubling", "auto"):
+    for impl in ("chunked", "doubling", "blocked", "auto"):
         m.scan_impl = impl
         torch.testing.assert_close(m(x.cuda()).cpu(), want, rtol=1e-4, atol=1e-5)

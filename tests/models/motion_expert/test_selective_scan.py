@@ -39,8 +39,8 @@ def random_inputs(b=2, d=3, length=37, n=4, seed=0, dt_shift=0.0):
     return u, delta, A, B, C, D, z, bias
 
 
-@pytest.mark.parametrize("impl", ["sequential", "doubling", "chunked", "auto"])
-@pytest.mark.parametrize("length", [1, 5, 16, 37])
+@pytest.mark.parametrize("impl", ["sequential", "doubling", "chunked", "blocked", "auto"])
+@pytest.mark.parametrize("length", [1, 2, 5, 16, 37, 50])
 def test_scan_matches_naive_recurrence(impl, length):
     u, delta, A, B, C, D, z, bias = random_inputs(length=length)
     want = naive_scan(u, delta, A, B, C, D, z, bias)
@@ -57,15 +57,44 @@ def test_chunked_falls_back_when_decay_is_huge():
     np.testing.assert_allclose(got.double().numpy(), want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("block", [1, 3, 7, 40])
+def test_blocked_scan_any_block_size(block):
+    # 1 frame per block is the plain recurrence across blocks; 40 >= L is one block.
+    u, delta, A, B, C, D, z, bias = random_inputs(length=37)
+    want = naive_scan(u, delta, A, B, C, D, z, bias)
+    got = ss.selective_scan_blocked(
+        u, delta, A, B, C, D, z=z, delta_bias=bias, delta_softplus=True, block=block
+    )
+    np.testing.assert_allclose(got.double().numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_blocked_scan_is_stable_for_huge_decay_without_fallback():
+    u, delta, A, B, C, D, z, bias = random_inputs(length=40, dt_shift=100.0)
+    want = naive_scan(u, delta, A, B, C, D, z, bias)
+    got = ss.selective_scan_blocked(u, delta, A, B, C, D, z=z, delta_bias=bias, delta_softplus=True)
+    np.testing.assert_allclose(got.double().numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+def test_blocked_scan_never_reads_data_on_the_host():
+    # Meta tensors have no data: any .item()/float()/bool() on them raises, so a scan that runs on them
+    # has no host synchronisation and can be captured in a CUDA graph.
+    inputs = [t.to("meta") for t in random_inputs(length=37)]
+    u, delta, A, B, C, D, z, bias = inputs
+    y = ss.selective_scan(u, delta, A, B, C, D, z=z, delta_bias=bias, delta_softplus=True, impl="blocked")
+    assert y.shape == u.shape and y.device.type == "meta"
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        ss.selective_scan_chunked(u, delta, A, B, C, D, z=z, delta_bias=bias, delta_softplus=True)
+
+
 def test_gradients_agree_between_implementations():
     grads = {}
-    for impl in ("sequential", "doubling", "chunked"):
+    for impl in ("sequential", "doubling", "chunked", "blocked"):
         inputs = [t.clone().requires_grad_(True) for t in random_inputs(length=23)]
         u, delta, A, B, C, D, z, bias = inputs
         y = ss.selective_scan(u, delta, A, B, C, D, z=z, delta_bias=bias, delta_softplus=True, impl=impl)
         (y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum().backward()
         grads[impl] = [t.grad for t in inputs]
-    for impl in ("doubling", "chunked"):
+    for impl in ("doubling", "chunked", "blocked"):
         for g_ref, g in zip(grads["sequential"], grads[impl], strict=True):
             torch.testing.assert_close(g, g_ref, rtol=1e-4, atol=1e-5)
 
