@@ -178,6 +178,39 @@ class MotionDenoiser(nn.Module):
             c = layer(c, genre)
         return c
 
+    def beta_embedding(self, beta: torch.Tensor | float, batch: int, device: torch.device) -> torch.Tensor:
+        """(batch, width) embedding of the GFT temperature (constant over a sampling run)."""
+        beta = torch.as_tensor(beta, device=device, dtype=torch.float32).expand(batch)
+        return self.beta_embed(beta * 1000.0)
+
+    def embedding(
+        self, t: torch.Tensor | int, beta_emb: torch.Tensor, batch: int, device: torch.device
+    ) -> torch.Tensor:
+        """(batch, width) step embedding ``MLP_t(sin(t)) + MLP_beta(sin(1000 beta))`` from a beta embedding."""
+        t = torch.as_tensor(t, device=device).expand(batch)
+        return self.time_embed(t) + beta_emb
+
+    def condition(
+        self, music_embed: torch.Tensor | None, batch: int, keep_music: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Cross-attention memory: ``music_embed + e_null``, or ``e_null`` alone for the unconditional branch."""
+        if music_embed is None:
+            # All keys equal e_null: attention returns its value whatever the length, so one token suffices.
+            return self.null_music.expand(batch, 1, -1)
+        if keep_music is not None:
+            music_embed = music_embed * keep_music.to(music_embed.dtype).view(batch, 1, 1)
+        return music_embed + self.null_music
+
+    def decode(self, x: torch.Tensor, c: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """The part that depends on ``x_t``: dance layers over ``x`` with memory ``c`` and embedding ``emb``.
+
+        It reads no tensor data on the host, so a CUDA graph can capture it (see :mod:`.sampling_step`).
+        """
+        h = self.motion_in(x)
+        for layer in self.dance_layers:
+            h = layer(h, c, emb)
+        return self.motion_out(h)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -192,21 +225,9 @@ class MotionDenoiser(nn.Module):
         branch, neither for the unconditional one. ``keep_music`` (B,) bool drops music per sample."""
         self.n_calls += 1
         batch = x.shape[0]
-        beta = torch.as_tensor(beta, device=x.device, dtype=torch.float32).expand(batch)
-        t = torch.as_tensor(t, device=x.device).expand(batch)
-        emb = self.time_embed(t) + self.beta_embed(beta * 1000.0)
+        emb = self.embedding(t, self.beta_embedding(beta, batch, x.device), batch, x.device)
         if music_embed is None and music is not None:
             if genre is None:
                 raise ConfigError("the music encoder needs a genre id per sample")
             music_embed = self.encode_music(music, genre)
-        if music_embed is None:
-            # All keys equal e_null: attention returns its value whatever the length, so one token suffices.
-            c = self.null_music.expand(batch, 1, -1)
-        else:
-            if keep_music is not None:
-                music_embed = music_embed * keep_music.to(music_embed.dtype).view(batch, 1, 1)
-            c = music_embed + self.null_music
-        h = self.motion_in(x)
-        for layer in self.dance_layers:
-            h = layer(h, c, emb)
-        return self.motion_out(h)
+        return self.decode(x, self.condition(music_embed, batch, keep_music), emb)

@@ -1,0 +1,157 @@
+"""The network evaluation of one DDIM step, with everything that does not depend on ``x_t`` done once.
+
+Across the steps of a sampling run the music encoding, the cross-attention memory and the GFT temperature's
+embedding are constant, so :class:`DenoiseStep` computes them when it is built; a step then runs only
+:meth:`MotionDenoiser.decode` (twice for CFG). That part reads no tensor data on the host, so on CUDA it is
+captured once in a CUDA graph and replayed at every step (batch 1 is bound by kernel launches, not by the
+GPU's arithmetic). Graphs are cached per model and shapes, so repeated sampling at one length captures once;
+if capture fails the step runs eagerly and says why in :attr:`DenoiseStep.graph_error`.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+
+import torch
+
+from .denoiser import MotionDenoiser
+
+#: Captured graphs kept per model (each holds its activations' memory pool).
+MAX_GRAPHS_PER_MODEL = 4
+
+# model -> captured graphs; a graph holds raw pointers to the weights, not the model, so entries go with it.
+_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def predict_x0(
+    model: MotionDenoiser, x: torch.Tensor, emb: torch.Tensor, cond: torch.Tensor, cfg_scale: float | None
+) -> torch.Tensor:
+    """x0 prediction from the step-variant inputs: GFT (``cfg_scale=None``, one call) or CFG (two calls)."""
+    if cfg_scale is None:
+        return model.decode(x, cond, emb)
+    conditional = model.decode(x, cond, emb)
+    unconditional = model.decode(x, model.condition(None, x.shape[0]), emb)
+    return unconditional + cfg_scale * (conditional - unconditional)
+
+
+class CudaGraphStep:
+    """``fn(x, emb, cond)`` captured in a CUDA graph; calls copy their inputs into static buffers and replay.
+
+    The returned tensor is the graph's static output: it is overwritten by the next call.
+    """
+
+    def __init__(self, fn: Callable, x: torch.Tensor, emb: torch.Tensor, cond: torch.Tensor, warmup: int = 2):
+        self.x, self.emb, self.cond = x.clone(), emb.clone(), cond.clone()
+        # Warm-up on a side stream (lazy cuBLAS/cuDNN initialisation must not happen during capture).
+        side = torch.cuda.Stream(device=x.device)
+        side.wait_stream(torch.cuda.current_stream(x.device))
+        with torch.cuda.stream(side):
+            for _ in range(warmup):
+                fn(self.x, self.emb, self.cond)
+        torch.cuda.current_stream(x.device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.out = fn(self.x, self.emb, self.cond)
+
+    def set_condition(self, cond: torch.Tensor) -> None:
+        self.cond.copy_(cond)
+
+    def __call__(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        self.x.copy_(x)
+        self.emb.copy_(emb)
+        self.graph.replay()
+        return self.out
+
+
+def _model_fingerprint(model: MotionDenoiser) -> tuple:
+    """What a captured graph depends on besides its inputs: where the weights live, mode, scan choice."""
+    ptrs = tuple(t.data_ptr() for t in (*model.parameters(), *model.buffers()))
+    scans = tuple(getattr(m, "scan_impl", None) for m in model.modules() if hasattr(m, "scan_impl"))
+    return ptrs, scans, model.training
+
+
+def _compiled_predict(model: MotionDenoiser, cfg_scale: float | None) -> Callable:
+    # Kept on the model itself: the compiled closure refers to the model, so a weak-keyed cache would
+    # never let it go.
+    per_model = model.__dict__.setdefault("compiled_steps", {})
+    if cfg_scale not in per_model:
+        per_model[cfg_scale] = torch.compile(
+            lambda x, emb, cond: predict_x0(model, x, emb, cond, cfg_scale), dynamic=False
+        )
+    return per_model[cfg_scale]
+
+
+class DenoiseStep:
+    """``x0 = step(x_t, emb)`` for fixed music, genre and guidance; ``emb`` comes from :meth:`embedding`.
+
+    ``cuda_graph``: None replays a CUDA graph when the music is on CUDA and the model is in eval mode,
+    True insists (an error on the CPU), False never. ``compile`` wraps the step in ``torch.compile``.
+    """
+
+    def __init__(
+        self,
+        model: MotionDenoiser,
+        music: torch.Tensor,
+        genre: torch.Tensor,
+        guidance: str = "gft",
+        beta: float = 0.75,
+        cfg_scale: float = 2.0,
+        cuda_graph: bool | None = None,
+        compile: bool = False,
+    ):
+        if guidance not in ("gft", "cfg"):
+            raise ValueError(f"guidance must be 'gft' or 'cfg', got {guidance!r}")
+        if cuda_graph and not music.is_cuda:
+            raise ValueError("CUDA graphs need the model and music on a CUDA device")
+        self.model = model
+        self.batch, self.device = music.shape[0], music.device
+        self.cfg_scale = None if guidance == "gft" else float(cfg_scale)
+        self.calls_per_step = 1 if guidance == "gft" else 2
+        # Step-invariant: the music branch and the temperature (CFG evaluates both branches at beta = 1).
+        self.cond = model.condition(model.encode_music(music, genre), self.batch)
+        self.beta_emb = model.beta_embedding(beta if guidance == "gft" else 1.0, self.batch, self.device)
+        self.fn = _compiled_predict(model, self.cfg_scale) if compile else self._predict
+        self.use_graph = music.is_cuda and not model.training if cuda_graph is None else cuda_graph
+        self.graph: CudaGraphStep | None = None
+        self.graph_error: str | None = None
+
+    def _predict(self, x: torch.Tensor, emb: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return predict_x0(self.model, x, emb, cond, self.cfg_scale)
+
+    def embedding(self, t: int) -> torch.Tensor:
+        """The step embedding at diffusion step ``t`` (what the network computes for ``t`` and beta)."""
+        t_batch = torch.full((self.batch,), t, device=self.device, dtype=torch.long)
+        return self.model.embedding(t_batch, self.beta_emb, self.batch, self.device)
+
+    def _graph_for(self, x: torch.Tensor, emb: torch.Tensor) -> CudaGraphStep | None:
+        key = (self.cfg_scale, self.fn is not self._predict, tuple(x.shape), tuple(self.cond.shape),
+               x.dtype, str(x.device), _model_fingerprint(self.model))  # fmt: skip
+        cache = _GRAPHS.setdefault(self.model, OrderedDict())
+        graph = cache.get(key)
+        if graph is None:
+            try:
+                graph = CudaGraphStep(self.fn, x, emb, self.cond)
+            except Exception as exc:  # an op that cannot be captured: run eagerly, say why
+                self.graph_error = f"{type(exc).__name__}: {exc}"
+                warnings.warn(
+                    f"CUDA graph capture failed, sampling eagerly ({self.graph_error})", stacklevel=3
+                )
+                return None
+            cache[key] = graph
+            while len(cache) > MAX_GRAPHS_PER_MODEL:
+                cache.popitem(last=False)
+        cache.move_to_end(key)
+        graph.set_condition(self.cond)
+        return graph
+
+    def __call__(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """x0 prediction; on the graph path the result is overwritten by the next call."""
+        self.model.n_calls += self.calls_per_step
+        if self.use_graph and self.graph is None and self.graph_error is None:
+            self.graph = self._graph_for(x, emb)
+        if self.graph is not None:
+            return self.graph(x, emb)
+        return self.fn(x, emb, self.cond)
