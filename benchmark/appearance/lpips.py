@@ -11,6 +11,9 @@ Computation per frame pair (RGB in [0, 1] mapped to [-1, 1]): the scaling layer
 ``(x - shift) / scale``; AlexNet activations after relu1..relu5; each unit-normalised over channels
 (``x / (||x|| + 1e-10)``); squared difference; the 1x1 calibration conv; spatial mean; sum over the five
 layers. Frames are compared at native resolution; the per-video value is the mean over frames.
+Frames go through the network in batches of ``batch_size`` frames, fewer when they are large (at most
+:data:`LPIPS_MAX_PIXELS` pixels per batch, which bounds activation memory); uint8 frames are sent to the
+device as they are and converted there.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ _CONVS = {
     10: (256, 256, 3, 1, 1),
 }
 CHANNELS = (64, 192, 384, 256, 256)
+#: Frames x height x width per forward pass (about 100 bytes of activations per pixel and image pair).
+LPIPS_MAX_PIXELS = 16 * 512 * 512
 
 
 class AlexLpips(nn.Module):
@@ -129,18 +134,23 @@ class LpipsDimension(VideoDimension):
         self._vals: list[np.ndarray] = []
 
     @staticmethod
-    def _to_input(frames_bgr: np.ndarray) -> torch.Tensor:
-        rgb = np.ascontiguousarray(frames_bgr[..., ::-1])
-        return torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0 * 2 - 1
+    def _to_input(frames_bgr: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+        """BGR uint8 (N, H, W, 3) -> RGB (N, 3, H, W) in [-1, 1] on ``device`` (the same float ops there)."""
+        rgb = torch.from_numpy(np.ascontiguousarray(frames_bgr[..., ::-1])).to(device)
+        return rgb.permute(0, 3, 1, 2).float() / 255.0 * 2 - 1
+
+    def frames_per_batch(self, height: int, width: int) -> int:
+        return max(1, min(self.batch_size, LPIPS_MAX_PIXELS // max(1, height * width)))
 
     @torch.no_grad()
     def update(self, frames_bgr: np.ndarray, gt_bgr: np.ndarray | None = None) -> None:
         if gt_bgr is None:
             raise MediaError(f"{self._source}: no GT video to compare with")
         gt_bgr = match_gt(gt_bgr, frames_bgr.shape)
-        for i in range(0, len(frames_bgr), self.batch_size):
-            a = self._to_input(frames_bgr[i : i + self.batch_size]).to(self.device)
-            b = self._to_input(gt_bgr[i : i + self.batch_size]).to(self.device)
+        step = self.frames_per_batch(*frames_bgr.shape[1:3])
+        for i in range(0, len(frames_bgr), step):
+            a = self._to_input(frames_bgr[i : i + step], self.device)
+            b = self._to_input(gt_bgr[i : i + step], self.device)
             self._vals.append(self.model(a, b).double().cpu().numpy())
 
     def finish(self) -> dict[str, VideoValue]:

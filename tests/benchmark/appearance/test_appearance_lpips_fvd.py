@@ -154,3 +154,31 @@ def test_lpips_and_fvd_end_to_end(tmp_path, monkeypatch, unpinned_weights):
     fp_, fg_ = torch.cat(feats_p).double().numpy(), torch.cat(feats_g).double().numpy()
     expected = frechet_distance(*feature_stats(fp_), *feature_stats(fg_))
     assert r.metrics["fvd"].value == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_lpips_batches_give_the_per_frame_values(monkeypatch):
+    from benchmark.appearance import lpips as lpips_mod
+
+    asd, lsd = alexnet_sd(), lin_sd()
+    rng = np.random.default_rng(0)
+    pred = rng.integers(0, 256, (7, 40, 56, 3)).astype(np.uint8)
+    gt = rng.integers(0, 256, (7, 40, 56, 3)).astype(np.uint8)
+
+    def run(batch_size):
+        dim = lpips_mod.LpipsDimension(model=build_lpips(asd, lsd), batch_size=batch_size)
+        dim.start("clip")
+        dim.update(pred, gt)
+        return np.concatenate(dim._vals)
+
+    one = run(1)
+    a = torch.from_numpy(np.ascontiguousarray(pred[..., ::-1])).permute(0, 3, 1, 2).float() / 255 * 2 - 1
+    b = torch.from_numpy(np.ascontiguousarray(gt[..., ::-1])).permute(0, 3, 1, 2).float() / 255 * 2 - 1
+    with torch.no_grad():
+        np.testing.assert_allclose(one, reference_lpips(asd, lsd, a, b).double().numpy(), rtol=1e-4)
+    np.testing.assert_allclose(run(4), one, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(run(16), one, rtol=1e-5, atol=1e-7)
+    # The pixel budget caps the frames per forward pass whatever the batch size.
+    monkeypatch.setattr(lpips_mod, "LPIPS_MAX_PIXELS", 2 * 40 * 56)
+    dim = lpips_mod.LpipsDimension(model=build_lpips(asd, lsd), batch_size=16)
+    assert dim.frames_per_batch(40, 56) == 2 and dim.frames_per_batch(4000, 4000) == 1
+    np.testing.assert_allclose(run(16), one, rtol=1e-5, atol=1e-7)

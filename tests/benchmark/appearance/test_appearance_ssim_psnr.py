@@ -87,3 +87,67 @@ def test_shape_mismatch_raises(noisy_pair):
         psnr_frames(pred[:, :-1], gt)
     with pytest.raises(ValueError):
         ssim_frames(pred[:, :-1], gt)
+
+
+def _skimage_pair():
+    rng = np.random.default_rng(2024)
+    gt = rng.integers(20, 236, (4, 29, 41, 3)).astype(np.uint8)
+    pred = np.clip(gt.astype(np.int64) + rng.integers(-25, 26, gt.shape), 0, 255).astype(np.uint8)
+    pred[3] = gt[3] // 2 + 60
+    return pred, gt
+
+
+# scikit-image 0.26.0: structural_similarity(p, g, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+# use_sample_covariance=False, data_range=255) per frame of _skimage_pair().
+SKIMAGE_SSIM = [0.971063885025849, 0.9721876164168787, 0.9713456743850584, 0.8015430365402247]
+
+
+def test_ssim_equals_recorded_scikit_image_values():
+    pred, gt = _skimage_pair()
+    np.testing.assert_allclose(ssim_frames(pred, gt), SKIMAGE_SSIM, rtol=0, atol=5e-15)
+
+
+def test_ssim_equals_scikit_image_live():
+    metrics = pytest.importorskip("skimage.metrics")
+    rng = np.random.default_rng(7)
+    gt = rng.integers(0, 256, (3, 37, 52, 3)).astype(np.uint8)
+    pred = np.clip(gt.astype(np.int64) + rng.integers(-40, 41, gt.shape), 0, 255).astype(np.uint8)
+    want = [
+        metrics.structural_similarity(
+            a,
+            b,
+            channel_axis=-1,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+        )
+        for a, b in zip(pred, gt, strict=True)
+    ]
+    np.testing.assert_allclose(ssim_frames(pred, gt), want, rtol=0, atol=5e-15)
+
+
+def test_ssim_memory_groups_do_not_change_values(noisy_pair, monkeypatch):
+    from benchmark.appearance import full_reference
+
+    pred, gt = noisy_pair
+    whole = ssim_frames(pred, gt)
+    monkeypatch.setattr(full_reference, "SSIM_BLOCK_VALUES", 1)  # one frame per group
+    assert np.array_equal(ssim_frames(pred, gt), whole)
+
+
+def test_psnr_integer_path_equals_float64_mse():
+    rng = np.random.default_rng(3)
+    gt = rng.integers(0, 256, (5, 33, 47, 3)).astype(np.uint8)
+    pred = rng.integers(0, 256, gt.shape).astype(np.uint8)
+    pred[2] = gt[2]
+    diff = pred.astype(np.float64) - gt.astype(np.float64)
+    mse = (diff**2).reshape(5, -1).mean(axis=1)
+    want = np.where(
+        mse > 0, np.minimum(10 * np.log10(255.0**2 / np.maximum(mse, 1e-300)), PSNR_MAX_DB), PSNR_MAX_DB
+    )
+    got = psnr_frames(pred, gt)
+    assert np.array_equal(got, want)  # bit for bit: the integer sum is the float64 sum
+    assert got[2] == PSNR_MAX_DB
+    # Views (the channel-reversed RGB of a BGR stack) give the same numbers.
+    assert np.array_equal(psnr_frames(pred[..., ::-1], gt[..., ::-1]), got)
