@@ -26,6 +26,7 @@ import torch
 from models.motion_expert.denoiser import MotionDenoiser
 from models.motion_expert.diffusion import MotionDiffusion
 from models.motion_expert.mamba import Mamba
+from models.motion_expert.sampling_step import captured_graphs
 from models.motion_expert.selective_scan import cuda_selective_scan
 from models.motion_expert.train import PRESETS, make_optimizer
 
@@ -86,7 +87,8 @@ def bench_sampling_batch(model, batch: int, args, dev: str) -> None:
     fns = {(p, g): (lambda p=p, g=g: run(p, g)) for p in paths for g in ("gft", "cfg")}
     t = timed(fns, dev, args.repeats)
     fps = {k: batch * args.frames / v for k, v in t.items()}
-    print(f"-- batch {batch} x {args.frames} frames --")
+    graphs = f", CUDA graphs captured: {captured_graphs(model)}" if dev.startswith("cuda") else ""
+    print(f"-- batch {batch} x {args.frames} frames{graphs} --")
     for p in paths:
         line = "  ".join(f"{g.upper()} {fps[p, g]:9.1f} frames/s" for g in ("gft", "cfg"))
         speed = "  ".join(f"{g.upper()} x{fps[p, g] / fps['reference', g]:.2f}" for g in ("gft", "cfg"))

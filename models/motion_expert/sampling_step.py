@@ -66,6 +66,11 @@ class CudaGraphStep:
         return self.out
 
 
+def captured_graphs(model: MotionDenoiser) -> int:
+    """How many step graphs are cached for ``model`` (0 on the CPU or when capture failed)."""
+    return len(_GRAPHS.get(model, ()))
+
+
 def _model_fingerprint(model: MotionDenoiser) -> tuple:
     """What a captured graph depends on besides its inputs: where the weights live, mode, scan choice."""
     ptrs = tuple(t.data_ptr() for t in (*model.parameters(), *model.buffers()))

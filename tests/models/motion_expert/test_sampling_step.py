@@ -8,7 +8,7 @@ import torch
 from models.motion_expert.denoiser import DenoiserConfig, MotionDenoiser
 from models.motion_expert.diffusion import MotionDiffusion
 from models.motion_expert.editing import inbetween_constraint
-from models.motion_expert.sampling_step import DenoiseStep, predict_x0
+from models.motion_expert.sampling_step import DenoiseStep, captured_graphs, predict_x0
 
 # The 'tiny' training preset's shape (two dance layers, one music layer).
 TINY = DenoiserConfig(width=64, ff_size=128, num_heads=4, dance_layers=2, music_layers=1, d_state=8)
@@ -102,15 +102,21 @@ def test_step_reads_no_tensor_data_on_the_host():
 
 def test_cuda_graph_needs_cuda():
     music, genre = inputs()
+    model = tiny_model()
     with pytest.raises(ValueError, match="CUDA"):
-        MotionDiffusion(tiny_model()).ddim_sample(music, genre, steps=2, cuda_graph=True)
+        MotionDiffusion(model).ddim_sample(music, genre, steps=2, cuda_graph=True)
+    MotionDiffusion(model).ddim_sample(music, genre, steps=2)  # auto: eager on the CPU
+    assert captured_graphs(model) == 0
 
 
 @pytest.mark.slow
-def test_torch_compile_flag_samples_the_same():
+def test_torch_compile_flag_samples_the_same(tmp_path, monkeypatch):
     pytest.importorskip("torch._inductor")
-    diff = MotionDiffusion(tiny_model())
-    music, genre = inputs(b=1, t=20)
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
+    torch.manual_seed(0)
+    small = DenoiserConfig(width=32, ff_size=64, num_heads=4, dance_layers=1, music_layers=1, d_state=4)
+    diff = MotionDiffusion(MotionDenoiser(small).eval())  # the smallest graph: compile time
+    music, genre = inputs(b=1, t=8)
     gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
     try:
         compiled = diff.ddim_sample(music, genre, steps=3, generator=gen(), compile=True)
@@ -132,6 +138,7 @@ def test_cuda_graph_sampling_equals_eager_and_reference(guidance):
     before = model.n_calls
     graphed = diff.ddim_sample(music, genre, steps=12, guidance=guidance, generator=gen(), cuda_graph=True)
     assert model.n_calls - before == 12 * (1 if guidance == "gft" else 2)
+    assert captured_graphs(model) == 1
     again = diff.ddim_sample(music, genre, steps=12, guidance=guidance, generator=gen(), cuda_graph=True)
     eager = diff.ddim_sample(music, genre, steps=12, guidance=guidance, generator=gen(), cuda_graph=False)
     ref = diff.ddim_sample_reference(music, genre, steps=12, guidance=guidance, generator=gen())
