@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import torch
 
+from ma_data.core.errors import ConfigError
+
 from .denoiser import MotionDenoiser
 
 #: Captured graphs kept per model (each holds its activations' memory pool).
@@ -108,9 +110,9 @@ class DenoiseStep:
         compile: bool = False,
     ):
         if guidance not in ("gft", "cfg"):
-            raise ValueError(f"guidance must be 'gft' or 'cfg', got {guidance!r}")
+            raise ConfigError(f"guidance must be 'gft' or 'cfg', got {guidance!r}")
         if cuda_graph and not music.is_cuda:
-            raise ValueError("CUDA graphs need the model and music on a CUDA device")
+            raise ConfigError("CUDA graphs need the model and music on a CUDA device")
         self.model = model
         self.batch, self.device = music.shape[0], music.device
         self.cfg_scale = None if guidance == "gft" else float(cfg_scale)
