@@ -172,8 +172,8 @@ class MotionDiffusion:
         trajectory-guided generation without retraining.
 
         The result is that of :meth:`ddim_sample_reference` (bit for bit on the eager path): the music
-        branch, conditioning, step embeddings and schedule scalars are computed once, not per step, and
-        on CUDA each step's network evaluation is a CUDA-graph replay (``cuda_graph``, see
+        branch, conditioning, temperature embedding and schedule scalars are computed once, not per step,
+        and on CUDA each step's network evaluation is a CUDA-graph replay (``cuda_graph``, see
         :class:`~.sampling_step.DenoiseStep`; ``compile`` adds ``torch.compile``). The noise is drawn
         from ``generator`` in the same order.
         """
@@ -187,12 +187,12 @@ class MotionDiffusion:
 
         step = DenoiseStep(self.model, music, genre, guidance, beta, cfg_scale, cuda_graph, compile)
         pairs = ddim_timesteps(self.n_timesteps, steps)
-        embs = [step.embedding(t) for t, _ in pairs]
+        ts = step.timesteps([t for t, _ in pairs])
         coef = self.ddim_coefficients(pairs, eta, device)
         x = randn()
         indices = range(len(pairs))
         for k in progress(indices) if progress else indices:
-            x0 = step(x, embs[k]).clamp(-1, 1)
+            x0 = step(x, ts[k]).clamp(-1, 1)
             if pairs[k][1] < 0:
                 x = x0
                 if constraint is not None:

@@ -1,10 +1,10 @@
 """The network evaluation of one DDIM step, with everything that does not depend on ``x_t`` done once.
 
 Across the steps of a sampling run the music encoding, the cross-attention memory and the GFT temperature's
-embedding are constant, so :class:`DenoiseStep` computes them when it is built; a step then runs only
-:meth:`MotionDenoiser.decode` (twice for CFG). That part reads no tensor data on the host, so on CUDA it is
-captured once in a CUDA graph and replayed at every step (batch 1 is bound by kernel launches, not by the
-GPU's arithmetic). Graphs are cached per model and shapes, so repeated sampling at one length captures once;
+embedding are constant, so :class:`DenoiseStep` computes them when it is built; a step then runs only the
+time embedding and :meth:`MotionDenoiser.decode` (twice for CFG). That part reads no tensor data on the
+host, so on CUDA it is captured once in a CUDA graph and replayed at every step with the new ``x_t`` and
+``t`` copied in (batch 1 is bound by kernel launches, not by the GPU's arithmetic). Graphs are cached per model and shapes, so repeated sampling at one length captures once;
 if capture fails the step runs eagerly and says why in :attr:`DenoiseStep.graph_error`.
 """
 
@@ -29,9 +29,16 @@ _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def predict_x0(
-    model: MotionDenoiser, x: torch.Tensor, emb: torch.Tensor, cond: torch.Tensor, cfg_scale: float | None
+    model: MotionDenoiser,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    cond: torch.Tensor,
+    beta_emb: torch.Tensor,
+    cfg_scale: float | None,
 ) -> torch.Tensor:
-    """x0 prediction from the step-variant inputs: GFT (``cfg_scale=None``, one call) or CFG (two calls)."""
+    """x0 prediction at step ``t`` (B,) given the run's constants ``cond`` and ``beta_emb``: GFT
+    (``cfg_scale=None``, one network call) or CFG (two, sharing the step embedding)."""
+    emb = model.embedding(t, beta_emb, x.shape[0], x.device)
     if cfg_scale is None:
         return model.decode(x, cond, emb)
     conditional = model.decode(x, cond, emb)
@@ -40,30 +47,40 @@ def predict_x0(
 
 
 class CudaGraphStep:
-    """``fn(x, emb, cond)`` captured in a CUDA graph; calls copy their inputs into static buffers and replay.
-
-    The returned tensor is the graph's static output: it is overwritten by the next call.
+    """``fn(x, t, cond, beta_emb)`` captured in a CUDA graph; calls copy their inputs into static buffers
+    and replay. The returned tensor is the graph's static output: it is overwritten by the next call.
     """
 
-    def __init__(self, fn: Callable, x: torch.Tensor, emb: torch.Tensor, cond: torch.Tensor, warmup: int = 2):
-        self.x, self.emb, self.cond = x.clone(), emb.clone(), cond.clone()
+    def __init__(
+        self,
+        fn: Callable,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        cond: torch.Tensor,
+        beta_emb: torch.Tensor,
+        warmup: int = 2,
+    ):
+        self.x, self.t, self.cond, self.beta_emb = x.clone(), t.clone(), cond.clone(), beta_emb.clone()
+        inputs = (self.x, self.t, self.cond, self.beta_emb)
         # Warm-up on a side stream (lazy cuBLAS/cuDNN initialisation must not happen during capture).
         side = torch.cuda.Stream(device=x.device)
         side.wait_stream(torch.cuda.current_stream(x.device))
         with torch.cuda.stream(side):
             for _ in range(warmup):
-                fn(self.x, self.emb, self.cond)
+                fn(*inputs)
         torch.cuda.current_stream(x.device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.out = fn(self.x, self.emb, self.cond)
+            self.out = fn(*inputs)
 
-    def set_condition(self, cond: torch.Tensor) -> None:
+    def set_constants(self, cond: torch.Tensor, beta_emb: torch.Tensor) -> None:
+        """A new run's conditioning and temperature (same shapes)."""
         self.cond.copy_(cond)
+        self.beta_emb.copy_(beta_emb)
 
-    def __call__(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         self.x.copy_(x)
-        self.emb.copy_(emb)
+        self.t.copy_(t)
         self.graph.replay()
         return self.out
 
@@ -86,13 +103,13 @@ def _compiled_predict(model: MotionDenoiser, cfg_scale: float | None) -> Callabl
     per_model = model.__dict__.setdefault("compiled_steps", {})
     if cfg_scale not in per_model:
         per_model[cfg_scale] = torch.compile(
-            lambda x, emb, cond: predict_x0(model, x, emb, cond, cfg_scale), dynamic=False
+            lambda x, t, cond, beta_emb: predict_x0(model, x, t, cond, beta_emb, cfg_scale), dynamic=False
         )
     return per_model[cfg_scale]
 
 
 class DenoiseStep:
-    """``x0 = step(x_t, emb)`` for fixed music, genre and guidance; ``emb`` comes from :meth:`embedding`.
+    """``x0 = step(x_t, t)`` for fixed music, genre and guidance; ``t`` is a (B,) long tensor (:meth:`timesteps`).
 
     ``cuda_graph``: None replays a CUDA graph when the music is on CUDA and the model is in eval mode,
     True insists (an error on the CPU), False never. ``compile`` wraps the step in ``torch.compile``.
@@ -125,22 +142,21 @@ class DenoiseStep:
         self.graph: CudaGraphStep | None = None
         self.graph_error: str | None = None
 
-    def _predict(self, x: torch.Tensor, emb: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return predict_x0(self.model, x, emb, cond, self.cfg_scale)
+    def _predict(self, x, t, cond, beta_emb) -> torch.Tensor:
+        return predict_x0(self.model, x, t, cond, beta_emb, self.cfg_scale)
 
-    def embedding(self, t: int) -> torch.Tensor:
-        """The step embedding at diffusion step ``t`` (what the network computes for ``t`` and beta)."""
-        t_batch = torch.full((self.batch,), t, device=self.device, dtype=torch.long)
-        return self.model.embedding(t_batch, self.beta_emb, self.batch, self.device)
+    def timesteps(self, steps: list[int]) -> torch.Tensor:
+        """(n, B) long: row ``k`` is diffusion step ``steps[k]`` for every sample (one transfer per run)."""
+        return torch.tensor(steps, device=self.device, dtype=torch.long)[:, None].expand(-1, self.batch)
 
-    def _graph_for(self, x: torch.Tensor, emb: torch.Tensor) -> CudaGraphStep | None:
+    def _graph_for(self, x: torch.Tensor, t: torch.Tensor) -> CudaGraphStep | None:
         key = (self.cfg_scale, self.fn is not self._predict, tuple(x.shape), tuple(self.cond.shape),
                x.dtype, str(x.device), _model_fingerprint(self.model))  # fmt: skip
         cache = _GRAPHS.setdefault(self.model, OrderedDict())
         graph = cache.get(key)
         if graph is None:
             try:
-                graph = CudaGraphStep(self.fn, x, emb, self.cond)
+                graph = CudaGraphStep(self.fn, x, t, self.cond, self.beta_emb)
             except Exception as exc:  # an op that cannot be captured: run eagerly, say why
                 self.graph_error = f"{type(exc).__name__}: {exc}"
                 warnings.warn(
@@ -151,14 +167,14 @@ class DenoiseStep:
             while len(cache) > MAX_GRAPHS_PER_MODEL:
                 cache.popitem(last=False)
         cache.move_to_end(key)
-        graph.set_condition(self.cond)
+        graph.set_constants(self.cond, self.beta_emb)
         return graph
 
-    def __call__(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """x0 prediction; on the graph path the result is overwritten by the next call."""
         self.model.n_calls += self.calls_per_step
         if self.use_graph and self.graph is None and self.graph_error is None:
-            self.graph = self._graph_for(x, emb)
+            self.graph = self._graph_for(x, t)
         if self.graph is not None:
-            return self.graph(x, emb)
-        return self.fn(x, emb, self.cond)
+            return self.graph(x, t)
+        return self.fn(x, t, self.cond, self.beta_emb)

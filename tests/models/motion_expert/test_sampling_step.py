@@ -77,7 +77,7 @@ def test_network_call_counts_and_step_embedding():
     step = DenoiseStep(model, music, genre, guidance="cfg", cfg_scale=2.0)
     x = torch.randn(2, 45, 151)
     before = model.n_calls
-    out = step(x, step.embedding(500))
+    out = step(x, step.timesteps([500])[0])
     assert model.n_calls - before == 2
     t = torch.full((2,), 500)
     cond = model(x, t, 1.0, music, genre)
@@ -93,11 +93,12 @@ def test_step_reads_no_tensor_data_on_the_host():
     """
     model = tiny_model().to("meta")
     x = torch.empty(1, 33, 151, device="meta")
-    emb = torch.empty(1, TINY.width, device="meta")
+    t = torch.empty(1, dtype=torch.long, device="meta")
+    beta_emb = torch.empty(1, TINY.width, device="meta")
     cond = torch.empty(1, 40, TINY.width, device="meta")
     with torch.no_grad():
         for cfg_scale in (None, 2.0):
-            assert predict_x0(model, x, emb, cond, cfg_scale).shape == (1, 33, 151)
+            assert predict_x0(model, x, t, cond, beta_emb, cfg_scale).shape == (1, 33, 151)
 
 
 def test_cuda_graph_needs_cuda():
