@@ -4,8 +4,9 @@ Across the steps of a sampling run the music encoding, the cross-attention memor
 embedding are constant, so :class:`DenoiseStep` computes them when it is built; a step then runs only the
 time embedding and :meth:`MotionDenoiser.decode` (twice for CFG). That part reads no tensor data on the
 host, so on CUDA it is captured once in a CUDA graph and replayed at every step with the new ``x_t`` and
-``t`` copied in (batch 1 is bound by kernel launches, not by the GPU's arithmetic). Graphs are cached per model and shapes, so repeated sampling at one length captures once;
-if capture fails the step runs eagerly and says why in :attr:`DenoiseStep.graph_error`.
+``t`` copied in (batch 1 is bound by kernel launches, not by the GPU's arithmetic). Graphs are cached per
+model and shapes, so repeated sampling at one length captures once; if capture fails the step runs eagerly
+and says why in :attr:`DenoiseStep.graph_error`.
 """
 
 from __future__ import annotations
@@ -97,19 +98,19 @@ def _model_fingerprint(model: MotionDenoiser) -> tuple:
     return ptrs, scans, model.training
 
 
-def _compiled_predict(model: MotionDenoiser, cfg_scale: float | None) -> Callable:
-    # Kept on the model itself: the compiled closure refers to the model, so a weak-keyed cache would
-    # never let it go.
-    per_model = model.__dict__.setdefault("compiled_steps", {})
-    if cfg_scale not in per_model:
-        per_model[cfg_scale] = torch.compile(
-            lambda x, t, cond, beta_emb: predict_x0(model, x, t, cond, beta_emb, cfg_scale), dynamic=False
-        )
-    return per_model[cfg_scale]
+_COMPILED: list[Callable] = []
+
+
+def compiled_predict_x0() -> Callable:
+    """``torch.compile(predict_x0)``, made once: dynamo keeps one compiled graph per model, guidance and
+    shape (the model is an argument, so nothing here holds a model alive)."""
+    if not _COMPILED:
+        _COMPILED.append(torch.compile(predict_x0, dynamic=False))
+    return _COMPILED[0]
 
 
 class DenoiseStep:
-    """``x0 = step(x_t, t)`` for fixed music, genre and guidance; ``t`` is a (B,) long tensor (:meth:`timesteps`).
+    """``x0 = step(x_t, t)`` for fixed music, genre and guidance; ``t`` is (B,) long (see :meth:`timesteps`).
 
     ``cuda_graph``: None replays a CUDA graph when the music is on CUDA and the model is in eval mode,
     True insists (an error on the CPU), False never. ``compile`` wraps the step in ``torch.compile``.
@@ -137,20 +138,21 @@ class DenoiseStep:
         # Step-invariant: the music branch and the temperature (CFG evaluates both branches at beta = 1).
         self.cond = model.condition(model.encode_music(music, genre), self.batch)
         self.beta_emb = model.beta_embedding(beta if guidance == "gft" else 1.0, self.batch, self.device)
-        self.fn = _compiled_predict(model, self.cfg_scale) if compile else self._predict
+        self.predict = compiled_predict_x0() if compile else predict_x0
+        self.compiled = compile
         self.use_graph = music.is_cuda and not model.training if cuda_graph is None else cuda_graph
         self.graph: CudaGraphStep | None = None
         self.graph_error: str | None = None
 
-    def _predict(self, x, t, cond, beta_emb) -> torch.Tensor:
-        return predict_x0(self.model, x, t, cond, beta_emb, self.cfg_scale)
+    def fn(self, x, t, cond, beta_emb) -> torch.Tensor:
+        return self.predict(self.model, x, t, cond, beta_emb, self.cfg_scale)
 
     def timesteps(self, steps: list[int]) -> torch.Tensor:
         """(n, B) long: row ``k`` is diffusion step ``steps[k]`` for every sample (one transfer per run)."""
         return torch.tensor(steps, device=self.device, dtype=torch.long)[:, None].expand(-1, self.batch)
 
     def _graph_for(self, x: torch.Tensor, t: torch.Tensor) -> CudaGraphStep | None:
-        key = (self.cfg_scale, self.fn is not self._predict, tuple(x.shape), tuple(self.cond.shape),
+        key = (self.cfg_scale, self.compiled, tuple(x.shape), tuple(self.cond.shape),
                x.dtype, str(x.device), _model_fingerprint(self.model))  # fmt: skip
         cache = _GRAPHS.setdefault(self.model, OrderedDict())
         graph = cache.get(key)
