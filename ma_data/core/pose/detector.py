@@ -50,6 +50,15 @@ def directory_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+def state_fingerprint(model) -> str:
+    """sha256 over a model's tensors (for models passed in directly, e.g. in tests)."""
+    digest = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 class RTDetrPersonDetector:
     """RT-DETR person boxes.
 

@@ -29,7 +29,7 @@ import numpy as np
 from ma_data.core.errors import ConfigError
 from ma_data.core.formats.keypoints import NUM_JOINTS, KeypointTrack
 from ma_data.core.pose.base import PoseBackend, check_frame
-from ma_data.core.pose.detector import PersonDetector
+from ma_data.core.pose.detector import PersonDetector, state_fingerprint
 from ma_data.core.pose.topdown import crop_box, decode_heatmaps, preprocess
 from ma_data.core.pose.tracking import SELECTION_POLICIES, DancerTracker, select_by_score
 
@@ -79,7 +79,7 @@ class ViTPoseBackend(PoseBackend):
             pose_hash = cached_sha256(path)
         else:
             model = model.to(self.device).eval()
-            pose_hash = _state_fingerprint(model)
+            pose_hash = state_fingerprint(model)
         if detector is None:
             from ma_data.core.pose.detector import RTDetrPersonDetector
 
@@ -161,15 +161,6 @@ def _check_weights(need_pose: bool, need_detector: bool, checkpoint=None) -> Non
             problems.append(f"{exc}{hint}")
     if problems:
         raise MissingWeightError("the vitpose backend needs its weights: " + " | ".join(problems))
-
-
-def _state_fingerprint(model) -> str:
-    """sha256 over a model's tensors (for models passed in directly, e.g. in tests)."""
-    digest = hashlib.sha256()
-    for key, value in sorted(model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def default_checkpoint_path() -> Path:
