@@ -12,11 +12,14 @@ official ``extract_ViTPose.py`` (``--single_pose``) then uses the first of them.
 2. RGB, float32 / 255, network with Conv+BN fused (``fuse_conv_and_bn``);
 3. **NMS** (``utils/ops.py`` non_max_suppression: conf 0.25, IoU 0.7, ``classes=[0]``, max_det 300): boxes
    whose best class score exceeds 0.25, kept only if that class is person, greedy NMS as torchvision's CPU
-   kernel (scores sorted by ``torch.sort`` descending; IoU ``inter / (area_i + area_j - inter)``, suppress if
-   ``> 0.7``);
+   kernel (scores sorted descending by a stable sort, so ties keep candidate order; IoU
+   ``inter / (area_i + area_j - inter)`` in float32, suppress if ``> 0.7``);
 4. **scale_boxes**: subtract ``round((320 - w0 gain)/2 - 0.1)`` (and for y), divide by the gain, clip.
 
-All in float32 torch, as there. :class:`YoloV8PersonDetector` returns the boxes above 0.35 in that order, so the
+All in float32 torch, as there. Checked against ultralytics 8.3.107 itself (random weights saved by
+``YOLO.save``): letterboxed input, head output and ``boxes.data`` bit-identical at the same torch intra-op
+thread count (ultralytics sets ``torch.set_num_threads(min(8, cores - 1))`` on CPU; other thread counts change
+convolution rounding). :class:`YoloV8PersonDetector` returns the boxes above 0.35 in that order, so the
 first row is the official first box. Weights: registry ``yolov8s`` (ultralytics' ``yolov8s.pt``, **AGPL-3.0**),
 read by :mod:`ma_data.core.pose.yolo_checkpoint` without executing its pickled classes.
 """
@@ -62,12 +65,12 @@ def letterbox(image: np.ndarray, imgsz: int = IMGSZ, stride: int = STRIDE, auto:
 
 
 def nms(boxes, scores, iou: float):
-    """Greedy NMS exactly as torchvision's CPU kernel (float32 areas/IoU, ``torch.sort`` descending order)."""
+    """Greedy NMS exactly as torchvision's CPU kernel (float32 areas/IoU; stable descending score order)."""
     import torch
 
     x1, y1, x2, y2 = (boxes[:, i].contiguous().numpy() for i in range(4))
     areas = (boxes[:, 2] - boxes[:, 0]).mul(boxes[:, 3] - boxes[:, 1]).numpy()
-    order = scores.sort(0, descending=True)[1].numpy()
+    order = scores.sort(stable=True, dim=0, descending=True)[1].numpy()
     suppressed = np.zeros(len(order), bool)
     keep = []
     zero = np.float32(0)

@@ -274,3 +274,15 @@ def test_detector_returns_person_boxes_above_threshold_in_nms_order(messi_rgb):
     assert (np.diff(boxes[:, 4]) <= 0).all()
     h, w = messi_rgb.shape[:2]
     assert (boxes[:, [0, 2]] >= 0).all() and (boxes[:, [0, 2]] <= w).all() and (boxes[:, [1, 3]] <= h).all()
+
+
+def test_nms_breaks_score_ties_by_candidate_order():
+    # torchvision's kernel visits equal scores in candidate order (a stable sort): the earlier box wins. With
+    # more than 16 candidates torch's default (unstable) sort would reorder the ties.
+    grid = [[40 * i, 500, 40 * i + 30, 530] for i in range(30)]  # 30 separate boxes, same score
+    boxes = [[10, 10, 50, 50], *grid, [10, 10, 50, 52]]
+    det = non_max_suppression(_head(boxes, [[0.6]] * len(boxes)), classes=None)
+    assert len(det) == 31 and det[0, :4].tolist() == [10.0, 10.0, 50.0, 50.0]
+    det = non_max_suppression(_head(boxes[::-1], [[0.6]] * len(boxes)), classes=None)
+    assert len(det) == 31 and det[0, :4].tolist() == [10.0, 10.0, 50.0, 52.0]
+    assert det[1:, 0].tolist() == [40.0 * i for i in reversed(range(30))]
