@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 from benchmark.appearance.params import (
     DATA_RANGE,
+    DEFAULT_FVD_CLIP_POLICY,
+    FVD_CLIP_LEN,
+    FVD_CLIP_POLICIES,
     PSNR_MAX_DB,
     SSIM_K1,
     SSIM_K2,
@@ -83,8 +88,9 @@ VBENCH_APPEARANCE = register_protocol(
             },
             "fvd": {
                 "detector": "StyleGAN-V I3D TorchScript (rescale=True, resize=True, return_features=True)",
-                "clip_len": 16,
-                "clips": "non-overlapping 16-frame runs of the paired frame range",
+                "clip_len": FVD_CLIP_LEN,
+                "clip_policy": DEFAULT_FVD_CLIP_POLICY,
+                "clips": FVD_CLIP_POLICIES[DEFAULT_FVD_CLIP_POLICY],
                 "stats": "mean and population covariance in float64; scipy sqrtm, real part",
             },
             "pairing": "frame i of pred with frame i of GT over min(T_pred, T_gt) frames",
@@ -92,3 +98,21 @@ VBENCH_APPEARANCE = register_protocol(
         },
     )
 )
+
+
+def appearance_protocol(fvd_clip_policy: str | None = None) -> Protocol:
+    """``vbench-appearance`` with the FVD clip policy actually used, so results record it (default unchanged)."""
+    policy = fvd_clip_policy or DEFAULT_FVD_CLIP_POLICY
+    if policy not in FVD_CLIP_POLICIES:
+        raise ValueError(f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {policy!r}")
+    if policy == DEFAULT_FVD_CLIP_POLICY:
+        return VBENCH_APPEARANCE
+    params = copy.deepcopy(VBENCH_APPEARANCE.params)
+    params["fvd"].update(clip_policy=policy, clips=FVD_CLIP_POLICIES[policy])
+    return Protocol(
+        name=VBENCH_APPEARANCE.name,
+        version=VBENCH_APPEARANCE.version,
+        kind=VBENCH_APPEARANCE.kind,
+        description=VBENCH_APPEARANCE.description,
+        params=params,
+    )
