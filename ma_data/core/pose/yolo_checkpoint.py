@@ -6,12 +6,13 @@ whole ``nn.Module`` objects of ultralytics classes (``ultralytics.nn.tasks.Detec
 or ``ultralytics.yolo.utils.*``) and of ``torch.nn.modules.*``, each restored by ``__new__`` plus its ``__dict__``
 (``_parameters``, ``_buffers``, ``_modules``, ``eps``, ...).
 
-We load it with ``torch.load(weights_only=True)``: tensors, storages and plain containers only. The globals the
-pickle names are listed first (``torch.serialization.get_unsafe_globals_in_checkpoint``, a scan that executes
-nothing); each ``ultralytics.*`` / ``torch.nn.modules.*`` class is mapped to an inert stand-in that only stores
-the state it is given, a few data-only types found in training metadata (numpy scalars, paths, namespaces)
-to an inert placeholder, and anything else (``os.system``, ``builtins.eval``, ...) refuses the file. No
-ultralytics code is imported or run.
+We load it with :func:`ma_data.core.io.torch_files.load_torch_file` (``torch.load(weights_only=True)``:
+tensors, storages, plain containers, and numpy scalars through the checked rebuilders of
+:mod:`ma_data.core.io.safe_pickle`). The globals the pickle names are listed first
+(``torch.serialization.get_unsafe_globals_in_checkpoint``, a scan that executes nothing); each
+``ultralytics.*`` / ``torch.nn.modules.*`` class is mapped to an inert stand-in that only stores the state it
+is given, a few data-only types of training metadata (paths, namespaces) to an inert placeholder, and
+anything else (``os.system``, ``builtins.eval``, ...) refuses the file. No ultralytics code is imported or run.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ MODULE_PREFIXES = ("ultralytics.", "torch.nn.modules.")
 #: Data-only globals seen in training metadata; mapped to an inert placeholder (their values are not needed).
 METADATA_GLOBALS = frozenset(
     {
-        "numpy.core.multiarray.scalar",
-        "numpy._core.multiarray.scalar",
-        "numpy.dtype",
         "types.SimpleNamespace",
         "argparse.Namespace",
         "pathlib.Path",
@@ -74,13 +72,17 @@ def load_ultralytics_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """
     import torch
 
+    from ma_data.core.io.torch_files import load_torch_file, numpy_safe_globals
+
     path = Path(path)
+    numpy_names = {name for _, name in numpy_safe_globals()}
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except FileNotFoundError:
         raise FormatError(f"{path}: file not found") from None
     except Exception as exc:  # not a zip, truncated, no data.pkl
         raise FormatError(f"{path}: not a torch checkpoint archive ({type(exc).__name__}: {exc})") from None
+    names = [n for n in names if n not in numpy_names]
     refused = sorted(n for n in names if not n.startswith(MODULE_PREFIXES) and n not in METADATA_GLOBALS)
     if refused:
         raise FormatError(
@@ -88,14 +90,8 @@ def load_ultralytics_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{' ...' if len(refused) > 5 else ''}, which is not a tensor, a plain container or a model class "
             "(files from others are data; nothing in them is executed)"
         )
-    mapping = [(_stand_in(n, _Placeholder if n in METADATA_GLOBALS else PickledObject), n) for n in names]
-    try:
-        with torch.serialization.safe_globals(mapping):
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise FormatError(
-            f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})".replace("\n", " ")
-        ) from None
+    classes = {n: _stand_in(n, _Placeholder if n in METADATA_GLOBALS else PickledObject) for n in names}
+    ckpt = load_torch_file(path, allow_numpy=True, classes=classes)
     if not isinstance(ckpt, dict):
         raise FormatError(f"{path}: expected a checkpoint dict, got {type(ckpt).__name__}")
     return ckpt

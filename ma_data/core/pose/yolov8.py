@@ -190,12 +190,11 @@ class YoloV8PersonDetector:
         self.imgsz = int(imgsz)
         self.threshold = float(threshold)
         if model is None:
-            from ma_data.core.io.atomic import sha256_file
-            from ma_data.core.weights import resolve_weight
+            from ma_data.core.weights import cached_sha256, resolve_weight
 
             path = resolve_weight(YOLO_WEIGHT, weights)
             model = load_yolov8(path, device=device)
-            self._hash = sha256_file(path)
+            self._hash = cached_sha256(path)
         else:
             from ma_data.core.pose.detector import state_fingerprint
 
