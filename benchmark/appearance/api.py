@@ -165,10 +165,7 @@ def score_appearance(
     """
     from tqdm import tqdm
 
-    try:
-        protocol = appearance_protocol(fvd_clips)
-    except ValueError as exc:
-        raise MaceError(str(exc)) from None
+    protocol = appearance_protocol(fvd_clips)  # ConfigError (a MaceError) for an unknown policy
     fvd_policy = protocol.params["fvd"]["clip_policy"]
     if dims is None:
         dims = list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if gt_videos else [])

@@ -43,6 +43,7 @@ from benchmark.appearance.params import (
     FVD_CLIP_POLICIES,
     FVD_MAX_VIDEOS,
 )
+from ma_data.core.errors import ConfigError
 from ma_data.core.weights import resolve_weight
 
 CLIP_LEN = FVD_CLIP_LEN
@@ -84,7 +85,7 @@ class FvdDimension(VideoDimension):
         clip_policy: str = DEFAULT_FVD_CLIP_POLICY,
     ):
         if clip_policy not in FVD_CLIP_POLICIES:
-            raise ValueError(
+            raise ConfigError(
                 f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {clip_policy!r}"
             )
         self.clip_policy = clip_policy

@@ -16,6 +16,7 @@ from benchmark.appearance.params import (
     SSIM_WINDOW,
 )
 from benchmark.protocols import Protocol, register_protocol
+from ma_data.core.errors import ConfigError
 
 VBENCH_APPEARANCE = register_protocol(
     Protocol(
@@ -104,7 +105,7 @@ def appearance_protocol(fvd_clip_policy: str | None = None) -> Protocol:
     """``vbench-appearance`` with the FVD clip policy actually used, so results record it (default unchanged)."""
     policy = fvd_clip_policy or DEFAULT_FVD_CLIP_POLICY
     if policy not in FVD_CLIP_POLICIES:
-        raise ValueError(f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {policy!r}")
+        raise ConfigError(f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {policy!r}")
     if policy == DEFAULT_FVD_CLIP_POLICY:
         return VBENCH_APPEARANCE
     params = copy.deepcopy(VBENCH_APPEARANCE.params)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ma_data.core.errors import FormatError
+from ma_data.core.errors import ConfigError, FormatError
 
 DETECTOR_WEIGHT = "rtdetr-r18vd-coco-o365"
 PERSON_THRESHOLD = 0.35
@@ -32,7 +32,7 @@ DEFAULT_DETECTOR = "rtdetr"
 def detector_weight(name: str) -> str:
     """Registry weight name of detector ``name``."""
     if name not in DETECTORS:
-        raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
+        raise ConfigError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
     return DETECTORS[name][2]
 
 
@@ -47,7 +47,7 @@ def pick_detector(name: str, preference: tuple[str, ...] = ("yolov8s", "rtdetr")
 
     for candidate in preference:
         try:
-            resolve_weight(detector_weight(candidate))
+            resolve_weight(detector_weight(candidate), verify=False)  # presence; hashes are checked on load
             return candidate
         except MissingWeightError:
             continue

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ma_data.core.errors import ConfigError
+
 INPUT_SIZE = (192, 256)  # (width, height) fed to ViTPose
 ASPECT = 3 / 4  # width / height of the crop
 BOX_PAD = 10  # pixels added on each side of the detector box
@@ -89,7 +91,7 @@ DEFAULT_INVISIBLE_RULE = "easy_vitpose"
 
 def check_invisible_rule(rule: str) -> str:
     if rule not in INVISIBLE_JOINT_RULES:
-        raise ValueError(
+        raise ConfigError(
             f"invisible-joint rule must be one of {', '.join(INVISIBLE_JOINT_RULES)}, got {rule!r}"
         )
     return rule

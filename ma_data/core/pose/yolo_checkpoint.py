@@ -81,12 +81,13 @@ def load_ultralytics_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     except FileNotFoundError:
         raise FormatError(f"{path}: file not found") from None
     except Exception as exc:  # not a zip, truncated, no data.pkl
-        raise FormatError(f"{path}: not a torch checkpoint archive ({type(exc).__name__}: {exc})") from None
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise FormatError(f"{path}: not a torch checkpoint archive ({reason})") from None
     names = [n for n in names if n not in numpy_names]
     refused = sorted(n for n in names if not n.startswith(MODULE_PREFIXES) and n not in METADATA_GLOBALS)
     if refused:
         raise FormatError(
-            f"{path}: refused: the pickle names {', '.join(refused[:5])}"
+            f"{path}: refused: the pickle names {', '.join(repr(n[:100]) for n in refused[:5])}"
             f"{' ...' if len(refused) > 5 else ''}, which is not a tensor, a plain container or a model class "
             "(files from others are data; nothing in them is executed)"
         )
