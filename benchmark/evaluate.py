@@ -152,6 +152,20 @@ def _motion_inputs_from_keypoints(
     return paired, gt, pred, fps
 
 
+#: Keypoint extraction of video inputs with ``--pose vitpose``, per motion protocol (recorded in the results
+#: under ``inputs.motion.keypoint_extraction`` and in each track's metadata). Side by side:
+#: - ``mace2d-official``: easy_ViTPose's invisible-joint rule (a joint whose heatmap is <= 0 gets the argmax
+#:   (-1, -1) and DARK-UDP neighbours read across joint maps: it lands near the crop's top-left corner with its
+#:   negative confidence, and the official features use it), YOLOv8s first as the official extractor;
+#: - ``mace2d-strict``: such a joint is marked missing (confidence 0, listed in meta["invisible_joints"]) at
+#:   its heatmap argmax inside the person box; RT-DETR (Apache-2.0) first.
+#: Kept out of the protocols' parameters so their pinned sha256 (test sets) stay valid for keypoint inputs.
+VIDEO_KEYPOINTS: dict[str, dict] = {
+    "mace2d-official": {"invisible_joints": "easy_vitpose", "detector_preference": ("yolov8s", "rtdetr")},
+    "mace2d-strict": {"invisible_joints": "missing", "detector_preference": ("rtdetr", "yolov8s")},
+}
+
+
 def _pose_backend_kwargs(opts: EvaluateOptions, protocol: Protocol) -> dict:
     """The protocol's keypoint options for ``--pose vitpose``: invisible-joint rule and detector."""
     if opts.pose != "vitpose":
@@ -160,11 +174,10 @@ def _pose_backend_kwargs(opts: EvaluateOptions, protocol: Protocol) -> dict:
         return {}
     from ma_data.core.pose.detector import pick_detector
 
-    video = protocol.params.get("video_keypoints") or {}
-    preference = tuple(video.get("detector_preference") or ("rtdetr",))
+    video = VIDEO_KEYPOINTS.get(protocol.name, VIDEO_KEYPOINTS["mace2d-official"])
     return {
-        "detector_name": pick_detector(opts.detector, preference),
-        "invisible_joints": video.get("invisible_joints", "easy_vitpose"),
+        "detector_name": pick_detector(opts.detector, video["detector_preference"]),
+        "invisible_joints": video["invisible_joints"],
     }
 
 

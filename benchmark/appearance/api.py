@@ -13,6 +13,7 @@ import numpy as np
 
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.decode import iter_frames_bgr
+from benchmark.appearance.params import DEFAULT_FVD_CLIP_POLICY
 from benchmark.appearance.protocol import appearance_protocol
 from benchmark.inputs import item_failure
 from benchmark.results import MetricReport, MetricValue
@@ -166,7 +167,7 @@ def score_appearance(
     from tqdm import tqdm
 
     protocol = appearance_protocol(fvd_clips)  # ConfigError (a MaceError) for an unknown policy
-    fvd_policy = protocol.params["fvd"]["clip_policy"]
+    fvd_policy = protocol.params["fvd"].get("clip_policy", DEFAULT_FVD_CLIP_POLICY)
     if dims is None:
         dims = list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if gt_videos else [])
     dims = list(dict.fromkeys(dims))

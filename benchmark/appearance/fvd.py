@@ -6,7 +6,9 @@ StyleGAN-V (``src/metrics/frechet_video_distance.py``) feeds uint8 clips (B, 3, 
 mean and the population covariance (float64), and the distance is
 ``|mu_g - mu_r|^2 + tr(S_g + S_r - 2 sqrtm(S_g S_r))`` with scipy's ``sqrtm`` and the real part.
 
-Which clips feed the statistics is the protocol parameter ``fvd.clip_policy`` (recorded in every result):
+Which clips feed the statistics is the FVD clip policy, recorded in every result (``extra.fvd_clip_policy``,
+and in the protocol parameters: ``fvd.clips`` of ``vbench-appearance`` 1.0 states the default, another policy
+adds ``fvd.clip_policy`` and its own ``fvd.clips``, so its parameter hash differs):
 
 - ``"all-runs"`` (default): every non-overlapping run of ``CLIP_LEN`` = 16 consecutive frames of the paired
   frame range (frame i of pred with frame i of GT), so pred and GT contribute the same number of clips and a
@@ -20,7 +22,7 @@ Which clips feed the statistics is the protocol parameter ``fvd.clip_policy`` (r
 Why ``all-runs`` stays the default: neither MACE-Dance ("following Wan-Animate", Table 3) nor the Wan-Animate
 report states its FVD clip selection, frame count or backbone, and no evaluation code is released, so no
 choice is known to reproduce the paper; keeping the default keeps ``vbench-appearance`` 1.0 results meaning
-what they meant (no version bump needed). With one clip per video, the paper's 200-clip test set gives 200
+what they meant, with byte-identical protocol parameters (test sets pin their sha256). With one clip per video, the paper's 200-clip test set gives 200
 features for 400-d I3D statistics (singular covariances); 5 s clips give about five runs each under
 ``all-runs``. Choose ``stylegan-v`` (``--fvd-clips stylegan-v``) to compare with StyleGAN-V-protocol numbers.
 The value is set-level (no per-video value); with fewer clips than feature dimensions the covariances are

@@ -90,8 +90,9 @@ VBENCH_APPEARANCE = register_protocol(
             "fvd": {
                 "detector": "StyleGAN-V I3D TorchScript (rescale=True, resize=True, return_features=True)",
                 "clip_len": FVD_CLIP_LEN,
-                "clip_policy": DEFAULT_FVD_CLIP_POLICY,
-                "clips": FVD_CLIP_POLICIES[DEFAULT_FVD_CLIP_POLICY],
+                # the "all-runs" clip policy; these params stay byte-identical to 1.0 (test sets pin their
+                # sha256); another policy adds "clip_policy" and its own "clips" (see appearance_protocol)
+                "clips": "non-overlapping 16-frame runs of the paired frame range",
                 "stats": "mean and population covariance in float64; scipy sqrtm, real part",
             },
             "pairing": "frame i of pred with frame i of GT over min(T_pred, T_gt) frames",
@@ -102,7 +103,12 @@ VBENCH_APPEARANCE = register_protocol(
 
 
 def appearance_protocol(fvd_clip_policy: str | None = None) -> Protocol:
-    """``vbench-appearance`` with the FVD clip policy actually used, so results record it (default unchanged)."""
+    """``vbench-appearance`` with the FVD clip policy actually used, so results record it.
+
+    The default (``all-runs``) is the registered protocol itself, parameters unchanged; any other policy gives
+    the same name and version with ``fvd.clip_policy`` and ``fvd.clips`` set, so its parameters (and their
+    sha256, which test sets pin) differ from the default's and a board cannot mistake one for the other.
+    """
     policy = fvd_clip_policy or DEFAULT_FVD_CLIP_POLICY
     if policy not in FVD_CLIP_POLICIES:
         raise ConfigError(f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {policy!r}")

@@ -365,11 +365,6 @@ MACE2D_OFFICIAL = register_protocol(
             "frame_time": 1 / 30.0,
             "sliding_window": 2,
             "missing_frames": "zeros",
-            "video_keypoints": {
-                "applies_to": "video inputs scored with --pose vitpose",
-                "invisible_joints": "easy_vitpose",
-                "detector_preference": ["yolov8s", "rtdetr"],
-            },
             "normalization": "own",
             "norm_eps": 1e-4,
             "norm_ddof": 1,
@@ -402,10 +397,6 @@ STRICT_FIXES: dict[str, str] = {
     "min_seconds are skipped.",
     "bas_time": "official: motion and music beats compared as frame indices (velocity sample i vs frame i) -> "
     "strict: compared in seconds (velocity sample i at (i + 0.5)/fps), sigmas converted from 16 fps frames.",
-    "invisible_joints": "official (easy_ViTPose, video inputs with --pose vitpose): a joint whose heatmap is <= 0 "
-    "gets the argmax (-1, -1) and DARK-UDP neighbours read across joint maps, landing near the crop's top-left "
-    "corner with its negative confidence, and the features use it -> strict: the joint is marked missing "
-    "(confidence 0, listed in the track's meta['invisible_joints']) at its heatmap argmax inside the person box.",
     "sample_size": "official: silent when n_samples < feature dimension (singular covariances) -> strict: a "
     "warning in the results.",
     "bas_without_beats": "official: a clip whose GT music has no beat in the window (silent, beatless) or is "
@@ -449,11 +440,6 @@ MACE2D_STRICT = register_protocol(
             "reference_fps": 16.0,
             "sliding_window": 2,
             "missing_frames": "interpolate",
-            "video_keypoints": {
-                "applies_to": "video inputs scored with --pose vitpose",
-                "invisible_joints": "missing",
-                "detector_preference": ["rtdetr", "yolov8s"],
-            },
             "min_detection_rate": 0.5,
             "normalization": "gt",
             "norm_eps": 1e-4,

@@ -64,17 +64,24 @@ def test_stylegan_v_policy_caps_the_number_of_videos(monkeypatch):
 
 
 def test_policy_is_recorded_and_the_default_is_unchanged():
+    from benchmark.leaderboard.testset import params_sha256
+
     assert VBENCH_APPEARANCE.version == "1.0"
-    assert VBENCH_APPEARANCE.params["fvd"]["clip_policy"] == "all-runs"
-    assert appearance_protocol() is VBENCH_APPEARANCE
+    default_fvd = {
+        "detector": "StyleGAN-V I3D TorchScript (rescale=True, resize=True, return_features=True)",
+        "clip_len": 16,
+        "clips": "non-overlapping 16-frame runs of the paired frame range",
+        "stats": "mean and population covariance in float64; scipy sqrtm, real part",
+    }
+    assert VBENCH_APPEARANCE.params["fvd"] == default_fvd  # 1.0's parameters, unchanged
+    assert appearance_protocol() is VBENCH_APPEARANCE and appearance_protocol("all-runs") is VBENCH_APPEARANCE
     sgv = appearance_protocol("stylegan-v")
     assert (
         sgv.params["fvd"]["clip_policy"] == "stylegan-v"
         and "one clip per video" in sgv.params["fvd"]["clips"]
     )
-    assert (
-        VBENCH_APPEARANCE.params["fvd"]["clip_policy"] == "all-runs"
-    )  # the registered protocol is untouched
+    assert params_sha256(sgv.params) != params_sha256(VBENCH_APPEARANCE.params)  # a board tells them apart
+    assert VBENCH_APPEARANCE.params["fvd"] == default_fvd  # the registered protocol is untouched
     with pytest.raises(ValueError, match="clip policy"):
         FvdDimension(device="cpu", detector=MeanStdDetector(), clip_policy="random")
 
