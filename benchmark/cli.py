@@ -60,6 +60,15 @@ def main() -> None:
     help="Keypoint extractor for video inputs (vitpose = the official model; needs its weights).",
 )
 @click.option(
+    "--detector",
+    type=click.Choice(["auto", "yolov8s", "rtdetr"]),
+    default="auto",
+    show_default=True,
+    help="Person detector of --pose vitpose: yolov8s (the official one; its weights are AGPL-3.0) or rtdetr "
+    "(Apache-2.0). auto: the protocol's preference among those whose weights are cached (mace2d-official: "
+    "yolov8s first; mace2d-strict: rtdetr first).",
+)
+@click.option(
     "--dims",
     default="motion",
     show_default=True,
@@ -70,6 +79,13 @@ def main() -> None:
     default=None,
     help="Comma-separated VBench/animation dimensions (default: all six VBench ones, plus "
     "fvd,ssim,lpips,psnr when --gt is given).",
+)
+@click.option(
+    "--fvd-clips",
+    type=click.Choice(["all-runs", "stylegan-v"]),
+    default=None,
+    help="FVD clip policy (recorded in the results): all-runs = every non-overlapping 16-frame run of each "
+    "video (the vbench-appearance default); stylegan-v = one 16-frame clip per video, as StyleGAN-V's fvd2048_16f.",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Write the results JSON here.")
 @click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")

@@ -32,6 +32,22 @@ from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
     help="Pose backend: " + "; ".join(f"{k} = {v[2]}" for k, v in BACKENDS.items()) + ".",
 )
 @click.option(
+    "--detector",
+    type=click.Choice(["auto", "yolov8s", "rtdetr"]),
+    default="auto",
+    show_default=True,
+    help="Person detector of --pose vitpose: yolov8s (official; AGPL-3.0 weights) or rtdetr (Apache-2.0); "
+    "auto = yolov8s when its weights are cached, else rtdetr.",
+)
+@click.option(
+    "--invisible-joints",
+    type=click.Choice(["easy_vitpose", "missing"]),
+    default="easy_vitpose",
+    show_default=True,
+    help="--pose vitpose: joints whose heatmap is <= 0 decoded as easy_ViTPose does (official: near the crop's "
+    "top-left corner) or marked missing (confidence 0).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["json", "npz"]),
@@ -43,7 +59,9 @@ from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 @click.option(
     "--no-cache", is_flag=True, help="Re-extract even when a cached track exists (default: use the cache)."
 )
-def keypoints(video_dir: Path, out_dir: Path, pose: str, fmt: str, no_cache: bool) -> None:
+def keypoints(
+    video_dir: Path, out_dir: Path, pose: str, detector: str, invisible_joints: str, fmt: str, no_cache: bool
+) -> None:
     """Extract ViTPose-25 keypoint tracks from every video in --videos into --out.
 
     A video that cannot be processed is reported and skipped; the exit code is 2 only when none could be.
@@ -58,7 +76,14 @@ def keypoints(video_dir: Path, out_dir: Path, pose: str, fmt: str, no_cache: boo
     if not videos:
         found = f"; unusable: {'; '.join(list(unusable.values())[:2])}" if unusable else ""
         raise MaceError(f"{video_dir}: no videos found ({' '.join(VIDEO_SUFFIXES)}){found}")
-    tracks, errors = extract_tracks(videos, pose, cache=not no_cache, progress=True)
+    kwargs = {}
+    if pose == "vitpose":
+        from ma_data.core.pose.detector import pick_detector
+
+        kwargs = {"detector_name": pick_detector(detector), "invisible_joints": invisible_joints}
+    elif detector != "auto" or invisible_joints != "easy_vitpose":
+        raise MaceError("--detector and --invisible-joints apply to --pose vitpose")
+    tracks, errors = extract_tracks(videos, pose, cache=not no_cache, progress=True, backend_kwargs=kwargs)
     errors = {**unusable, **errors}
     if tracks:  # a failed run leaves no empty output folder behind
         out_dir.mkdir(parents=True, exist_ok=True)

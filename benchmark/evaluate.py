@@ -43,6 +43,7 @@ class EvaluateOptions:
     audio_dir: Path | None = None
     protocol: str = "mace2d-official"
     pose: str = "mediapipe"
+    detector: str = "auto"
     dims: str = "motion"
     appearance_dims: str | None = None
     out: Path | None = None
@@ -52,6 +53,7 @@ class EvaluateOptions:
     seed: int = 0
     device: str = "cpu"
     no_cache: bool = False
+    fvd_clips: str | None = None
 
     def dim_list(self) -> list[str]:
         dims = [d.strip() for d in self.dims.split(",") if d.strip()]
@@ -150,8 +152,40 @@ def _motion_inputs_from_keypoints(
     return paired, gt, pred, fps
 
 
-def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dict, dict, dict]:
+#: Keypoint extraction of video inputs with ``--pose vitpose``, per motion protocol (recorded in the results
+#: under ``inputs.motion.keypoint_extraction`` and in each track's metadata). Side by side:
+#: - ``mace2d-official``: easy_ViTPose's invisible-joint rule (a joint whose heatmap is <= 0 gets the argmax
+#:   (-1, -1) and DARK-UDP neighbours read across joint maps: it lands near the crop's top-left corner with its
+#:   negative confidence, and the official features use it), YOLOv8s first as the official extractor;
+#: - ``mace2d-strict``: such a joint is marked missing (confidence 0, listed in meta["invisible_joints"]) at
+#:   its heatmap argmax inside the person box; RT-DETR (Apache-2.0) first.
+#: Kept out of the protocols' parameters so their pinned sha256 (test sets) stay valid for keypoint inputs.
+VIDEO_KEYPOINTS: dict[str, dict] = {
+    "mace2d-official": {"invisible_joints": "easy_vitpose", "detector_preference": ("yolov8s", "rtdetr")},
+    "mace2d-strict": {"invisible_joints": "missing", "detector_preference": ("rtdetr", "yolov8s")},
+}
+
+
+def _pose_backend_kwargs(opts: EvaluateOptions, protocol: Protocol) -> dict:
+    """The protocol's keypoint options for ``--pose vitpose``: invisible-joint rule and detector."""
+    if opts.pose != "vitpose":
+        if opts.detector != "auto":
+            raise MaceError(f"--detector {opts.detector} applies to --pose vitpose (got --pose {opts.pose})")
+        return {}
+    from ma_data.core.pose.detector import pick_detector
+
+    video = VIDEO_KEYPOINTS.get(protocol.name, VIDEO_KEYPOINTS["mace2d-official"])
+    return {
+        "detector_name": pick_detector(opts.detector, video["detector_preference"]),
+        "invisible_joints": video["invisible_joints"],
+    }
+
+
+def _motion_inputs_from_videos(
+    opts: EvaluateOptions, protocol: Protocol
+) -> tuple[PairedInputs, dict, dict, dict, dict]:
     from ma_data.core.pose.extract import extract_tracks
+    from ma_data.core.pose.registry import get_backend
 
     if opts.gt_dir is None:
         raise MaceError("motion scoring of videos needs --gt DIR (ground-truth videos)")
@@ -170,18 +204,27 @@ def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dic
         sides["GT audio"] = dict(sides["GT video"])
         problems["GT audio"] = {}  # the GT video's own problem is reported once
     paired = pair_by_stem(sides, problems)
+    kwargs = _pose_backend_kwargs(opts, protocol)
     if not paired.stems:
-        return paired, {}, {}, {}
+        return paired, {}, {}, {}, {}
+    try:
+        backend = get_backend(opts.pose, **kwargs)
+    except ImportError as exc:
+        raise MaceError(f"pose backend {opts.pose!r} is not installed: {exc}") from None
     arrays: dict[str, dict[str, np.ndarray]] = {}
     rates: dict[str, dict[str, float | None]] = {}
-    for side in ("GT video", "generated video"):
-        videos = {s: sides[side][s] for s in paired.stems}
-        click.echo(f"extracting keypoints ({opts.pose}) from {len(videos)} {side}s", err=True)
-        tracks, errors = extract_tracks(videos, opts.pose, cache=not opts.no_cache, progress=True)
-        for stem, err in errors.items():
-            paired.skipped.setdefault(stem, f"{side}: {err}")
-        arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
-        rates[side] = {s: t.fps for s, t in tracks.items()}
+    try:
+        for side in ("GT video", "generated video"):
+            videos = {s: sides[side][s] for s in paired.stems}
+            click.echo(f"extracting keypoints ({opts.pose}) from {len(videos)} {side}s", err=True)
+            tracks, errors = extract_tracks(videos, backend=backend, cache=not opts.no_cache, progress=True)
+            for stem, err in errors.items():
+                paired.skipped.setdefault(stem, f"{side}: {err}")
+            arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
+            rates[side] = {s: t.fps for s, t in tracks.items()}
+        extraction = backend.describe()  # name, version, weights hash (+ detector, invisible-joint rule)
+    finally:
+        backend.close()
     gt, pred = arrays["GT video"], arrays["generated video"]
     for side in ("GT video", "generated video"):
         for stem, rate in rates[side].items():
@@ -190,7 +233,7 @@ def _motion_inputs_from_videos(opts: EvaluateOptions) -> tuple[PairedInputs, dic
                 paired.skipped.setdefault(stem, f"{sides[side][stem]}: {problem}")
     paired.stems = [s for s in paired.stems if s in gt and s in pred and s not in paired.skipped]
     fps = {s: (rates["GT video"][s], rates["generated video"][s]) for s in paired.stems}
-    return paired, gt, pred, fps
+    return paired, gt, pred, fps, extraction
 
 
 def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
@@ -207,8 +250,9 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
         if opts.gt_keypoints is None or opts.pred_keypoints is None:
             raise MaceError("--pred-keypoints and --gt-keypoints go together")
         paired, gt, pred, fps = _motion_inputs_from_keypoints(opts, protocol)
+        extraction = None
     else:
-        paired, gt, pred, fps = _motion_inputs_from_videos(opts)
+        paired, gt, pred, fps, extraction = _motion_inputs_from_videos(opts, protocol)
 
     beats: dict[str, np.ndarray] = {}
     audio_seconds: dict[str, float] = {}
@@ -245,9 +289,10 @@ def run_motion(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
                 fps=fps[stem][1],
             )
     paired.stems = [s for s in stems if s in report.per_sample]
-    return report, {
-        "motion": {"sides": {k: str(v) for k, v in _side_dirs(opts).items()}, **hash_inputs(paired)}
-    }
+    motion_inputs = {"sides": {k: str(v) for k, v in _side_dirs(opts).items()}, **hash_inputs(paired)}
+    if extraction is not None:
+        motion_inputs["keypoint_extraction"] = extraction
+    return report, {"motion": motion_inputs}
 
 
 def _side_dirs(opts: EvaluateOptions) -> dict[str, Path]:
@@ -267,7 +312,9 @@ def run_appearance(opts: EvaluateOptions) -> tuple[MetricReport, dict]:
     gt = collect_videos(opts.gt_dir) if opts.gt_dir is not None else None
     others = set(list_by_stem(opts.pred_dir, VIDEO_SUFFIXES, "generated video")) - set(pred)
     dims = [d.strip() for d in opts.appearance_dims.split(",")] if opts.appearance_dims else None
-    report = score_appearance(pred, gt, dims=dims, device=opts.device, progress=True, n_boot=opts.n_boot)
+    report = score_appearance(
+        pred, gt, dims=dims, device=opts.device, progress=True, n_boot=opts.n_boot, fvd_clips=opts.fvd_clips
+    )
     for stem in sorted(others):
         report.skipped.setdefault(stem, f"not a VBench input type ({'/'.join(VBENCH_SUFFIXES)})")
     # Entries VBench's selection would pick by name but that are not regular files (folders, FIFOs, symlink

@@ -13,7 +13,8 @@ import numpy as np
 
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.decode import iter_frames_bgr
-from benchmark.appearance.protocol import VBENCH_APPEARANCE
+from benchmark.appearance.params import DEFAULT_FVD_CLIP_POLICY
+from benchmark.appearance.protocol import appearance_protocol
 from benchmark.inputs import item_failure
 from benchmark.results import MetricReport, MetricValue
 from benchmark.stats import bootstrap_ci
@@ -57,9 +58,13 @@ def _load_factory(spec: str) -> Callable[..., VideoDimension]:
 
 
 def build_dimensions(
-    dims: list[str], device: str = "cpu", batch_size: int = 16
+    dims: list[str], device: str = "cpu", batch_size: int = 16, options: dict[str, dict] | None = None
 ) -> tuple[list[VideoDimension], dict[str, str]]:
-    """Instantiate the dimensions for ``dims``; returns (instances, {dim: reason it cannot run})."""
+    """Instantiate the dimensions for ``dims``; returns (instances, {dim: reason it cannot run}).
+
+    ``options`` maps a metric key to extra constructor arguments of its dimension (e.g. ``{"fvd":
+    {"clip_policy": "stylegan-v"}}``).
+    """
     unknown = [d for d in dims if d not in ALL_DIMS]
     if unknown:
         raise MaceError(f"unknown appearance dimension(s) {unknown}; known: {', '.join(ALL_DIMS)}")
@@ -71,7 +76,8 @@ def build_dimensions(
     for spec, keys in groups.items():
         try:
             factory = _load_factory(spec)
-            instances.append(factory(tuple(keys), device=device, batch_size=batch_size))
+            extra = {k: v for key in keys for k, v in (options or {}).get(key, {}).items()}
+            instances.append(factory(tuple(keys), device=device, batch_size=batch_size, **extra))
         except MissingWeightError as exc:
             failed.update({k: str(exc) for k in keys})
         except ModuleNotFoundError as exc:
@@ -147,6 +153,7 @@ def score_appearance(
     batch_size: int = 16,
     progress: bool = True,
     n_boot: int = 1000,
+    fvd_clips: str | None = None,
 ) -> MetricReport:
     """Score ``pred_videos`` (stem -> path) on the VBench appearance dimensions and, with ``gt_videos``,
     the full-reference metrics. Values are on VBench's raw scale (IQ / 100 as VBench's aggregate).
@@ -154,9 +161,13 @@ def score_appearance(
     ``dims`` defaults to the six VBench dimensions plus ``ssim, psnr, lpips, fvd`` when GT is given. A
     dimension that cannot run (missing weight) is reported in ``warnings`` and ``extra['skipped_dims']``
     while the others run; a video that cannot be decoded is listed in ``skipped`` with the reason.
+    ``fvd_clips`` is the FVD clip policy (``"all-runs"``, the default, or ``"stylegan-v"``); the report's
+    protocol records it.
     """
     from tqdm import tqdm
 
+    protocol = appearance_protocol(fvd_clips)  # ConfigError (a MaceError) for an unknown policy
+    fvd_policy = protocol.params["fvd"].get("clip_policy", DEFAULT_FVD_CLIP_POLICY)
     if dims is None:
         dims = list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if gt_videos else [])
     dims = list(dict.fromkeys(dims))
@@ -167,7 +178,9 @@ def score_appearance(
             if d in FULL_REFERENCE_DIMS:
                 skipped_dims[d] = f"{d}: needs GT videos (--gt)"
         dims = [d for d in dims if d not in FULL_REFERENCE_DIMS]
-    dimensions, failed = build_dimensions(dims, device=device, batch_size=batch_size)
+    dimensions, failed = build_dimensions(
+        dims, device=device, batch_size=batch_size, options={"fvd": {"clip_policy": fvd_policy}}
+    )
     skipped_dims.update(failed)
     if not dimensions:
         reasons = "; ".join(skipped_dims.values()) or "no dimension requested"
@@ -203,6 +216,7 @@ def score_appearance(
         n_clips = getattr(inst, "n_clips", None)
         if n_clips is not None:
             extra["fvd_clips"] = n_clips
+            extra["fvd_clip_policy"] = fvd_policy
             if 0 < n_clips <= 400:
                 warnings.append(f"fvd: {n_clips} clips for 400-d I3D features; covariances are singular")
     for dim in dims:
@@ -217,7 +231,7 @@ def score_appearance(
         per_sample=per_sample,
         skipped=skipped,
         n_samples=len(scored),
-        protocol=VBENCH_APPEARANCE,
+        protocol=protocol,
         warnings=warnings,
         extra={
             "dims_requested": dims + sorted(set(skipped_dims) - set(dims)),

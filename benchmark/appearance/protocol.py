@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 from benchmark.appearance.params import (
     DATA_RANGE,
+    DEFAULT_FVD_CLIP_POLICY,
+    FVD_CLIP_LEN,
+    FVD_CLIP_POLICIES,
     PSNR_MAX_DB,
     SSIM_K1,
     SSIM_K2,
@@ -11,6 +16,7 @@ from benchmark.appearance.params import (
     SSIM_WINDOW,
 )
 from benchmark.protocols import Protocol, register_protocol
+from ma_data.core.errors import ConfigError
 
 VBENCH_APPEARANCE = register_protocol(
     Protocol(
@@ -83,7 +89,9 @@ VBENCH_APPEARANCE = register_protocol(
             },
             "fvd": {
                 "detector": "StyleGAN-V I3D TorchScript (rescale=True, resize=True, return_features=True)",
-                "clip_len": 16,
+                "clip_len": FVD_CLIP_LEN,
+                # the "all-runs" clip policy; these params stay byte-identical to 1.0 (test sets pin their
+                # sha256); another policy adds "clip_policy" and its own "clips" (see appearance_protocol)
                 "clips": "non-overlapping 16-frame runs of the paired frame range",
                 "stats": "mean and population covariance in float64; scipy sqrtm, real part",
             },
@@ -92,3 +100,26 @@ VBENCH_APPEARANCE = register_protocol(
         },
     )
 )
+
+
+def appearance_protocol(fvd_clip_policy: str | None = None) -> Protocol:
+    """``vbench-appearance`` with the FVD clip policy actually used, so results record it.
+
+    The default (``all-runs``) is the registered protocol itself, parameters unchanged; any other policy gives
+    the same name and version with ``fvd.clip_policy`` and ``fvd.clips`` set, so its parameters (and their
+    sha256, which test sets pin) differ from the default's and a board cannot mistake one for the other.
+    """
+    policy = fvd_clip_policy or DEFAULT_FVD_CLIP_POLICY
+    if policy not in FVD_CLIP_POLICIES:
+        raise ConfigError(f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {policy!r}")
+    if policy == DEFAULT_FVD_CLIP_POLICY:
+        return VBENCH_APPEARANCE
+    params = copy.deepcopy(VBENCH_APPEARANCE.params)
+    params["fvd"].update(clip_policy=policy, clips=FVD_CLIP_POLICIES[policy])
+    return Protocol(
+        name=VBENCH_APPEARANCE.name,
+        version=VBENCH_APPEARANCE.version,
+        kind=VBENCH_APPEARANCE.kind,
+        description=VBENCH_APPEARANCE.description,
+        params=params,
+    )

@@ -1,10 +1,10 @@
-"""Person detection for top-down pose: RT-DETR from transformers (no torchvision, no ultralytics).
+"""Person detectors for top-down pose, by name: ``yolov8s`` (the official one) and ``rtdetr``.
 
-The official extractor uses ultralytics YOLOv8s (AGPL-3.0) at 320 px and keeps person boxes with confidence
-above 0.35. We use RT-DETR (Apache-2.0) through ``transformers.RTDetrForObjectDetection`` with the same 0.35
-threshold; boxes differ slightly from YOLO's, which moves keypoints by a few pixels at most because the crop is
-padded and the pose model re-localises every joint. Any object with ``detect(frame) -> (N, 5)`` and
-``weights_hash`` can stand in (see :class:`PersonDetector`).
+The official extractor uses ultralytics YOLOv8s at 320 px and keeps person boxes with confidence above 0.35:
+:mod:`ma_data.core.pose.yolov8` re-implements exactly that (no ultralytics, no torchvision), but its weights are
+**AGPL-3.0**. RT-DETR (Apache-2.0, ``transformers.RTDetrForObjectDetection``, same 0.35 threshold) is the
+permissively licensed alternative; its boxes differ from YOLO's, which moves keypoints through the crop. Any
+object with ``name``, ``detect(frame) -> (N, 5)`` and ``weights_hash`` can stand in (:class:`PersonDetector`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,51 @@ from typing import Protocol
 
 import numpy as np
 
-from ma_data.core.errors import FormatError
+from ma_data.core.errors import ConfigError, FormatError
 
 DETECTOR_WEIGHT = "rtdetr-r18vd-coco-o365"
 PERSON_THRESHOLD = 0.35
+
+#: detector name -> (module, class, registry weight, licence of the weights)
+DETECTORS: dict[str, tuple[str, str, str, str]] = {
+    "yolov8s": ("ma_data.core.pose.yolov8", "YoloV8PersonDetector", "yolov8s", "AGPL-3.0"),
+    "rtdetr": ("ma_data.core.pose.detector", "RTDetrPersonDetector", DETECTOR_WEIGHT, "Apache-2.0"),
+}
+DEFAULT_DETECTOR = "rtdetr"
+
+
+def detector_weight(name: str) -> str:
+    """Registry weight name of detector ``name``."""
+    if name not in DETECTORS:
+        raise ConfigError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
+    return DETECTORS[name][2]
+
+
+def pick_detector(name: str, preference: tuple[str, ...] = ("yolov8s", "rtdetr")) -> str:
+    """``name`` itself, or for ``"auto"`` the first of ``preference`` whose weights are in the cache (else the
+    first, so that the missing-weight error names it)."""
+    if name != "auto":
+        detector_weight(name)
+        return name
+    from ma_data.core.errors import MissingWeightError
+    from ma_data.core.weights import resolve_weight
+
+    for candidate in preference:
+        try:
+            resolve_weight(detector_weight(candidate), verify=False)  # presence; hashes are checked on load
+            return candidate
+        except MissingWeightError:
+            continue
+    return preference[0]
+
+
+def build_detector(name: str, device: str = "cpu") -> PersonDetector:
+    """Instantiate detector ``name`` from its cached weights."""
+    import importlib
+
+    detector_weight(name)
+    module, cls, _, _ = DETECTORS[name]
+    return getattr(importlib.import_module(module), cls)(device=device)
 
 
 class PersonDetector(Protocol):
@@ -47,6 +88,15 @@ def directory_fingerprint(path: Path) -> str:
             digest.update(item.read_bytes())
         else:
             digest.update(str(item.stat().st_size).encode())
+    return digest.hexdigest()
+
+
+def state_fingerprint(model) -> str:
+    """sha256 over a model's tensors (for models passed in directly, e.g. in tests)."""
+    digest = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 

@@ -18,7 +18,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "vitpose": (
         "ma_data.core.pose.vitpose_backend",
         "ViTPoseBackend",
-        "ViTPose-S coco_25 (easy_ViTPose checkpoint) + RT-DETR person detector; the official protocol's model",
+        "ViTPose-S coco_25 (easy_ViTPose checkpoint) + a person detector (YOLOv8s, official; or RT-DETR); the official model",
     ),
 }
 DEFAULT_BACKEND = "mediapipe"

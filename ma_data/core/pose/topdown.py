@@ -7,15 +7,34 @@ easy_ViTPose (the official MACE-Dance extractor) does not use an affine warp. Pe
 3. resizes the padded crop to 192x256 (bilinear), scales to [0, 1] and normalises with ImageNet mean/std;
 4. decodes the 48x64 heatmaps with DARK refinement under UDP ("unbiased data processing"): integer argmax,
    then one Newton step on the log of the Gaussian-blurred (11x11) heatmap, then maps heatmap coordinates to
-   the crop with ``x = px * w / (W - 1) + (w // 2 - w / 2)`` (its box centre is ``w // 2``, an integer);
+   the crop with ``x = px * w / (W - 1) + w // 2 - w / 2`` (its box centre is ``w // 2``, an integer);
 5. adds the crop's offset in the image. The confidence is the raw heatmap maximum.
 
-These functions re-implement those steps (vectorised); they are tested on synthetic heatmaps with known peaks.
+Invisible joints (a heatmap whose maximum is <= 0, which a trained model produces for a joint it cannot see)
+are decoded by one of two named rules (:data:`INVISIBLE_JOINT_RULES`):
+
+- ``"easy_vitpose"`` (the official extractor, used by ``mace2d-official``): ``_get_max_preds`` replaces the
+  argmax by (-1, -1); ``post_dark_udp`` then gathers the Newton-step neighbours by *flat* index into the
+  edge-padded log-heatmaps of the whole crop, so the reads at offsets -1, -(W+2), -(W+3) fall into the previous
+  joint's padded map (joint 0 wraps to the last joint's, since easy_ViTPose decodes one crop per call). The
+  point lands near the crop's top-left corner (exactly on it when the previous map is flat and positive), and
+  keeps its (non-positive) heatmap maximum as confidence.
+- ``"missing"`` (``mace2d-strict``): the joint is marked missing: confidence 0 (and listed by the backend in
+  the track's ``meta["invisible_joints"]``); its position is the heatmap argmax decoded as for a visible joint
+  (the flat log-heatmap there gives a zero Newton step), i.e. a point inside the person box, not a corner.
+
+Visible joints decode identically under both rules. The arithmetic follows the reference's dtypes: argmax
+coordinates, blur, log and derivatives in float32, the regularised Hessian inverted in float64, the refined
+heatmap coordinate and the crop coordinate rounded to float32 (``easy_ViTPose/vit_utils/top_down_eval.py``
+and ``post_processing/post_transforms.py`` at JunkyByte/easy_ViTPose@4f2ba44). Everything is vectorised over
+crops and joints; each crop reads only its own maps, as the per-crop reference call does.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ma_data.core.errors import ConfigError
 
 INPUT_SIZE = (192, 256)  # (width, height) fed to ViTPose
 ASPECT = 3 / 4  # width / height of the crop
@@ -59,6 +78,25 @@ def preprocess(crop: np.ndarray) -> np.ndarray:
     return ((resized - MEAN) / STD).transpose(2, 0, 1).astype(np.float32)
 
 
+#: Named rules for joints whose whole heatmap is <= 0 (see the module docstring).
+INVISIBLE_JOINT_RULES: dict[str, str] = {
+    "easy_vitpose": "official easy_ViTPose behaviour: argmax replaced by (-1, -1), DARK-UDP neighbours read by "
+    "flat index (partly from the previous joint's padded map); the point lands near the crop's top-left corner "
+    "and keeps its non-positive confidence",
+    "missing": "joint marked missing: confidence 0 (listed in the track's meta['invisible_joints']); position = "
+    "the heatmap argmax inside the person box",
+}
+DEFAULT_INVISIBLE_RULE = "easy_vitpose"
+
+
+def check_invisible_rule(rule: str) -> str:
+    if rule not in INVISIBLE_JOINT_RULES:
+        raise ConfigError(
+            f"invisible-joint rule must be one of {', '.join(INVISIBLE_JOINT_RULES)}, got {rule!r}"
+        )
+    return rule
+
+
 def _blur(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
     import cv2
 
@@ -69,77 +107,105 @@ def _blur(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
 
 
 def argmax_heatmaps(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer peak (x, y) per heatmap and its value: (N, K, 2) float, (N, K)."""
+    """Integer peak (x, y) per heatmap and its value: (N, K, 2) float32, (N, K) float32."""
     n, k, h, w = heatmaps.shape
     flat = heatmaps.reshape(n, k, -1)
     idx = flat.argmax(axis=-1)
-    peak = np.stack([idx % w, idx // w], axis=-1).astype(np.float64)
-    return peak, np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
+    peak = np.stack([idx % w, idx // w], axis=-1).astype(np.float32)
+    return peak, flat.max(axis=-1)
+
+
+def invisible_joints(heatmaps: np.ndarray) -> np.ndarray:
+    """(N, K) bool: joints whose whole heatmap is <= 0 (easy_ViTPose's ``maxvals > 0`` test fails)."""
+    return ~(np.asarray(heatmaps).reshape(*np.shape(heatmaps)[:2], -1).max(axis=-1) > 0.0)
 
 
 def dark_refine(
     heatmaps: np.ndarray, peaks: np.ndarray, kernel: int = DARK_KERNEL, max_step: float | None = None
 ) -> np.ndarray:
-    """DARK sub-pixel refinement: one Newton step on log(blurred heatmap) at the integer peak.
+    """DARK-UDP refinement exactly as easy_ViTPose's ``post_dark_udp``: one Newton step on the log-heatmap.
 
-    Derivatives are central differences on the edge-padded log-heatmap (blur, clip to [0.001, 50], log),
-    and the Hessian is regularised by float32 eps, as in mmpose's UDP variant. On a non-Gaussian heatmap
-    (e.g. a flat one for an invisible joint) the Newton step can be huge, and easy_ViTPose keeps it; so do we
-    unless ``max_step`` (heatmap pixels) is given. A non-finite step is always dropped (the integer peak is
-    kept), since NaN keypoints would make the whole track invalid.
+    ``heatmaps`` (N, K, H, W) are blurred (``kernel``), clipped to [0.001, 50] and logged in float32, edge-padded
+    by one pixel and flattened per crop; the seven neighbours of each (float32) coordinate are gathered by flat
+    index ``x + 1 + (y + 1) * (W + 2) + k * (W + 2) * (H + 2)``, negative indices wrapping to the end of the
+    crop's array (so a (-1, -1) coordinate reads the previous joint's map). The Hessian plus float32 eps on the
+    diagonal is inverted in float64 and the step subtracted in float32. ``max_step`` (heatmap pixels; not in the
+    reference) keeps the integer coordinate where the step is larger; a singular Hessian (where the reference
+    raises) gives no step. Returns (N, K, 2) float32.
     """
-    n, k, h, w = heatmaps.shape
-    logh = np.log(np.clip(_blur(heatmaps.astype(np.float32), kernel), 0.001, 50)).astype(np.float64)
-    padded = np.pad(logh, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
-    px = peaks[..., 0].astype(int) + 1
-    py = peaks[..., 1].astype(int) + 1
-    ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    hm = _blur(np.asarray(heatmaps, np.float32), kernel)
+    np.clip(hm, 0.001, 50, out=hm)
+    np.log(hm, out=hm)
+    n, k, h, w = hm.shape
+    row = w + 2
+    padded = np.pad(hm, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge").reshape(n, -1)
+    coords = np.asarray(peaks, np.float32)
+    index = coords[..., 0] + 1 + (coords[..., 1] + 1) * row  # float32, as the reference
+    index = (index + np.float32(row * (h + 2)) * np.arange(k, dtype=np.float32)).astype(np.int64)
 
-    def at(dy: int, dx: int) -> np.ndarray:
-        return padded[ni, ki, py + dy, px + dx]
+    def at(offset: int) -> np.ndarray:
+        return np.take_along_axis(padded, (index + offset) % padded.shape[1], axis=1)  # wrap like a[-1]
 
-    c = at(0, 0)
-    dx = 0.5 * (at(0, 1) - at(0, -1))
-    dy = 0.5 * (at(1, 0) - at(-1, 0))
-    dxx = at(0, 1) - 2 * c + at(0, -1)
-    dyy = at(1, 0) - 2 * c + at(-1, 0)
-    dxy = 0.5 * (at(1, 1) - at(0, 1) - at(1, 0) + 2 * c - at(0, -1) - at(-1, 0) + at(-1, -1))
-    hess = np.stack([np.stack([dxx, dxy], -1), np.stack([dxy, dyy], -1)], -2)
-    hess = hess + np.finfo(np.float32).eps * np.eye(2)
-    grad = np.stack([dx, dy], -1)[..., None]
-    step = (np.linalg.inv(hess) @ grad)[..., 0]
-    bad = ~np.isfinite(step).all(axis=-1)
+    i_, ix1, iy1, ix1y1 = at(0), at(1), at(row), at(row + 1)
+    ix1_y1_, ix1_, iy1_ = at(-row - 1), at(-1), at(-row)
+    dx = 0.5 * (ix1 - ix1_)
+    dy = 0.5 * (iy1 - iy1_)
+    dxx = ix1 - 2 * i_ + ix1_
+    dyy = iy1 - 2 * i_ + iy1_
+    dxy = 0.5 * (ix1y1 - ix1 - iy1 + i_ + i_ - ix1_ - iy1_ + ix1_y1_)
+    derivative = np.stack([dx, dy], axis=-1)[..., None]  # (N, K, 2, 1) float32
+    hessian = np.stack([dxx, dxy, dxy, dyy], axis=-1).reshape(n, k, 2, 2) + np.finfo(np.float32).eps * np.eye(
+        2
+    )
+    try:
+        inverse = np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:  # the reference crashes here; keep the integer coordinate instead
+        singular = np.linalg.det(hessian) == 0
+        hessian[singular] = np.eye(2)
+        inverse = np.linalg.inv(hessian)
+        inverse[singular] = 0.0
+    step = np.einsum("ijmn,ijnk->ijmk", inverse, derivative)[..., 0]
     if max_step is not None:
-        bad |= np.abs(step).max(axis=-1) > max_step
-    step[bad] = 0.0
-    return peaks - step
+        step[np.abs(step).max(axis=-1) > max_step] = 0.0
+    return (coords - step).astype(np.float32)
 
 
 def heatmap_to_crop(coords: np.ndarray, heatmap_size: tuple[int, int], crop_size: np.ndarray) -> np.ndarray:
-    """UDP mapping from heatmap (x, y) to crop pixels, with easy_ViTPose's integer box centre.
+    """UDP mapping from heatmap (x, y) to crop pixels, with easy_ViTPose's integer box centre (float64).
 
-    ``heatmap_size`` is (W, H); ``crop_size`` is (N, 2) crop (width, height) per person.
+    ``heatmap_size`` is (W, H); ``crop_size`` is (N, 2) crop (width, height) per person. As the reference's
+    ``transform_preds``: ``x * (w / (W - 1)) + w // 2 - w * 0.5``.
     """
     hw, hh = heatmap_size
-    size = np.asarray(crop_size, np.float64)[:, None, :]  # (N, 1, 2)
+    size = np.asarray(crop_size, np.int64).reshape(-1, 1, 2)  # (N, 1, 2)
     scale = size / np.array([hw - 1.0, hh - 1.0])
-    centre_shift = np.floor(size / 2) - size / 2  # center = w // 2 in easy_ViTPose, not w / 2
-    return coords * scale + centre_shift
+    return np.asarray(coords, np.float64) * scale + size // 2 - size * 0.5
 
 
 def decode_heatmaps(
-    heatmaps: np.ndarray, crop_sizes: np.ndarray, refine: bool = True, max_step: float | None = None
+    heatmaps: np.ndarray,
+    crop_sizes: np.ndarray,
+    refine: bool = True,
+    max_step: float | None = None,
+    invisible: str = DEFAULT_INVISIBLE_RULE,
 ) -> np.ndarray:
-    """(N, K, H, W) heatmaps -> (N, K, 3) ``(x, y, conf)`` in crop pixels (conf = raw heatmap maximum).
+    """(N, K, H, W) heatmaps -> (N, K, 3) ``(x, y, conf)`` in crop pixels (float64 holding float32 values).
 
-    ``refine`` applies DARK (as easy_ViTPose); ``max_step`` bounds its Newton step (see :func:`dark_refine`).
+    ``conf`` is the raw heatmap maximum; ``refine`` applies DARK-UDP (as easy_ViTPose); ``max_step`` bounds its
+    Newton step (see :func:`dark_refine`); ``invisible`` names the rule for joints whose heatmap is <= 0
+    (:data:`INVISIBLE_JOINT_RULES`).
     """
+    check_invisible_rule(invisible)
     heatmaps = np.asarray(heatmaps, np.float32)
     if heatmaps.ndim != 4:
         raise ValueError(f"heatmaps must be (N, K, H, W), got {heatmaps.shape}")
     peaks, maxvals = argmax_heatmaps(heatmaps)
+    hidden = ~(maxvals > 0.0)
+    if invisible == "easy_vitpose":
+        peaks[hidden] = -1.0  # _get_max_preds
     if refine:
         peaks = dark_refine(heatmaps, peaks, max_step=max_step)
     h, w = heatmaps.shape[2:]
-    xy = heatmap_to_crop(peaks, (w, h), crop_sizes)
-    return np.concatenate([xy, maxvals[..., None].astype(np.float64)], axis=-1)
+    xy = heatmap_to_crop(peaks, (w, h), crop_sizes).astype(np.float32)  # transform_preds writes float32
+    conf = np.where(hidden, np.float32(0.0), maxvals) if invisible == "missing" else maxvals
+    return np.concatenate([xy, conf[..., None]], axis=-1).astype(np.float64)

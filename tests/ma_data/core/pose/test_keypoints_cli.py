@@ -47,3 +47,24 @@ def test_nothing_usable_exits_2_with_one_line(env):
         main, ["keypoints", "--videos", str(env / "nothing"), "--out", str(env / "kp")]
     )
     assert empty.exit_code == 2 and "Traceback" not in empty.output
+
+
+def test_vitpose_options_reach_the_backend_and_are_refused_elsewhere(env, monkeypatch):
+    from ma_data.core.pose import extract
+
+    videos = env / "videos"
+    write_video(videos / "a.mp4", [np.zeros((16, 16, 3), np.uint8)] * 2, fps=16)
+    seen = {}
+
+    def fake_extract_tracks(videos, backend_name, cache=True, progress=True, *, backend_kwargs=None, **kw):
+        seen.update(backend_name=backend_name, **(backend_kwargs or {}))
+        return {}, {"a": "stopped here"}
+
+    monkeypatch.setattr(extract, "extract_tracks", fake_extract_tracks)
+    args = ["keypoints", "--videos", str(videos), "--out", str(env / "kp"), "--pose", "vitpose"]
+    result = CliRunner().invoke(main, [*args, "--invisible-joints", "missing"])
+    assert result.exit_code == 2 and "stopped here" in result.output
+    # nothing cached: auto names the official detector (so a missing-weight error would name yolov8s.pt)
+    assert seen == {"backend_name": "vitpose", "detector_name": "yolov8s", "invisible_joints": "missing"}
+    result = CliRunner().invoke(main, [*args[:-2], "--pose", "mediapipe", "--detector", "yolov8s"])
+    assert result.exit_code == 2 and "apply to --pose vitpose" in result.output
