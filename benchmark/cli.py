@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -50,7 +49,8 @@ def main() -> None:
     "--protocol",
     default="mace2d-official",
     show_default=True,
-    help="Motion protocol: mace2d-official (bit-compatible with the official release) or mace2d-strict.",
+    help="Motion protocol: mace2d-official (bit-compatible with the official release) or mace2d-strict "
+    "(see `mace-bench protocols --kind motion2d`).",
 )
 @click.option(
     "--pose",
@@ -109,19 +109,23 @@ def evaluate(**opts) -> None:
     with its reason (recorded in the results), as the official protocol does. When nothing usable is left the
     command exits with code 2 and a one-line error.
     """
+    from benchmark.cli_output import report_evaluation
     from benchmark.evaluate import EvaluateOptions, run_evaluate
 
     check_outputs(
         files={"--out": opts["out"], "--markdown": opts["markdown"]}, folders={"--plots": opts["plots"]}
     )
-    run_evaluate(EvaluateOptions(**opts), argv=["mace-bench", *sys.argv[1:]])
+    evaluation = run_evaluate(
+        EvaluateOptions(**opts), progress=True, log=lambda line: click.echo(line, err=True)
+    )
+    report_evaluation(evaluation, opts["out"], opts["markdown"], opts["plots"])
 
 
 @main.command()
 @click.option("--kind", type=click.Choice(["motion2d", "motion3d", "appearance"]), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def protocols(kind: str | None, as_json: bool) -> None:
-    """List the named evaluation protocols with their version and parameters."""
+    """List the named evaluation protocols with their version, parameters and metrics."""
     import json
 
     from benchmark.protocols import list_protocols
@@ -134,6 +138,8 @@ def protocols(kind: str | None, as_json: bool) -> None:
         click.echo(f"{p.name}  v{p.version}  [{p.kind}]  {p.description}")
         for key, value in p.params.items():
             click.echo(f"    {key} = {value!r}")
+        arrows = {True: " ↑", False: " ↓", None: ""}
+        click.echo("    metrics: " + ", ".join(f"{m.label}{arrows[m.higher_is_better]}" for m in p.metrics))
 
 
 # Subcommands defined in their own modules: registered here, one place for the whole CLI.

@@ -1,9 +1,12 @@
 """Finding and pairing evaluation inputs by file stem, and the per-item isolation rule.
 
 Generated and ground-truth files are matched by stem (file name without extension). A stem present on only one
-side is never silently dropped: it is reported as skipped with the side it is missing from. An entry with the
-right suffix that is not a regular file (a folder, a FIFO, a device, a symlink loop or a broken link) is
-never opened: it is reported with what it is.
+side is never silently dropped: it is reported as skipped with the side it is missing from. A stem with
+several candidate files on one side (``a.json`` and ``a.npz``) is ambiguous and reported, never resolved by a
+silent preference (:func:`list_by_stem`). An entry with the right suffix that is not a regular file (a folder,
+a FIFO, a device, a symlink loop or a broken link) is never opened: it is reported with what it is. Which
+files count is an :class:`InputRule`; a protocol that must read exactly what a reference script reads
+declares its own (``mace2d-official``'s glob, VBench's ``custom_input`` selection).
 
 **Per-item isolation.** Everything that touches one item's bytes (opening, parsing, decoding, validating,
 per-item features and beats) runs inside a per-item boundary: any exception there, of any class, becomes that
@@ -18,6 +21,7 @@ items (statistics, writing results) stays outside: an exception there is a bug i
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import os
 import stat
@@ -72,56 +76,97 @@ def entry_problem(path: str | os.PathLike) -> str | None:
     return f"{path}: is a device or special file, not a regular file"
 
 
+@dataclass(frozen=True)
+class InputRule:
+    """Which files of a folder are inputs: the suffixes, and how names are matched.
+
+    The default (``case_sensitive=False, hidden=False``) is forgiving: any-case suffixes, hidden files
+    ignored. A protocol that must read exactly what a reference script globs declares its own rule
+    (``mace2d-official``: ``Path.glob("*.json")`` is case-sensitive and includes hidden files).
+    ``keep_duplicates`` is VBench's ``custom_input`` selection, where every file counts: a stem seen again
+    (``a.mp4`` and ``a.gif``) is keyed by its file name instead of being ambiguous.
+    """
+
+    suffixes: tuple[str, ...]
+    case_sensitive: bool = False
+    hidden: bool = False
+    keep_duplicates: bool = False
+
+    def matches(self, path: Path) -> bool:
+        suffix = path.suffix if self.case_sensitive else path.suffix.lower()
+        wanted = self.suffixes if self.case_sensitive else tuple(s.lower() for s in self.suffixes)
+        return suffix in wanted and (self.hidden or not path.name.startswith("."))
+
+
 def list_by_stem(
     directory: str | os.PathLike,
-    suffixes: tuple[str, ...],
+    rule: InputRule | tuple[str, ...],
     what: str,
     exact: bool = False,
     problems: dict[str, str] | None = None,
 ) -> dict[str, Path]:
-    """Map stem -> file for files in ``directory`` with one of ``suffixes`` (earlier suffixes win on ties).
+    """Map stem -> file for the regular files of ``directory`` that ``rule`` selects.
 
-    ``exact=True`` reproduces ``Path.glob("*.mp4")`` as the official scripts use it: suffixes match
-    case-sensitively and hidden files count. The default is forgiving (any case, hidden files ignored).
-    Only regular files are returned; entries with a matching name that are not (see :func:`entry_problem`)
-    go to ``problems`` (stem -> reason) when it is given. Raises a one-line :class:`MaceError` when the
-    directory does not exist.
+    **The collision rule** (one for every input of the toolkit): a stem with several candidate files (``a.json``
+    and ``a.npz``) is ambiguous: none of them is read, and the stem goes to ``problems`` with the file names,
+    so the choice is the user's and never silent. An entry with a matching name that is not a regular file
+    (see :func:`entry_problem`) is never opened: it goes to ``problems`` (stem -> reason), unless a regular
+    file of the same stem serves it. ``rule`` may be a tuple of suffixes (``exact=True`` then means the
+    official glob's matching: case-sensitive, hidden files included). Raises a one-line :class:`MaceError`
+    when the directory does not exist.
     """
+    if not isinstance(rule, InputRule):
+        rule = InputRule(tuple(rule), case_sensitive=exact, hidden=exact)
     directory = Path(directory)
     if not directory.is_dir():
-        raise MaceError(f"{directory}: {what} directory not found")
-    found: dict[str, Path] = {}
-    rank = {s: i for i, s in enumerate(suffixes)}
+        raise MaceError(f"{directory}: not a directory of {what} files")
+    candidates: dict[str, list[Path]] = {}
+    unusable: dict[str, str] = {}
     for path in sorted(directory.iterdir()):
-        suffix = path.suffix if exact else path.suffix.lower()
-        hidden = path.name.startswith(".") and not exact
-        if suffix not in rank or hidden:
+        if not rule.matches(path):
             continue
         problem = entry_problem(path)
         if problem is not None:
-            if problems is not None:
-                problems.setdefault(path.stem, f"{what} {problem}")
+            unusable.setdefault(path.stem, f"{what} {problem}")
             continue
-        current = found.get(path.stem)
-        if current is None or rank[suffix] < rank[current.suffix if exact else current.suffix.lower()]:
-            found[path.stem] = path
+        candidates.setdefault(path.stem, []).append(path)
+    found: dict[str, Path] = {}
+    for stem, paths in candidates.items():
+        if len(paths) == 1:
+            found[stem] = paths[0]
+        elif rule.keep_duplicates:
+            found[stem] = paths[0]
+            found.update({p.name: p for p in paths[1:]})
+        else:
+            names = ", ".join(p.name for p in paths)
+            unusable[stem] = f"{what} {directory / stem}: ambiguous, several files ({names}); keep one"
     if problems is not None:
-        for stem in found:
-            problems.pop(stem, None)  # a usable file of another suffix serves the stem
+        problems.update({s: r for s, r in unusable.items() if s not in found and s not in problems})
     return found
 
 
 @dataclass
 class PairedInputs:
-    """Stems present on every required side, plus a reason for every stem that is not."""
+    """The inputs of one evaluation: for every side (``"GT keypoints"``, ``"generated motion"``...) the file
+    of each stem and the folder it was listed from, the stems to score, and a reason for every stem that is
+    not scored."""
 
     stems: list[str]
     sides: dict[str, dict[str, Path]]
     skipped: dict[str, str] = field(default_factory=dict)
+    folders: dict[str, Path] = field(default_factory=dict)
+
+    def block(self, stems: list[str] | None = None) -> dict:
+        """The results ``inputs`` block: the folder of each side, the sha256 of every file used (``stems``,
+        default the stems to score) and one digest over them (see :func:`hash_inputs`)."""
+        used = PairedInputs(list(self.stems if stems is None else stems), self.sides)
+        return {"sides": {side: str(folder) for side, folder in self.folders.items()}, **hash_inputs(used)}
 
 
 def pair_by_stem(
-    sides: dict[str, dict[str, Path]], problems: dict[str, dict[str, str]] | None = None
+    sides: dict[str, dict[str, Path]],
+    problems: dict[str, dict[str, str]] | None = None,
+    folders: dict[str, Path] | None = None,
 ) -> PairedInputs:
     """Intersect stems over all sides (sorted, as the official script does); record the others as skipped.
 
@@ -142,16 +187,35 @@ def pair_by_stem(
             skipped[stem] = "; ".join(reasons)
         else:
             stems.append(stem)
-    return PairedInputs(stems=stems, sides=sides, skipped=skipped)
+    return PairedInputs(stems=stems, sides=sides, skipped=skipped, folders=dict(folders or {}))
+
+
+def explain_unread(paired: PairedInputs, rules: dict[str, InputRule], reader: str) -> None:
+    """Say when a stem "missing" on a side has a file there under a suffix the rule does not read (e.g. a
+    ``.wav`` where ``mace2d-official`` reads ``.mp4``): ``reader`` names who reads what."""
+    for stem, reason in paired.skipped.items():
+        for side, folder in paired.folders.items():
+            if side not in reason or side not in rules:
+                continue
+            others = sorted(p.name for p in Path(folder).glob(f"{glob.escape(stem)}.*") if p.is_file())
+            if others:
+                paired.skipped[stem] = (
+                    f"{reason} ({', '.join(others)} not read: {reader} reads "
+                    f"{'/'.join(rules[side].suffixes)} as the official script does)"
+                )
 
 
 def hash_inputs(paired: PairedInputs) -> dict:
-    """sha256 of every used input file, and one digest over all of them (order-independent by stem)."""
+    """sha256 of every used input file (``files[stem][side]``) and one digest over them: ``stem:side:sha``
+    lines in stem order, sides in the order of ``paired.sides``. A side without the stem (3D sets need not
+    hold the same stems) is left out."""
     files: dict[str, dict[str, str]] = {}
     combined = hashlib.sha256()
     for stem in paired.stems:
         files[stem] = {}
         for side, mapping in paired.sides.items():
+            if stem not in mapping:
+                continue
             digest = sha256_file(mapping[stem])
             files[stem][side] = digest
             combined.update(f"{stem}:{side}:{digest}\n".encode())

@@ -1,69 +1,70 @@
-"""Named, versioned evaluation protocols.
+"""The registry of evaluation protocols: every protocol the toolkit knows, listed explicitly.
 
-A protocol is a frozen set of parameters plus an implementation. The same metric name (FID_k, BAS) means
-different numbers under different protocols, so every result records the protocol's name, version and every
-parameter. Protocol modules call :func:`register_protocol` at import; :func:`get_protocol` imports the known
-modules on first use so that looking a protocol up never depends on import order.
+A protocol is a typed, frozen dataclass (:class:`~benchmark.protocol_base.Protocol`): one family per kind of
+input (:class:`~benchmark.motion.protocols2d.Mace2dProtocol`, :class:`~benchmark.motion.protocols3d.
+Motion3dProtocol`, :class:`~benchmark.appearance.protocol.AppearanceProtocol`), one object per named
+protocol. :data:`PROTOCOLS` lists them; adding a protocol is defining its object in its family's module and
+adding one line here. :func:`register_protocol` adds one at run time (plugins, tests).
+
+The same metric name (FID_k, BAS) means different numbers under different protocols, so every result
+records the protocol's name, version and every parameter (:meth:`Protocol.to_dict`).
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import Any
-
+from benchmark.appearance.protocol import VBENCH_APPEARANCE
+from benchmark.motion.protocols2d import MACE2D_OFFICIAL, MACE2D_STRICT
+from benchmark.motion.protocols3d import (
+    BAILANDO3D,
+    BAILANDO3D_STRICT,
+    FINEDANCE3D,
+    FINEDANCE3D_STRICT,
+    MACE3D,
+    MACE3D_STRICT,
+)
+from benchmark.protocol_base import PLAUSIBLE_FPS, MetricSpec, Protocol, fps_problem
 from ma_data.core.errors import MaceError
 
-# Modules that register protocols when imported. Add a module here when it defines new protocols.
-_PROTOCOL_MODULES = (
-    "benchmark.motion.mace2d",
-    "benchmark.motion.protocols3d",
-    "benchmark.appearance",
+__all__ = [
+    "KINDS",
+    "PLAUSIBLE_FPS",
+    "PROTOCOLS",
+    "MetricSpec",
+    "Protocol",
+    "fps_problem",
+    "get_protocol",
+    "list_protocols",
+    "metric_specs",
+    "register_protocol",
+]
+
+#: Every protocol of the toolkit. One line per protocol.
+PROTOCOLS: tuple[Protocol, ...] = (
+    MACE2D_OFFICIAL,
+    MACE2D_STRICT,
+    BAILANDO3D,
+    FINEDANCE3D,
+    MACE3D,
+    BAILANDO3D_STRICT,
+    FINEDANCE3D_STRICT,
+    MACE3D_STRICT,
+    VBENCH_APPEARANCE,
 )
 
-_REGISTRY: dict[str, Protocol] = {}
+#: Protocol kinds: what each scores (and the ``mace-bench`` command that runs it).
+KINDS = {
+    "motion2d": "2D keypoint tracks (evaluate --dims motion)",
+    "motion3d": "3D SMPL motion (evaluate-3d)",
+    "appearance": "videos, VBench dimensions and full-reference metrics (evaluate --dims appearance)",
+}
 
-#: Frame rates a motion or keypoint file may declare (frames per second, inclusive). Dance video and motion
-#: capture run at 8-120 fps (MA-Data 16, FineDance 30, AIST++ 60); 240 leaves room for high-speed capture.
-#: A file outside this range is corrupt or mislabelled: its frame times would scale velocities by orders of
-#: magnitude, so the item is skipped with this reason instead of being scored.
-PLAUSIBLE_FPS: tuple[float, float] = (1.0, 240.0)
-
-
-def fps_problem(fps: Any, what: str = "frame rate") -> str | None:
-    """Why ``fps`` is not a plausible frame rate (see :data:`PLAUSIBLE_FPS`), or None when it is."""
-    lo, hi = PLAUSIBLE_FPS
-    try:
-        value = float(fps)
-    except (TypeError, ValueError):
-        return f"{what} {fps!r:.40} is not a number"
-    if not lo <= value <= hi:  # also false for NaN
-        return f"{what} {value:g} fps is outside the plausible range [{lo:g}, {hi:g}]"
-    return None
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """A named measurement recipe: ``params`` holds every number that moves the result."""
-
-    name: str
-    version: str
-    params: dict[str, Any] = field(default_factory=dict, hash=False)
-    description: str = ""
-    kind: str = "motion2d"  # motion2d | motion3d | appearance
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "kind": self.kind,
-            "description": self.description,
-            "params": dict(self.params),
-        }
+_REGISTRY: dict[str, Protocol] = {p.name: p for p in PROTOCOLS}
 
 
 def register_protocol(protocol: Protocol) -> Protocol:
-    """Register a protocol; registering the same name twice with different content is an error."""
+    """Register a protocol at run time; registering the same name twice with different content is an error."""
+    if protocol.kind not in KINDS:
+        raise ValueError(f"protocol {protocol.name!r}: unknown kind {protocol.kind!r} ({', '.join(KINDS)})")
     existing = _REGISTRY.get(protocol.name)
     if existing is not None and existing != protocol:
         raise ValueError(f"protocol {protocol.name!r} registered twice with different definitions")
@@ -71,25 +72,38 @@ def register_protocol(protocol: Protocol) -> Protocol:
     return protocol
 
 
-def _load_all() -> None:
-    for module in _PROTOCOL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # A protocol module that is not part of this install (or not written yet) simply adds nothing;
-            # a missing dependency *inside* an existing module is a real error and propagates.
-            if exc.name is None or not module.startswith(exc.name):
-                raise
+def unregister_protocol(name: str) -> None:
+    """Remove a protocol registered at run time (the built-in ones stay)."""
+    if any(p.name == name for p in PROTOCOLS):
+        raise ValueError(f"protocol {name!r} is built in")
+    _REGISTRY.pop(name, None)
 
 
-def get_protocol(name: str) -> Protocol:
-    if name not in _REGISTRY:
-        _load_all()
-    if name not in _REGISTRY:
-        raise MaceError(f"unknown protocol {name!r}; known: {', '.join(sorted(_REGISTRY)) or 'none'}")
-    return _REGISTRY[name]
+def get_protocol(name: str | Protocol, kind: str | None = None) -> Protocol:
+    """The protocol called ``name`` (a protocol object is returned as is); with ``kind``, it must be one.
+
+    Raises a one-line :class:`MaceError` naming the known protocols (of that kind).
+    """
+    protocol = name if isinstance(name, Protocol) else _REGISTRY.get(name)
+    if protocol is None:
+        known = ", ".join(p.name for p in list_protocols(kind)) or "none"
+        raise MaceError(f"unknown protocol {name!r}; known: {known}")
+    if kind is not None and protocol.kind != kind:
+        raise MaceError(f"protocol {protocol.name} is a {protocol.kind} protocol, not {kind}")
+    return protocol
 
 
 def list_protocols(kind: str | None = None) -> list[Protocol]:
-    _load_all()
     return sorted((p for p in _REGISTRY.values() if kind is None or p.kind == kind), key=lambda p: p.name)
+
+
+def metric_specs() -> dict[str, MetricSpec]:
+    """Every metric key any registered protocol reports, with its label and direction (the same key has the
+    same spec in every protocol; a conflict is a bug and raises)."""
+    out: dict[str, MetricSpec] = {}
+    for p in list_protocols():
+        for spec in p.metrics:
+            seen = out.setdefault(spec.key, spec)
+            if (seen.label, seen.higher_is_better) != (spec.label, spec.higher_is_better):
+                raise ValueError(f"metric {spec.key!r} has different labels or directions across protocols")
+    return out

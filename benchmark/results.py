@@ -1,114 +1,59 @@
 """The results contract: one JSON document per evaluation run.
 
-A results file holds the toolkit version and git revision, the protocol(s) (name, version, every parameter),
-input hashes, the sample count, per-sample values, aggregates with bootstrap confidence intervals, skipped
-samples each with a reason, warnings, and the environment. A leaderboard submission is this file plus
-metadata; nothing else is trusted.
+A results file (schema :data:`SCHEMA_VERSION`) holds, for every kind of evaluation (2D motion, 3D motion,
+appearance) the same blocks:
+
+- ``toolkit`` (version, git revision), ``created_utc``, ``command``, ``environment`` (provenance);
+- ``protocol`` / ``protocols``: name, version, kind, description, every parameter;
+- ``inputs``: one block per dimension (``motion``, ``motion3d``, ``appearance``), each ``{"sides": {side:
+  folder}, "files": {stem: {side: sha256}}, "sha256": digest}``;
+- ``uncertainty``: ``{method, n_boot, seed}`` of the bootstrap intervals;
+- ``n_samples`` (and ``n_samples_by_protocol``), ``per_sample``, ``skipped`` ``[{stem, reason}]``, ``warnings``;
+- ``metrics[key]``: ``{value, ci95, higher_is_better, label, protocol}`` (+ ``warnings`` when the value is
+  not to be trusted), direction and label from the protocol's :class:`~benchmark.protocol_base.MetricSpec`;
+- ``extra``: per-protocol details.
+
+A leaderboard submission is this file plus metadata; nothing else is trusted. :func:`read_results` reads
+every schema and upgrades older ones in memory (:mod:`benchmark.results_schema`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 import platform
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from benchmark.markup import markdown_escape, number_text
-from benchmark.protocols import Protocol
+from benchmark.report import MetricReport, MetricValue, json_number
+from benchmark.results_schema import SCHEMA_VERSION, upgrade_results
 from ma_data.core.io.atomic import atomic_write
 
-SCHEMA_VERSION = "1.0"
+__all__ = [
+    "SCHEMA_VERSION",
+    "MetricReport",
+    "MetricValue",
+    "build_results",
+    "environment",
+    "git_revision",
+    "markdown_table",
+    "read_results",
+    "toolkit_version",
+    "upgrade_results",
+    "write_results",
+]
 
-
-@dataclass(frozen=True)
-class MetricInfo:
-    higher_is_better: bool | None
-    description: str
-    label: str
-
-
-# Every metric key a protocol may emit. ``higher_is_better=None`` marks values with no preferred direction
-# (diversity is best when close to the ground truth's).
-METRIC_INFO: dict[str, MetricInfo] = {
-    "fid_k": MetricInfo(False, "Frechet distance of kinetic features, generated vs GT", "FID_k"),
-    "fid_g": MetricInfo(False, "Frechet distance of geometric features, generated vs GT", "FID_g"),
-    "div_k": MetricInfo(True, "mean pairwise distance of kinetic features (generated)", "Div_k"),
-    "div_g": MetricInfo(True, "mean pairwise distance of geometric features (generated)", "Div_g"),
-    "bas": MetricInfo(True, "beat align score (generated)", "BAS"),
-    "div_k_gt": MetricInfo(None, "mean pairwise distance of kinetic features (GT)", "Div_k GT"),
-    "div_g_gt": MetricInfo(None, "mean pairwise distance of geometric features (GT)", "Div_g GT"),
-    "bas_gt": MetricInfo(None, "beat align score (GT)", "BAS GT"),
-    "pfc": MetricInfo(False, "physical foot contact score x1e4 (generated)", "PFC"),
-    "pfc_gt": MetricInfo(None, "physical foot contact score x1e4 (GT)", "PFC GT"),
-    "fsr": MetricInfo(False, "foot skating ratio (generated)", "FSR"),
-    "fsr_gt": MetricInfo(None, "foot skating ratio (GT)", "FSR GT"),
-    "imaging_quality": MetricInfo(True, "VBench imaging quality (MUSIQ-SPAQ / 100)", "IQ"),
-    "aesthetic_quality": MetricInfo(True, "VBench aesthetic quality (LAION head on CLIP ViT-L/14)", "AQ"),
-    "subject_consistency": MetricInfo(True, "VBench subject consistency (DINO ViT-B/16)", "SC"),
-    "background_consistency": MetricInfo(True, "VBench background consistency (CLIP ViT-B/32)", "BC"),
-    "motion_smoothness": MetricInfo(True, "VBench motion smoothness (AMT-S frame interpolation)", "MS"),
-    "temporal_flickering": MetricInfo(True, "VBench temporal flickering", "TF"),
-    "fvd": MetricInfo(False, "Frechet video distance (I3D)", "FVD"),
-    "ssim": MetricInfo(True, "structural similarity to the GT video", "SSIM"),
-    "lpips": MetricInfo(False, "LPIPS distance to the GT video (AlexNet)", "LPIPS"),
-    "psnr": MetricInfo(True, "peak signal-to-noise ratio to the GT video (dB)", "PSNR"),
-}
-
-
-@dataclass
-class MetricValue:
-    """A set-level value with its bootstrap 95% interval (None when not computable) and the reasons, if any,
-    not to trust it (e.g. an FID dominated by a blown-up feature column)."""
-
-    value: float
-    ci_low: float | None = None
-    ci_high: float | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        lo, hi = _clean(self.ci_low), _clean(self.ci_high)
-        if lo is not None and hi is not None and lo > hi:
-            lo, hi = hi, lo
-        out: dict[str, Any] = {"value": _clean(self.value), "ci95": [lo, hi]}
-        if self.warnings:
-            out["warnings"] = list(self.warnings)
-        return out
-
-
-@dataclass
-class MetricReport:
-    """What one protocol produced on one sample set.
-
-    ``warnings`` are sentences for the reader (small samples, undefined values, suspicious numbers); protocol
-    code returns them here and never prints. A warning about one metric is also attached to that
-    :class:`MetricValue`.
-    """
-
-    metrics: dict[str, MetricValue]
-    per_sample: dict[str, dict[str, float]]
-    skipped: dict[str, str]
-    n_samples: int
-    protocol: Protocol
-    warnings: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _clean(x: Any) -> Any:
-    """JSON has no NaN/inf: write them as null."""
-    if x is None:
-        return None
-    if isinstance(x, float | int) and not isinstance(x, bool):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    return x
+#: The ``uncertainty.method`` of every results file.
+UNCERTAINTY_METHOD = (
+    "percentile bootstrap over samples (stems), 95%; a protocol that adjusts the interval describes it under "
+    "extra.<protocol>.bootstrap"
+)
 
 
 def toolkit_version() -> str:
@@ -152,8 +97,12 @@ def build_results(
     reports: list[MetricReport],
     inputs: dict[str, Any] | None = None,
     argv: list[str] | None = None,
+    uncertainty: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the results document from one or more protocol reports (e.g. motion + appearance)."""
+    """Assemble the results document from one or more protocol reports (e.g. motion + appearance).
+
+    ``uncertainty`` is ``{"n_boot": ..., "seed": ...}`` of the bootstrap (the method is added).
+    """
     metrics: dict[str, Any] = {}
     per_sample: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
@@ -164,18 +113,20 @@ def build_results(
         protocols.append(report.protocol.to_dict())
         for key, mv in report.metrics.items():
             entry = mv.to_dict()
-            info = METRIC_INFO.get(key)
-            entry["higher_is_better"] = info.higher_is_better if info else None
+            spec = report.protocol.metric_spec(key)
+            entry["higher_is_better"] = spec.higher_is_better if spec else None
+            entry["label"] = spec.label if spec else key
             entry["protocol"] = report.protocol.name
             metrics[key] = entry
         for stem, values in report.per_sample.items():
-            per_sample.setdefault(stem, {}).update({k: _clean(v) for k, v in values.items()})
+            per_sample.setdefault(stem, {}).update({k: json_number(v) for k, v in values.items()})
         for stem, reason in report.skipped.items():
             skipped[stem] = f"{skipped[stem]}; {reason}" if stem in skipped else reason
         warnings.extend(report.warnings)
         if report.extra:
             extra[report.protocol.name] = report.extra
     n_samples = {r.protocol.name: r.n_samples for r in reports}
+    boot = uncertainty or {}
     return {
         "schema_version": SCHEMA_VERSION,
         "toolkit": {"name": "mace-dance", "version": toolkit_version(), "git_revision": git_revision()},
@@ -190,6 +141,7 @@ def build_results(
         "skipped": [{"stem": s, "reason": r} for s, r in sorted(skipped.items())],
         "warnings": warnings,
         "inputs": inputs or {},
+        "uncertainty": {"method": UNCERTAINTY_METHOD, "n_boot": boot.get("n_boot"), "seed": boot.get("seed")},
         "environment": environment(),
         "extra": extra,
     }
@@ -204,8 +156,11 @@ def write_results(path: str | os.PathLike, results: dict[str, Any]) -> Path:
 
 
 def read_results(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a results JSON; raises a one-line :class:`FormatError` naming the file (and the key) when it is
-    not one: unreadable, not JSON, too deeply nested, or a metric whose value is not a number."""
+    """Read a results JSON of any schema, upgraded to the current one (:func:`upgrade_results`).
+
+    Raises a one-line :class:`FormatError` naming the file (and the key) when it is not one: unreadable,
+    not JSON, too deeply nested, or a metric whose value is not a number.
+    """
     from ma_data.core.errors import FormatError
 
     path = Path(path)
@@ -227,7 +182,13 @@ def read_results(path: str | os.PathLike) -> dict[str, Any]:
             or any(c is not None and (isinstance(c, bool) or not isinstance(c, int | float)) for c in ci)
         ):
             raise FormatError(f"{path}: metric {key!r} has ci95 {ci!r:.60}, not [low, high] numbers")
-    return data
+    return upgrade_results(data, labels=_labels())
+
+
+def _labels() -> dict[str, str]:
+    from benchmark.protocols import metric_specs
+
+    return {key: spec.label for key, spec in metric_specs().items()}
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -259,8 +220,7 @@ def markdown_table(results: dict[str, Any]) -> str:
         "|---|---:|---|:---:|",
     ]
     for key, entry in results["metrics"].items():
-        info = METRIC_INFO.get(key)
-        label = info.label if info else markdown_escape(key)
+        label = markdown_escape(entry.get("label") or key)
         lo, hi = entry.get("ci95", [None, None])
         ci = f"[{_fmt(min(lo, hi))}, {_fmt(max(lo, hi))}]" if lo is not None and hi is not None else "–"
         hib = entry.get("higher_is_better")

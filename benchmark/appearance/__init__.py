@@ -1,7 +1,8 @@
 """Appearance benchmark: VBench dimensions (IQ, AQ, SC, BC, MS, TF) and full-reference metrics.
 
-Public entry point: :func:`score_appearance` (``mace-bench evaluate --dims appearance``). Importing this
-package registers the ``vbench-appearance`` protocol.
+Public entry point: :func:`score_appearance` (``mace-bench evaluate --dims appearance``, through
+:func:`benchmark.runner.evaluate_appearance`). The protocol is ``vbench-appearance`` (:mod:`.protocol`); the
+dimensions are registered in :mod:`.dimensions`.
 
 One module per dimension, each documenting what VBench does and what had to be re-derived:
 

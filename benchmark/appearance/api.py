@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -13,43 +11,18 @@ import numpy as np
 
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.decode import iter_frames_bgr
-from benchmark.appearance.params import DEFAULT_FVD_CLIP_POLICY
-from benchmark.appearance.protocol import appearance_protocol
+from benchmark.appearance.dimensions import DIMENSIONS, dimension_keys
+from benchmark.appearance.protocol import VBENCH_APPEARANCE, AppearanceProtocol
 from benchmark.inputs import item_failure
-from benchmark.results import MetricReport, MetricValue
+from benchmark.report import MetricReport, MetricValue
 from benchmark.stats import bootstrap_ci
 from ma_data.core.errors import MaceError, MissingWeightError
+from ma_data.core.progress import progress_bar
 
-VBENCH_DIMS = (
-    "imaging_quality",
-    "aesthetic_quality",
-    "subject_consistency",
-    "background_consistency",
-    "motion_smoothness",
-    "temporal_flickering",
-)
-FULL_REFERENCE_DIMS = ("fvd", "ssim", "lpips", "psnr")
+#: The built-in VBench dimensions (Table 1) and full-reference metrics (Table 3), in reporting order.
+VBENCH_DIMS = dimension_keys(vbench=True)
+FULL_REFERENCE_DIMS = dimension_keys(needs_gt=True)
 ALL_DIMS = VBENCH_DIMS + FULL_REFERENCE_DIMS
-
-# metric key -> "module:factory". A factory is called as factory(keys, device=..., batch_size=...) and
-# returns a VideoDimension computing those keys; model-backed factories resolve their weights and raise
-# MissingWeightError when a file is absent. Keys sharing a factory share one instance (one model).
-_FACTORIES: dict[str, str] = {
-    "temporal_flickering": "benchmark.appearance.simple_dims:TemporalFlickering",
-    "ssim": "benchmark.appearance.simple_dims:SsimPsnr",
-    "psnr": "benchmark.appearance.simple_dims:SsimPsnr",
-    "lpips": "benchmark.appearance.lpips:LpipsDimension",
-    "fvd": "benchmark.appearance.fvd:FvdDimension",
-    "background_consistency": "benchmark.appearance.clip_dims:BackgroundConsistency",
-    "aesthetic_quality": "benchmark.appearance.clip_dims:AestheticQuality",
-    "subject_consistency": "benchmark.appearance.dino:SubjectConsistency",
-    "imaging_quality": "benchmark.appearance.musiq:ImagingQuality",
-    "motion_smoothness": "benchmark.appearance.amt:MotionSmoothness",
-}
-
-
-def progress_enabled(progress: bool) -> bool:
-    return progress and sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS") != "1"
 
 
 def _load_factory(spec: str) -> Callable[..., VideoDimension]:
@@ -58,26 +31,22 @@ def _load_factory(spec: str) -> Callable[..., VideoDimension]:
 
 
 def build_dimensions(
-    dims: list[str], device: str = "cpu", batch_size: int = 16, options: dict[str, dict] | None = None
+    dims: list[str], device: str = "cpu", batch_size: int = 16
 ) -> tuple[list[VideoDimension], dict[str, str]]:
-    """Instantiate the dimensions for ``dims``; returns (instances, {dim: reason it cannot run}).
-
-    ``options`` maps a metric key to extra constructor arguments of its dimension (e.g. ``{"fvd":
-    {"clip_policy": "stylegan-v"}}``).
-    """
-    unknown = [d for d in dims if d not in ALL_DIMS]
+    """Instantiate the dimensions for ``dims`` (registered keys, :mod:`benchmark.appearance.dimensions`);
+    returns (instances, {dim: reason it cannot run})."""
+    unknown = [d for d in dims if d not in DIMENSIONS]
     if unknown:
-        raise MaceError(f"unknown appearance dimension(s) {unknown}; known: {', '.join(ALL_DIMS)}")
+        raise MaceError(f"unknown appearance dimension(s) {unknown}; known: {', '.join(DIMENSIONS)}")
     groups: dict[str, list[str]] = {}
     for d in dims:
-        groups.setdefault(_FACTORIES[d], []).append(d)
+        groups.setdefault(DIMENSIONS[d].factory, []).append(d)
     instances: list[VideoDimension] = []
     failed: dict[str, str] = {}
     for spec, keys in groups.items():
         try:
             factory = _load_factory(spec)
-            extra = {k: v for key in keys for k, v in (options or {}).get(key, {}).items()}
-            instances.append(factory(tuple(keys), device=device, batch_size=batch_size, **extra))
+            instances.append(factory(tuple(keys), device=device, batch_size=batch_size))
         except MissingWeightError as exc:
             failed.update({k: str(exc) for k in keys})
         except ModuleNotFoundError as exc:
@@ -128,7 +97,7 @@ def score_video(
     return out
 
 
-def _aggregate(values: list[VideoValue], n_boot: int) -> MetricValue:
+def _aggregate(values: list[VideoValue], n_boot: int, seed: int = 0) -> MetricValue:
     """Set value sum(num) / sum(den) with a bootstrap CI over videos.
 
     When every video weighs 1 (a plain mean over videos) the point value is ``np.mean`` of the per-video
@@ -140,7 +109,9 @@ def _aggregate(values: list[VideoValue], n_boot: int) -> MetricValue:
         point = float(np.mean([v.value for v in values]))
     else:
         point = float(num.sum() / den.sum())
-    cis = bootstrap_ci(lambda idx: {"v": float(num[idx].sum() / den[idx].sum())}, len(values), n_boot=n_boot)
+    cis = bootstrap_ci(
+        lambda idx: {"v": float(num[idx].sum() / den[idx].sum())}, len(values), n_boot=n_boot, seed=seed
+    )
     lo, hi = cis.get("v", (None, None))
     return MetricValue(point, lo, hi)
 
@@ -153,7 +124,8 @@ def score_appearance(
     batch_size: int = 16,
     progress: bool = True,
     n_boot: int = 1000,
-    fvd_clips: str | None = None,
+    seed: int = 0,
+    protocol: AppearanceProtocol = VBENCH_APPEARANCE,
 ) -> MetricReport:
     """Score ``pred_videos`` (stem -> path) on the VBench appearance dimensions and, with ``gt_videos``,
     the full-reference metrics. Values are on VBench's raw scale (IQ / 100 as VBench's aggregate).
@@ -161,13 +133,9 @@ def score_appearance(
     ``dims`` defaults to the six VBench dimensions plus ``ssim, psnr, lpips, fvd`` when GT is given. A
     dimension that cannot run (missing weight) is reported in ``warnings`` and ``extra['skipped_dims']``
     while the others run; a video that cannot be decoded is listed in ``skipped`` with the reason.
-    ``fvd_clips`` is the FVD clip policy (``"all-runs"``, the default, or ``"stylegan-v"``); the report's
-    protocol records it.
+    ``n_boot``/``seed``: the bootstrap over videos (0 disables the intervals). Never prints; ``progress``
+    shows a bar on a terminal.
     """
-    from tqdm import tqdm
-
-    protocol = appearance_protocol(fvd_clips)  # ConfigError (a MaceError) for an unknown policy
-    fvd_policy = protocol.params["fvd"].get("clip_policy", DEFAULT_FVD_CLIP_POLICY)
     if dims is None:
         dims = list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if gt_videos else [])
     dims = list(dict.fromkeys(dims))
@@ -175,12 +143,10 @@ def score_appearance(
     skipped_dims: dict[str, str] = {}
     if not gt_videos:
         for d in dims:
-            if d in FULL_REFERENCE_DIMS:
+            if d in DIMENSIONS and DIMENSIONS[d].needs_gt:
                 skipped_dims[d] = f"{d}: needs GT videos (--gt)"
-        dims = [d for d in dims if d not in FULL_REFERENCE_DIMS]
-    dimensions, failed = build_dimensions(
-        dims, device=device, batch_size=batch_size, options={"fvd": {"clip_policy": fvd_policy}}
-    )
+        dims = [d for d in dims if d not in skipped_dims]
+    dimensions, failed = build_dimensions(dims, device=device, batch_size=batch_size)
     skipped_dims.update(failed)
     if not dimensions:
         reasons = "; ".join(skipped_dims.values()) or "no dimension requested"
@@ -191,7 +157,7 @@ def score_appearance(
     parts: dict[str, dict[str, VideoValue]] = {}
     skipped: dict[str, str] = {}
     stems = sorted(pred_videos)
-    for stem in tqdm(stems, desc="appearance", unit="video", disable=not progress_enabled(progress)):
+    for stem in progress_bar(stems, progress, desc="appearance", unit="video"):
         gt = gt_videos.get(stem) if gt_videos else None
         if gt_videos and gt is None and any(d.needs_gt for d in dimensions):
             warnings.append(f"{stem}: no GT video with this name; full-reference metrics not computed for it")
@@ -205,10 +171,10 @@ def score_appearance(
 
     metrics: dict[str, MetricValue] = {}
     scored = sorted(parts)
-    for key in ALL_DIMS:
+    for key in DIMENSIONS:
         have = [s for s in scored if key in parts[s]]
         if have:
-            metrics[key] = _aggregate([parts[s][key] for s in have], n_boot)
+            metrics[key] = _aggregate([parts[s][key] for s in have], n_boot, seed)
     extra: dict = {}
     for inst in dimensions:
         for k, v in inst.set_level().items():
@@ -216,7 +182,6 @@ def score_appearance(
         n_clips = getattr(inst, "n_clips", None)
         if n_clips is not None:
             extra["fvd_clips"] = n_clips
-            extra["fvd_clip_policy"] = fvd_policy
             if 0 < n_clips <= 400:
                 warnings.append(f"fvd: {n_clips} clips for 400-d I3D features; covariances are singular")
     for dim in dims:

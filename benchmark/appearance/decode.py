@@ -21,26 +21,30 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.inputs import InputRule, list_by_stem
 from ma_data.core.errors import MediaError
 
 #: Suffixes VBench's ``custom_input`` mode picks up from a directory (compared lower-cased).
 VBENCH_SUFFIXES = (".mp4", ".gif", ".jpg", ".png")
 
 
-def collect_videos(directory: str | Path) -> dict[str, Path]:
+#: VBench's ``custom_input`` selection as an input rule: every file counts (hidden ones too); a stem seen
+#: twice (``a.mp4``, ``a.gif``) is keyed by its file name the second time.
+VBENCH_RULE = InputRule(VBENCH_SUFFIXES, case_sensitive=False, hidden=True, keep_duplicates=True)
+
+
+def collect_videos(
+    directory: str | Path, problems: dict[str, str] | None = None, what: str = "video"
+) -> dict[str, Path]:
     """Videos of ``directory`` as VBench ``custom_input`` selects them: stem -> path, sorted by name.
 
     VBench takes every file whose suffix (lower-cased) is .mp4/.gif/.jpg/.png; subdirectories are ignored.
+    Entries named like videos that are not regular files (FIFOs, symlink loops) go to ``problems``.
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise MediaError(f"{directory}: not a directory of videos")
-    out: dict[str, Path] = {}
-    for p in sorted(directory.iterdir()):
-        if p.is_file() and p.suffix.lower() in VBENCH_SUFFIXES:
-            key = p.stem if p.stem not in out else p.name
-            out[key] = p
-    return out
+    return list_by_stem(directory, VBENCH_RULE, what, problems=problems)
 
 
 def _import_cv2():

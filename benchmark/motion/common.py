@@ -30,14 +30,17 @@ __all__ = [
     "SqrtmFailed",
     "beat_align_score",
     "diversity",
+    "diversity_fast",
     "feature_stats",
     "frechet_distance",
+    "frechet_distance_fast",
     "frechet_warnings",
     "fid_interval_warning",
     "gt_constant_columns",
     "kinetic_velocity",
     "motion_beats",
     "normalize_by_gt",
+    "normalize_by_gt_guarded",
     "normalize_own_stats",
     "sqrtm_legacy",
     "torch_sum_dim0",
@@ -280,19 +283,31 @@ def _pairwise_distances(feat: np.ndarray, block_bytes: int = 64 << 20) -> np.nda
     return out
 
 
+def _diversity_loop(feat: np.ndarray) -> float:
+    """Bailando/LODGE ``calculate_avg_distance``: a Python loop over pairs i < j adding norms into a running
+    sum in the features' dtype (sequentially), then dividing by the pair count. The sequential float32 sum
+    carries a rounding error of ~1e-6 relative that the references' printed numbers include, so it is kept."""
+    n = len(feat)
+    iu, ju = np.triu_indices(n, 1)
+    d = np.sqrt(np.sum((feat[iu].astype(np.float64) - feat[ju]) ** 2, axis=1)).astype(feat.dtype)
+    total = np.cumsum(d, dtype=feat.dtype)[-1]
+    return float(total / feat.dtype.type((n * n - n) / 2))
+
+
 def diversity(
     features: np.ndarray,
-    dtype: np.dtype | type = np.float32,
+    dtype: np.dtype | type | str = np.float32,
     *,
-    mode: Literal["triu", "full"] = "triu",
+    mode: Literal["triu", "full", "loop"] = "triu",
 ) -> float:
     """Average Euclidean distance over all unordered pairs of feature vectors in one set.
 
-    Computed in ``dtype`` (float32 in every reference). ``mode`` picks how the reference sums the (n, n)
-    distance matrix, which matters only in the last float32 digit:
+    Computed in ``dtype`` (float32 in every reference). ``mode`` picks how the reference sums the distances,
+    which matters only in the last float32 digit:
 
     - ``"triu"`` (MACE-Dance): ``sum(triu(D, 1)) / (n (n - 1) / 2)``;
-    - ``"full"`` (Bailando/LODGE ``calc_diversity``): ``sum(D) / n / (n - 1)``.
+    - ``"full"`` (Bailando/LODGE ``calc_diversity``): ``sum(D) / n / (n - 1)``;
+    - ``"loop"`` (Bailando/LODGE ``calculate_avg_distance``): a sequential running sum over pairs i < j.
 
     Fewer than two samples give NaN.
     """
@@ -302,13 +317,48 @@ def diversity(
     n = feat.shape[0]
     if n < 2:
         return float("nan")
+    mode = getattr(mode, "value", mode)
+    if mode == "loop":
+        return _diversity_loop(feat)
     dist = _pairwise_distances(feat)
     if mode == "triu":
         total = np.sum(np.triu(dist, 1))
         return float(np.float64(total) / ((n * (n - 1)) / 2))
     if mode == "full":
         return float(np.float64(dist.sum()) / n / (n - 1))
-    raise ValueError(f"unknown diversity mode {mode!r} (use 'triu' or 'full')")
+    raise ValueError(f"unknown diversity mode {mode!r} (use 'triu', 'full' or 'loop')")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bootstrap resamples: the same quantities in plain float64 (no reference emulation), fast
+# --------------------------------------------------------------------------------------------------------------
+
+
+def frechet_distance_fast(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between the row sets ``a`` and ``b`` in float64, ``tr sqrtm(S1 S2)`` from the
+    eigenvalues of ``S1 S2`` (real and >= 0 for PSD covariances). For bootstrap resamples only: the point
+    estimate always uses :func:`frechet_distance`, whose square root follows the references."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    s1, s2 = np.cov(a64, rowvar=False), np.cov(b64, rowvar=False)
+    diff = a64.mean(0) - b64.mean(0)
+    ev = np.linalg.eigvals(s1 @ s2).real
+    trace_sqrt = float(np.sum(np.sqrt(np.clip(ev, 0, None))))
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * trace_sqrt)
+
+
+def diversity_fast(x: np.ndarray, idx: np.ndarray | None = None) -> float:
+    """Mean pairwise distance in float64 (Gram form), for bootstrap resamples. With ``idx`` (the resampled
+    item ids), pairs that are two copies of the same item are left out: their zero distance is an artefact
+    of resampling with replacement and would bias the interval low."""
+    x = x.astype(np.float64)
+    n = x.shape[0]
+    sq = np.sum(x * x, axis=1)
+    d2 = np.clip(sq[:, None] + sq[None, :] - 2 * (x @ x.T), 0, None)
+    a, b = np.triu_indices(n, 1)
+    if idx is not None:
+        keep = idx[a] != idx[b]
+        a, b = a[keep], b[keep]
+    return float(np.mean(np.sqrt(d2[a, b]))) if a.size else float("nan")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -458,26 +508,51 @@ def normalize_by_gt(
     return (gt - mean) / (std + eps), (pred - mean) / (std + eps)
 
 
+def normalize_by_gt_guarded(
+    gt: np.ndarray, pred: np.ndarray, eps: float, ddof: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both sets z-scored by the GT mean and std (float64, then float32), guarded against constant columns.
+
+    A column that is constant over the GT set (std ~ 0) would divide the generated set's variation by
+    ``eps`` and blow FID up by many orders of magnitude (Bailando's failure mode, see
+    :func:`gt_constant_columns`). Such columns take their scale from the pooled GT + generated std instead;
+    columns constant in both sets become 0.
+    """
+    g, p = gt.astype(np.float64), pred.astype(np.float64)
+    mean = g.mean(axis=0)
+    std_g = g.std(axis=0, ddof=ddof) if g.shape[0] > ddof else np.zeros(g.shape[1])
+    both = np.concatenate([g, p])
+    std_pool = both.std(axis=0, ddof=ddof)
+    constant = std_g <= 1e-7 * (1.0 + np.abs(mean))
+    scale = np.where(constant, std_pool, std_g) + eps
+    return ((g - mean) / scale).astype(np.float32), ((p - mean) / scale).astype(np.float32)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Beats
 # --------------------------------------------------------------------------------------------------------------
 
 
-def kinetic_velocity(positions: np.ndarray) -> np.ndarray:
-    """Mean over joints of each joint's per-frame displacement norm: (T, J, D) -> (T - 1,) float64."""
-    p = np.asarray(positions, dtype=np.float64)
+def kinetic_velocity(positions: np.ndarray, *, keep_dtype: bool = False) -> np.ndarray:
+    """Mean over joints of each joint's per-frame displacement norm: (T, J, D) -> (T - 1,) float64.
+
+    ``keep_dtype=True`` computes in the positions' own dtype, as the 3D references do (float32 joints stay
+    float32, which can move a minimum of the smoothed curve by a frame against a float64 computation).
+    """
+    p = np.asarray(positions) if keep_dtype else np.asarray(positions, dtype=np.float64)
     if p.ndim != 3:
         raise ValueError(f"positions must be (T, J, D), got shape {p.shape}")
     return np.mean(np.sqrt(np.sum((p[1:] - p[:-1]) ** 2, axis=2)), axis=1)
 
 
-def motion_beats(velocity: np.ndarray, sigma: float) -> np.ndarray:
+def motion_beats(velocity: np.ndarray, sigma: float, *, keep_dtype: bool = False) -> np.ndarray:
     """Motion beats: strict local minima (order 1, never the end points) of the Gaussian-smoothed speed.
 
     ``scipy.ndimage.gaussian_filter`` with its defaults (mode ``reflect``, truncate 4.0), then
-    ``argrelextrema(..., np.less)``. Returns frame indices into ``velocity`` (int64).
+    ``argrelextrema(..., np.less)``, in float64 (``keep_dtype=True``: in the speed's own dtype). Returns
+    frame indices into ``velocity`` (int64).
     """
-    v = np.asarray(velocity, dtype=np.float64)
+    v = np.asarray(velocity) if keep_dtype else np.asarray(velocity, dtype=np.float64)
     if v.ndim != 1:
         raise ValueError(f"velocity must be 1-D, got shape {v.shape}")
     if v.size == 0:

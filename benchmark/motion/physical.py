@@ -70,24 +70,29 @@ def ground_height(joints_yup: np.ndarray, toe_tolerance: float = 0.02) -> float:
     return (hl + hr) / 2 if abs(hl - hr) < toe_tolerance else min(hl, hr)
 
 
+#: Floor estimates of FSR by name (the ``fsr_ground`` protocol parameter).
+GROUND_RULES = {"frame0_toes": ground_height}
+
+
 def foot_skating_sequence(
     joints_yup: np.ndarray,
     ankle_height: float = 0.08,
     toe_height: float = 0.05,
     speed_threshold: float = 0.01,
     tangent: str = "mean",
+    ground: str = "frame0_toes",
 ) -> tuple[float, float]:
     """(left_ratio, right_ratio) of LODGE's foot-skating measure for one (T, J>=12, 3) Y-up sequence.
 
     ``tangent="mean"`` reproduces the reference (|mean of v_x and v_z|); ``"norm"`` uses the horizontal speed.
-    A side with no contact frame gives NaN.
+    ``ground`` names the floor estimate (:data:`GROUND_RULES`). A side with no contact frame gives NaN.
     """
     j = np.array(joints_yup, copy=True)  # the input's float dtype, as the reference computes
     if not np.issubdtype(j.dtype, np.floating):
         j = j.astype(np.float64)
     if j.ndim != 3 or j.shape[1] < 12 or j.shape[2] != 3:
         raise ValueError(f"joints must be (T, J>=12, 3), got {j.shape}")
-    j[..., 1] -= j.dtype.type(ground_height(j))
+    j[..., 1] -= j.dtype.type(GROUND_RULES[ground](j))
     vel = np.zeros_like(j)
     vel[:-1] = j[1:] - j[:-1]
     ratios = []

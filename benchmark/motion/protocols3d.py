@@ -31,156 +31,255 @@ PFC (EDGE, ×1e4) and FSR (Lodge) are reported under every protocol: see :mod:`b
 
 from __future__ import annotations
 
-import warnings as _warnings
+import dataclasses
+import enum
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from benchmark.motion import common
+from benchmark.motion.choices import BasWithoutBeats, DiversityMode, FidComplexMode, FidSqrtm
 from benchmark.motion.features3d import kinetic_features_aist, kinetic_features_mace, manual_features_aist
+from benchmark.motion.metrics import MOTION3D_METRICS
 from benchmark.motion.physical import foot_skating_sequence, pfc_sequence
-from benchmark.protocols import Protocol, fps_problem, get_protocol, register_protocol
-from benchmark.results import MetricReport, MetricValue
+from benchmark.protocol_base import PER_FPS, Protocol, doc_field, fps_problem, frame_time
+from benchmark.report import MetricReport, MetricValue
 from ma_data.core.body.axes import y_up_to_z_up
+from ma_data.core.errors import MaceError
 from ma_data.core.formats.motion import Motion, from_joints_array
 
 # --------------------------------------------------------------------------------------------------- protocols
 
-_COMMON = {
-    "input": "SMPL-24 joint positions, metres, Y-up (other inputs converted by ma_data.core.formats.motion)",
-    "manual_features": "aist_manual_new_32",
-    "fid_complex_mode": "bailando",
-    "fid_sqrtm": "legacy",
-    "fid_eps": 1e-5,
-    "diversity_mode": "triu",
-    "diversity_dtype": "float32",
-    "bas_sigma_smooth": 5.0,
-    "bas_sigma_kernel": 3.0,
-    "pfc_up": "z",
-    "pfc_scale": 1e4,
-    "fsr_ankle_height": 0.08,
-    "fsr_toe_height": 0.05,
-    "fsr_speed_threshold": 0.01,
-    "fsr_ground": "frame0_toes",
-}
 
-BAILANDO3D = {
-    **_COMMON,
-    "max_frames": 1200,
-    "diversity_mode": "loop",
-    "feature_joints": 24,
-    "geometric_joints": 24,
-    "centering": "frame0_root",
-    "kinetic": "aist",
-    "kinetic_frame_time": 1 / 60,
-    "acceleration_bug": True,
-    "manual_velocity_frame_time": 1 / 120,
-    "axis_align": None,
-    "normalize_eps": 1e-10,
-    "normalize_ddof": 0,
-    "normalize_float32_torch": False,
-    "bas_joints": "all",
-    "bas_max_frames": None,
-    "music_beats_cut": "T-1",
-    "music_recipe": "edge",
-    "pfc_dt": 1 / 30,
-    "pfc_up_index": 2,
-    "fsr_tangent": "mean",
-}
+class Kinetic(str, enum.Enum):
+    """Kinetic features: AIST++/Bailando's (:func:`kinetic_features_aist`) or MACE-Dance's vectorised ones."""
 
-FINEDANCE3D = {
-    **BAILANDO3D,
-    "max_frames": 1024,
-    "feature_joints": 22,
-    "geometric_joints": 22,
-    "centering": "frame0_root_then_root_relative",
-    "music_beats_cut": None,
-    "music_recipe": "lodge",
-}
+    AIST = "aist"
+    MACE = "mace"
 
-MACE3D = {
-    **_COMMON,
-    "max_frames": None,
-    "feature_joints": 22,
-    "geometric_joints": 24,
-    "centering": "frame0_root",
-    "kinetic": "mace",
-    "kinetic_frame_time": 1 / 30,
+
+class ManualFeatures(str, enum.Enum):
+    """Geometric features: the AIST++ 32 boolean manual features (``manual_new``)."""
+
+    AIST_MANUAL_NEW_32 = "aist_manual_new_32"
+
+
+class Centering(str, enum.Enum):
+    FRAME0_ROOT = "frame0_root"
+    FRAME0_ROOT_THEN_ROOT_RELATIVE = "frame0_root_then_root_relative"
+
+
+class AxisAlign(str, enum.Enum):
+    """MACE-Dance's ``align_axis``: Y-up joints rotated +90 degrees about Z (None: no alignment)."""
+
+    ROT_Z_90 = "rot_z_+90"
+
+
+class BasJoints(str, enum.Enum):
+    """Joints whose mean speed gives the motion beats."""
+
+    ALL = "all"
+
+
+class MusicBeatsCut(str, enum.Enum):
+    """Where the music-beat vector is cut before BAS (None: not cut, LODGE's slicing slip)."""
+
+    T_MINUS_1 = "T-1"
+    T = "T"
+
+
+class MusicRecipe(str, enum.Enum):
+    """The :func:`ma_data.core.music_features.beat_vector` recipe for ``--music`` audio."""
+
+    EDGE = "edge"
+    LODGE = "lodge"
+
+
+class FsrTangent(str, enum.Enum):
+    """Foot speed of FSR: the reference's |mean(v_x, v_z)|, or the horizontal speed norm."""
+
+    MEAN = "mean"
+    NORM = "norm"
+
+
+class FsrGround(str, enum.Enum):
+    """The floor of FSR: LODGE's estimate from the toes at frame 0."""
+
+    FRAME0_TOES = "frame0_toes"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Motion3dProtocol(Protocol):
+    """A 3D motion protocol: FID_k/FID_g/Div/BAS and the physical scores PFC and FSR on SMPL-24 joints."""
+
+    kind: ClassVar[str] = "motion3d"
+    METRICS: ClassVar = MOTION3D_METRICS
+
+    input: str = doc_field(
+        "SMPL-24 joint positions, metres, Y-up (other inputs converted by ma_data.core.formats.motion)"
+    )
+    manual_features: ManualFeatures = ManualFeatures.AIST_MANUAL_NEW_32
+    fid_complex_mode: FidComplexMode = FidComplexMode.BAILANDO
+    fid_sqrtm: FidSqrtm = FidSqrtm.LEGACY
+    fid_eps: float = 1e-5
+    diversity_mode: DiversityMode = DiversityMode.TRIU
+    diversity_dtype: str = "float32"
+    bas_sigma_smooth: float = 5.0
+    bas_sigma_kernel: float = 3.0
+    pfc_scale: float = 1e4
+    fsr_ankle_height: float = 0.08
+    fsr_toe_height: float = 0.05
+    fsr_speed_threshold: float = 0.01
+    fsr_ground: FsrGround = FsrGround.FRAME0_TOES
+    max_frames: int | None = None
+    feature_joints: int = 24
+    geometric_joints: int = 24
+    centering: Centering = Centering.FRAME0_ROOT
+    kinetic: Kinetic = Kinetic.AIST
+    kinetic_frame_time: float | str = 1 / 60
+    acceleration_bug: bool = True
+    manual_velocity_frame_time: float | str = 1 / 120
+    axis_align: AxisAlign | None = None
+    normalize_eps: float = 1e-10
+    normalize_ddof: int = 0
+    normalize_float32_torch: bool = False
+    bas_joints: BasJoints = BasJoints.ALL
+    bas_max_frames: int | None = None
+    music_beats_cut: MusicBeatsCut | None = MusicBeatsCut.T_MINUS_1
+    music_recipe: MusicRecipe = MusicRecipe.EDGE
+    pfc_dt: float | str = 1 / 30
+    pfc_up_index: int = 2
+    fsr_tangent: FsrTangent = FsrTangent.MEAN
+    bas_without_beats: BasWithoutBeats = BasWithoutBeats.ZERO
+
+
+BAILANDO3D = Motion3dProtocol(
+    name="bailando3d",
+    version="1.0",
+    description="Bailando/AIST++ 3D FID_k/FID_g/Div/BAS (EDGE's too), quirks kept",
+    max_frames=1200,
+    diversity_mode=DiversityMode.LOOP,
+    feature_joints=24,
+    geometric_joints=24,
+    centering=Centering.FRAME0_ROOT,
+    kinetic=Kinetic.AIST,
+    kinetic_frame_time=1 / 60,
+    acceleration_bug=True,
+    manual_velocity_frame_time=1 / 120,
+    axis_align=None,
+    normalize_eps=1e-10,
+    normalize_ddof=0,
+    normalize_float32_torch=False,
+    bas_max_frames=None,
+    music_beats_cut=MusicBeatsCut.T_MINUS_1,
+    music_recipe=MusicRecipe.EDGE,
+    pfc_dt=1 / 30,
+    pfc_up_index=2,
+    fsr_tangent=FsrTangent.MEAN,
+)
+
+FINEDANCE3D = dataclasses.replace(
+    BAILANDO3D,
+    name="finedance3d",
+    description="LODGE's FineDance 3D metrics (22 joints, 1024 frames), quirks kept",
+    max_frames=1024,
+    feature_joints=22,
+    geometric_joints=22,
+    centering=Centering.FRAME0_ROOT_THEN_ROOT_RELATIVE,
+    music_beats_cut=None,
+    music_recipe=MusicRecipe.LODGE,
+)
+
+MACE3D = Motion3dProtocol(
+    name="mace3d",
+    version="1.0",
+    description="MACE-Dance Evaluation-Motion/metric.py 3D metric, quirks kept",
+    max_frames=None,
+    diversity_mode=DiversityMode.TRIU,
+    feature_joints=22,
+    geometric_joints=24,
+    centering=Centering.FRAME0_ROOT,
+    kinetic=Kinetic.MACE,
+    kinetic_frame_time=1 / 30,
+    acceleration_bug=False,
+    manual_velocity_frame_time=1 / 120,
+    axis_align=AxisAlign.ROT_Z_90,
+    normalize_eps=1e-4,
+    normalize_ddof=1,
+    normalize_float32_torch=True,
+    bas_max_frames=None,
+    music_beats_cut=MusicBeatsCut.T,
+    music_recipe=MusicRecipe.EDGE,
+    pfc_dt=1 / 30,
+    pfc_up_index=2,
+    fsr_tangent=FsrTangent.MEAN,
+)
+
+#: What every ``-strict`` variant changes (version 1.1: BAS undefined without music beats). The references
+#: score a sample without music beats (or whose beat vector stops before the motion ends) as BAS 0 and
+#: average it in; strict leaves its BAS undefined and out of the mean.
+_STRICT_FIXES: dict[str, Any] = {
+    "version": "1.1",
     "acceleration_bug": False,
-    "manual_velocity_frame_time": 1 / 120,
-    "axis_align": "rot_z_+90",
-    "normalize_eps": 1e-4,
-    "normalize_ddof": 1,
-    "normalize_float32_torch": True,
-    "bas_joints": "all",
-    "bas_max_frames": None,
-    "music_beats_cut": "T",
-    "music_recipe": "edge",
-    "pfc_dt": 1 / 30,
-    "pfc_up_index": 2,
-    "fsr_tangent": "mean",
+    "kinetic_frame_time": PER_FPS,
+    "manual_velocity_frame_time": PER_FPS,
+    "pfc_dt": PER_FPS,
+    "fsr_tangent": FsrTangent.NORM,
+    "bas_without_beats": BasWithoutBeats.UNDEFINED,
 }
 
-_STRICT_FIXES = {
-    "acceleration_bug": False,
-    "kinetic_frame_time": "1/fps",
-    "manual_velocity_frame_time": "1/fps",
-    "pfc_dt": "1/fps",
-    "fsr_tangent": "norm",
-    # The references score a sample without music beats (or whose beat vector stops before the motion
-    # ends) as BAS 0 and average it in; strict leaves its BAS undefined and out of the mean.
-    "bas_without_beats": "undefined",
-}
+BAILANDO3D_STRICT = dataclasses.replace(
+    BAILANDO3D,
+    name="bailando3d-strict",
+    description="bailando3d with the acceleration bug fixed and true frame times",
+    **_STRICT_FIXES,
+)
+FINEDANCE3D_STRICT = dataclasses.replace(
+    FINEDANCE3D,
+    name="finedance3d-strict",
+    description="finedance3d with the acceleration bug fixed and true frame times",
+    **_STRICT_FIXES,
+)
+MACE3D_STRICT = dataclasses.replace(
+    MACE3D,
+    name="mace3d-strict",
+    description="mace3d without the axis misalignment (Y-up features, Z-up PFC), true frame times",
+    **_STRICT_FIXES,
+    axis_align=None,
+)
 
-PROTOCOLS_3D: dict[str, Protocol] = {}
+#: The family by name (the registry, :mod:`benchmark.protocols`, lists these objects).
+PROTOCOLS_3D: dict[str, Motion3dProtocol] = {
+    p.name: p for p in (BAILANDO3D, FINEDANCE3D, MACE3D, BAILANDO3D_STRICT, FINEDANCE3D_STRICT, MACE3D_STRICT)
+}
 
 #: Metric keys of a 3D report, in reporting order.
-METRIC_KEYS = (
-    "fid_k", "fid_g", "div_k", "div_g", "bas", "div_k_gt", "div_g_gt", "bas_gt", "pfc", "pfc_gt", "fsr", "fsr_gt",
-)  # fmt: skip
+METRIC_KEYS = tuple(m.key for m in MOTION3D_METRICS)
 
 
-def _register(name: str, params: dict[str, Any], description: str) -> None:
-    # 1.1 (strict only): BAS undefined without music beats; parity protocols are unchanged at 1.0.
-    version = "1.1" if name.endswith("-strict") else "1.0"
-    PROTOCOLS_3D[name] = register_protocol(Protocol(name, version, params, description, kind="motion3d"))
+def resolve_protocol(protocol: Motion3dProtocol | str) -> Motion3dProtocol:
+    """A 3D protocol object from itself or its name (one of :data:`PROTOCOLS_3D`)."""
+    if isinstance(protocol, Motion3dProtocol):
+        return protocol
+    found = PROTOCOLS_3D.get(protocol) if isinstance(protocol, str) else None
+    if found is None:
+        if isinstance(protocol, Protocol):
+            raise ValueError(f"protocol {protocol.name!r} is not a 3D motion protocol")
+        raise MaceError(f"unknown 3D protocol {protocol!r}; known: {', '.join(sorted(PROTOCOLS_3D))}")
+    return found
 
 
-_register("bailando3d", BAILANDO3D, "Bailando/AIST++ 3D FID_k/FID_g/Div/BAS (EDGE's too), quirks kept")
-_register("finedance3d", FINEDANCE3D, "LODGE's FineDance 3D metrics (22 joints, 1024 frames), quirks kept")
-_register("mace3d", MACE3D, "MACE-Dance Evaluation-Motion/metric.py 3D metric, quirks kept")
-_register(
-    "bailando3d-strict",
-    {**BAILANDO3D, **_STRICT_FIXES},
-    "bailando3d with the acceleration bug fixed and true frame times",
-)
-_register(
-    "finedance3d-strict",
-    {**FINEDANCE3D, **_STRICT_FIXES},
-    "finedance3d with the acceleration bug fixed and true frame times",
-)
-_register(
-    "mace3d-strict",
-    {**MACE3D, **_STRICT_FIXES, "axis_align": None},
-    "mace3d without the axis misalignment (Y-up features, Z-up PFC), true frame times",
-)
-
-
-def music_recipe(protocol: Protocol | str) -> str:
+def music_recipe(protocol: Motion3dProtocol | str) -> str:
     """Which ``ma_data.core.music_features.beat_vector`` recipe a protocol uses for ``--music`` audio."""
-    p = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    return p.params.get("music_recipe", "edge")
+    return resolve_protocol(protocol).music_recipe.value
 
 
 # --------------------------------------------------------------------------------------------------- helpers
 
 _ROT_Z_90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-
-
-def _time(value: Any, fps: float) -> float:
-    return 1.0 / float(fps) if value == "1/fps" else float(value)
 
 
 def _as_motion(x: Motion | np.ndarray, stem: str) -> Motion:
@@ -201,86 +300,92 @@ class _Sample:
     joints: np.ndarray  # Y-up, native dtype, all joints
 
 
-def _motion_beats_native(joints: np.ndarray, sigma: float) -> tuple[np.ndarray, int]:
-    """Motion beats computed in the joints' own dtype, as the references do (float32 data stays float32
-    through the Gaussian filter, which can move a minimum by a frame against a float64 computation)."""
-    from scipy.ndimage import gaussian_filter
-    from scipy.signal import argrelextrema
-
-    k = np.asarray(joints)
-    vel = np.mean(np.sqrt(np.sum((k[1:] - k[:-1]) ** 2, axis=2)), axis=1)
-    smooth = gaussian_filter(vel, sigma)
-    return argrelextrema(smooth, np.less)[0].astype(np.int64), len(vel)
+def _motion_beats(joints: np.ndarray, sigma: float) -> tuple[np.ndarray, int]:
+    """Motion beats in the joints' own dtype, as the references compute them (float32 data stays float32
+    through the Gaussian filter, which can move a minimum by a frame against a float64 computation), and the
+    length of the speed curve."""
+    vel = common.kinetic_velocity(joints, keep_dtype=True)
+    return common.motion_beats(vel, sigma, keep_dtype=True), len(vel)
 
 
-def _features(s: _Sample, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(j: np.ndarray, p: Motion3dProtocol) -> np.ndarray:
+    """MACE-Dance's axis alignment (float32, as the reference), or the joints unchanged."""
+    if p.axis_align is AxisAlign.ROT_Z_90:
+        return (j.astype(np.float32) @ _ROT_Z_90.T.astype(np.float32)).astype(np.float32)
+    return j
+
+
+_GEOMETRIC = {ManualFeatures.AIST_MANUAL_NEW_32: manual_features_aist}
+
+
+def _features(s: _Sample, p: Motion3dProtocol) -> tuple[np.ndarray, np.ndarray]:
     j = s.joints
-    if params.get("max_frames"):
-        j = j[: params["max_frames"]]
-    nj = params["feature_joints"]
-    j = j[:, : max(nj, params["geometric_joints"])]
-    if params["axis_align"] == "rot_z_+90":
-        j = (j.astype(np.float32) @ _ROT_Z_90.T.astype(np.float32)).astype(np.float32)
+    if p.max_frames:
+        j = j[: p.max_frames]
+    nj = p.feature_joints
+    j = _aligned(j[:, : max(nj, p.geometric_joints)], p)
     j = j - j[:1, :1]
-    if params["centering"] == "frame0_root_then_root_relative":
+    if p.centering is Centering.FRAME0_ROOT_THEN_ROOT_RELATIVE:
         j = j.copy()
         j[:, 1:] = j[:, 1:] - j[:, 0:1]
-    kt = _time(params["kinetic_frame_time"], s.fps)
-    if params["kinetic"] == "aist":
-        kin = kinetic_features_aist(j[:, :nj], frame_time=kt, acceleration_bug=params["acceleration_bug"])
+    kt = frame_time(p.kinetic_frame_time, s.fps)
+    if p.kinetic is Kinetic.AIST:
+        kin = kinetic_features_aist(j[:, :nj], frame_time=kt, acceleration_bug=p.acceleration_bug)
     else:
         kin = kinetic_features_mace(j[:, :nj], frame_time=kt)
-    geo = manual_features_aist(
-        j[:, : params["geometric_joints"]],
-        velocity_frame_time=_time(params["manual_velocity_frame_time"], s.fps),
+    geo = _GEOMETRIC[p.manual_features](
+        j[:, : p.geometric_joints],
+        velocity_frame_time=frame_time(p.manual_velocity_frame_time, s.fps),
     )
     return kin, geo
 
 
-def _bas(s: _Sample, beats: np.ndarray, params: Mapping[str, Any]) -> float:
-    j = s.joints
-    if params.get("bas_max_frames"):
-        j = j[: params["bas_max_frames"]]
-    if params["axis_align"] == "rot_z_+90":
-        j = (j.astype(np.float32) @ _ROT_Z_90.T.astype(np.float32)).astype(np.float32)
-    motion_b, n_vel = _motion_beats_native(j, params["bas_sigma_smooth"])
+def _bas_joints(s: _Sample, p: Motion3dProtocol) -> np.ndarray:
+    """The joints whose speed gives the motion beats (``bas_joints``), over the frames BAS reads."""
+    j = s.joints if p.bas_joints is BasJoints.ALL else None
+    return j[: p.bas_max_frames] if p.bas_max_frames else j
+
+
+def _music_beats_used(beats: np.ndarray, n_vel: int, n_frames: int, p: Motion3dProtocol) -> np.ndarray:
     b = np.asarray(beats).reshape(-1)
-    cut = params["music_beats_cut"]
-    if cut == "T-1":
-        b = b[:n_vel]
-    elif cut == "T":
-        b = b[: len(j)]
-    music_b = np.flatnonzero(b.astype(bool)).astype(np.int64)
-    return common.beat_align_score(music_b, motion_b, sigma_kernel=params["bas_sigma_kernel"])
+    if p.music_beats_cut is MusicBeatsCut.T_MINUS_1:
+        return b[:n_vel]
+    if p.music_beats_cut is MusicBeatsCut.T:
+        return b[:n_frames]
+    return b
 
 
-def _pfc(s: _Sample, params: Mapping[str, Any]) -> float:
-    j = s.joints
-    if params["axis_align"] == "rot_z_+90":
-        # the reference runs PFC on the float32 aligned joints with index 2 as "up"
-        j = (j.astype(np.float32) @ _ROT_Z_90.T.astype(np.float32)).astype(np.float32)
+def _bas(s: _Sample, beats: np.ndarray, p: Motion3dProtocol) -> float:
+    j = _aligned(_bas_joints(s, p), p)
+    motion_b, n_vel = _motion_beats(j, p.bas_sigma_smooth)
+    music_b = np.flatnonzero(_music_beats_used(beats, n_vel, len(j), p).astype(bool)).astype(np.int64)
+    return common.beat_align_score(music_b, motion_b, sigma_kernel=p.bas_sigma_kernel)
+
+
+def _pfc(s: _Sample, p: Motion3dProtocol) -> float:
+    if p.axis_align is AxisAlign.ROT_Z_90:
+        j = _aligned(s.joints, p)  # the reference runs PFC on the float32 aligned joints, index 2 as "up"
     else:
-        j = y_up_to_z_up(j)  # (x, y, z) -> (x, -z, y): exact, keeps the dtype
-    return pfc_sequence(j, dt=_time(params["pfc_dt"], s.fps), up_index=params["pfc_up_index"]) * float(
-        params["pfc_scale"]
-    )
+        j = y_up_to_z_up(s.joints)  # (x, y, z) -> (x, -z, y): exact, keeps the dtype
+    return pfc_sequence(j, dt=frame_time(p.pfc_dt, s.fps), up_index=p.pfc_up_index) * float(p.pfc_scale)
 
 
-def _fsr(s: _Sample, params: Mapping[str, Any]) -> tuple[float, float]:
+def _fsr(s: _Sample, p: Motion3dProtocol) -> tuple[float, float]:
     return foot_skating_sequence(
         s.joints,
-        ankle_height=params["fsr_ankle_height"],
-        toe_height=params["fsr_toe_height"],
-        speed_threshold=params["fsr_speed_threshold"],
-        tangent=params["fsr_tangent"],
+        ankle_height=p.fsr_ankle_height,
+        toe_height=p.fsr_toe_height,
+        speed_threshold=p.fsr_speed_threshold,
+        tangent=p.fsr_tangent.value,
+        ground=p.fsr_ground.value,
     )
 
 
 def _prepare(
-    motions: Mapping[str, Motion | np.ndarray], params: Mapping[str, Any], side: str, skipped: dict[str, str]
+    motions: Mapping[str, Motion | np.ndarray], p: Motion3dProtocol, side: str, skipped: dict[str, str]
 ) -> list[_Sample]:
     out = []
-    need = params["feature_joints"]
+    need = p.feature_joints
     for stem in sorted(motions):
         try:
             m = _as_motion(motions[stem], stem)
@@ -302,40 +407,19 @@ def _prepare(
     return out
 
 
-def _bas_problem(s: _Sample, beats: np.ndarray, params: Mapping[str, Any]) -> str | None:
+def _bas_problem(s: _Sample, beats: np.ndarray, p: Motion3dProtocol) -> str | None:
     """Why this sample's BAS measures nothing, or None: the music-beat vector stops more than one frame
     before the frames BAS compares (so later motion beats have no music to align with), or holds no beat in
     the range BAS reads (silent or beatless music)."""
-    n = len(s.joints[: params["bas_max_frames"]] if params.get("bas_max_frames") else s.joints)
-    cut = params["music_beats_cut"]
-    need = n - 1 if cut == "T-1" else n
+    n = len(_bas_joints(s, p))
+    need = n - 1 if p.music_beats_cut is MusicBeatsCut.T_MINUS_1 else n
     b = np.asarray(beats).reshape(-1)
     if len(b) + 1 < need:
         return f"the music-beat vector covers {len(b)} frames, the motion {need}"
-    used = b[:need] if cut else b
+    used = b[:need] if p.music_beats_cut is not None else b
     if not np.any(used.astype(bool)):
         return "no music beat within the motion (silent or beatless music)"
     return None
-
-
-def _diversity_loop(features: np.ndarray) -> float:
-    """Bailando/LODGE ``calculate_avg_distance``: a Python loop over pairs i < j adding float32 norms into a
-    float32 running sum (sequentially), then dividing by the pair count. The sequential float32 sum carries
-    a rounding error of ~1e-6 relative that the references' printed numbers include, so it is kept."""
-    f = np.asarray(features, dtype=np.float32)
-    n = len(f)
-    if n < 2:
-        return float("nan")
-    iu, ju = np.triu_indices(n, 1)
-    d = np.sqrt(np.sum((f[iu].astype(np.float64) - f[ju]) ** 2, axis=1)).astype(np.float32)
-    total = np.cumsum(d, dtype=np.float32)[-1]
-    return float(total / np.float32((n * n - n) / 2))
-
-
-def _diversity(features: np.ndarray, mode: str) -> float:
-    if mode == "loop":
-        return _diversity_loop(features)
-    return common.diversity(features, mode=mode)
 
 
 def _safe_frechet(*args, **kwargs) -> float | complex:
@@ -352,7 +436,7 @@ def _set_metrics(
     gt_g: np.ndarray,
     pr_k: np.ndarray,
     pr_g: np.ndarray,
-    params: Mapping[str, Any],
+    p: Motion3dProtocol,
     info=None,
 ) -> dict[str, float]:
     out: dict[str, float] = {}
@@ -365,21 +449,18 @@ def _set_metrics(
                 msg = (
                     f"fid_{key}/div_{key}: {len(cols)} {kind} feature column(s) ({shown}) are constant over "
                     f"the GT set but vary in the generated set; normalising by the GT std + "
-                    f"{params['normalize_eps']:g} scales their differences by up to "
-                    f"{1 / params['normalize_eps']:.0e}, so these values are dominated by them"
+                    f"{p.normalize_eps:g} scales their differences by up to "
+                    f"{1 / p.normalize_eps:.0e}, so these values are dominated by them"
                 )
                 for name in (f"fid_{key}", f"div_{key}"):
                     info.setdefault("warnings", {}).setdefault(name, []).append(msg)
-        if params["normalize_float32_torch"]:
-            g, p = common.normalize_by_gt(
-                gt, pr, eps=params["normalize_eps"], ddof=params["normalize_ddof"], torch_like=True
-            )
-        else:
-            g, p = common.normalize_by_gt(gt, pr, eps=params["normalize_eps"], ddof=params["normalize_ddof"])
-        with np.errstate(all="ignore"), _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
-            if len(g) >= 2 and len(p) >= 2:
-                mu_p, sig_p = common.feature_stats(p)
+        g, q = common.normalize_by_gt(
+            gt, pr, eps=p.normalize_eps, ddof=p.normalize_ddof, torch_like=p.normalize_float32_torch
+        )
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if len(g) >= 2 and len(q) >= 2:
+                mu_p, sig_p = common.feature_stats(q)
                 mu_g, sig_g = common.feature_stats(g)
                 fi: dict[str, Any] = {}
                 fid = _safe_frechet(
@@ -387,9 +468,9 @@ def _set_metrics(
                     sig_p,
                     mu_g,
                     sig_g,
-                    complex_mode=params["fid_complex_mode"],
-                    eps=params["fid_eps"],
-                    sqrtm=params["fid_sqrtm"],
+                    complex_mode=p.fid_complex_mode.value,
+                    eps=p.fid_eps,
+                    sqrtm=p.fid_sqrtm.value,
                     info=fi,
                 )
                 if info is not None:
@@ -400,8 +481,9 @@ def _set_metrics(
                 out[f"fid_{key}"] = float(np.real(fid))
             else:
                 out[f"fid_{key}"] = float("nan")
-            out[f"div_{key}"] = _diversity(p, params["diversity_mode"])
-            out[f"div_{key}_gt"] = _diversity(g, params["diversity_mode"])
+            div_kw = {"dtype": np.dtype(p.diversity_dtype), "mode": p.diversity_mode.value}
+            out[f"div_{key}"] = common.diversity(q, **div_kw)
+            out[f"div_{key}_gt"] = common.diversity(g, **div_kw)
     return out
 
 
@@ -412,7 +494,7 @@ def score_3d(
     gt: Mapping[str, Motion | np.ndarray],
     pred: Mapping[str, Motion | np.ndarray],
     music_beats: Mapping[str, np.ndarray] | None,
-    protocol: Protocol | str,
+    protocol: Motion3dProtocol | str,
     *,
     n_boot: int = 0,
     seed: int = 0,
@@ -433,28 +515,25 @@ def score_3d(
     Returns a :class:`~benchmark.results.MetricReport` with keys fid_k, fid_g, div_k, div_g, bas, div_k_gt,
     div_g_gt, bas_gt, pfc, pfc_gt, fsr, fsr_gt; per-sample bas/pfc/fsr (GT ones as ``*_gt``).
     """
-    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    if proto.kind != "motion3d":
-        raise ValueError(f"protocol {proto.name!r} is not a 3D motion protocol")
-    params = proto.params
+    proto = resolve_protocol(protocol)
     skip: dict[str, str] = dict(skipped or {})
     warns: list[str] = []
 
-    gts = _prepare(gt, params, "gt", skip)
-    prs = _prepare(pred, params, "pred", skip)
+    gts = _prepare(gt, proto, "gt", skip)
+    prs = _prepare(pred, proto, "pred", skip)
 
     def feats(samples: list[_Sample], side: str) -> tuple[list[_Sample], np.ndarray, np.ndarray]:
         keep, ks, gs = [], [], []
         for s in samples:
             try:
-                k, g = _features(s, params)
+                k, g = _features(s, proto)
             except Exception as exc:
                 skip[f"{side}:{s.stem}"] = f"{s.stem}: feature extraction failed ({exc})"
                 continue
             keep.append(s)
             ks.append(k)
             gs.append(g)
-        dim_k = 3 * params["feature_joints"]
+        dim_k = 3 * proto.feature_joints
         return (
             keep,
             np.stack(ks) if ks else np.zeros((0, dim_k), np.float32),
@@ -464,12 +543,8 @@ def score_3d(
     gts, gt_k, gt_g = feats(gts, "gt")
     prs, pr_k, pr_g = feats(prs, "pred")
     if not prs:
-        from ma_data.core.errors import MaceError
-
         raise MaceError("no usable generated motions left to score")
     if not gts:
-        from ma_data.core.errors import MaceError
-
         raise MaceError("no usable ground-truth motions left to score")
     if len(gts) < 2 or len(prs) < 2:
         warns.append("FID needs at least 2 samples per side; FID values are NaN")
@@ -486,8 +561,8 @@ def score_3d(
     def physical(samples: list[_Sample], suffix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pfc, fl, fr = [], [], []
         for s in samples:
-            v = _pfc(s, params)
-            left, right = _fsr(s, params)
+            v = _pfc(s, proto)
+            left, right = _fsr(s, proto)
             pfc.append(v)
             fl.append(left)
             fr.append(right)
@@ -495,7 +570,7 @@ def score_3d(
             per_sample.setdefault(s.stem, {}).update({f"pfc{suffix}": v, f"fsr{suffix}": float(fsr_s)})
         return np.array(pfc), np.array(fl), np.array(fr)
 
-    undefined = params.get("bas_without_beats", "zero") == "undefined"
+    undefined = proto.bas_without_beats is BasWithoutBeats.UNDEFINED
     bas_problems: dict[str, str] = {}
 
     def bas(samples: list[_Sample], suffix: str) -> np.ndarray:
@@ -508,14 +583,14 @@ def score_3d(
                 warns.append(f"{s.stem}: no music beats; left out of BAS{suffix.upper()}")
                 vals.append(np.nan)
                 continue
-            problem = _bas_problem(s, music_beats[s.stem], params)
+            problem = _bas_problem(s, music_beats[s.stem], proto)
             if problem is not None:
                 bas_problems.setdefault(s.stem, problem)  # GT and generated share the stem's music
                 if undefined:
                     vals.append(np.nan)
                     per_sample.setdefault(s.stem, {})[f"bas{suffix}"] = float("nan")
                     continue
-            v = _bas(s, music_beats[s.stem], params)
+            v = _bas(s, music_beats[s.stem], proto)
             vals.append(v)
             per_sample.setdefault(s.stem, {})[f"bas{suffix}"] = v
         return np.array(vals, dtype=np.float64)
@@ -553,7 +628,7 @@ def score_3d(
             warns.append(f"{name}: {n_bad} foot side(s) never touch the ground; left out of the FSR mean")
 
     fid_info: dict[str, Any] = {}
-    values = _set_metrics(gt_k, gt_g, pr_k, pr_g, params, info=fid_info)
+    values = _set_metrics(gt_k, gt_g, pr_k, pr_g, proto, info=fid_info)
     values.update(
         {
             "bas": nanmean(pr_bas) if music_beats is not None else float("nan"),
@@ -587,7 +662,7 @@ def score_3d(
 
         def _stat(idx: np.ndarray) -> dict[str, float]:
             gi = idx if paired else np.arange(len(gts))
-            v = _set_metrics(gt_k[gi], gt_g[gi], pr_k[idx], pr_g[idx], params)
+            v = _set_metrics(gt_k[gi], gt_g[gi], pr_k[idx], pr_g[idx], proto)
             v.update(
                 {
                     "bas": nanmean(pr_bas[idx]),

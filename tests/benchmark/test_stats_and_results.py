@@ -1,11 +1,13 @@
 import json
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from benchmark.inputs import list_by_stem, pair_by_stem
-from benchmark.protocols import Protocol
+from benchmark.protocols import MetricSpec, Protocol
 from benchmark.results import MetricReport, MetricValue, build_results, markdown_table, write_results
 from benchmark.stats import bootstrap_ci
 
@@ -37,8 +39,18 @@ def test_pairing_reports_every_unmatched_stem(tmp_path):
     assert paired.skipped == {"a": "missing generated keypoints", "d": "missing GT keypoints"}
 
 
+@dataclass(frozen=True, kw_only=True)
+class ToyProtocol(Protocol):
+    kind: ClassVar[str] = "motion2d"
+    METRICS: ClassVar = (
+        MetricSpec("fid_k", "FID_k", False, "toy distance"),
+        MetricSpec("bas", "BAS", True, "toy beat score"),
+    )
+    eps: float = 1e-4
+
+
 def test_results_document_is_strict_json_with_protocol_and_skips(tmp_path):
-    protocol = Protocol("toy", "1", {"eps": 1e-4}, kind="motion2d")
+    protocol = ToyProtocol(name="toy", version="1")
     report = MetricReport(
         metrics={"fid_k": MetricValue(1.5, 1.0, 2.0), "bas": MetricValue(float("nan"))},
         per_sample={"s1": {"bas": 0.5}},
@@ -54,6 +66,7 @@ def test_results_document_is_strict_json_with_protocol_and_skips(tmp_path):
         "value": 1.5,
         "ci95": [1.0, 2.0],
         "higher_is_better": False,
+        "label": "FID_k",
         "protocol": "toy",
     }
     assert loaded["metrics"]["bas"]["value"] is None

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from benchmark.cli_3d import read_beat_vector
+from benchmark.motion.inputs3d import read_beat_vector
 from ma_data.core.errors import FormatError
 
 

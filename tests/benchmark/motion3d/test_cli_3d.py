@@ -164,7 +164,7 @@ def test_cli_beats_from_music(dirs, tmp_path):
     )
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
-    assert data["inputs"]["music_recipe"] == "lodge"
+    assert data["inputs"]["motion3d"]["music_recipe"] == "lodge"
     beats = {f"{i:03d}": beat_vector(music / f"{i:03d}.wav", recipe="lodge") for i in range(5)}
     load = lambda d: {p.stem: np.load(p) for p in sorted(d.iterdir())}  # noqa: E731
     direct = score_3d(load(gt), load(pred), beats, "finedance3d")

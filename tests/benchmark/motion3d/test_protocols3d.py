@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -123,10 +125,7 @@ def test_feature_window_frames_only(sets):
         s: np.concatenate([p, p[-1:] + np.random.default_rng(0).normal(size=(200, 24, 3))])
         for s, p in pred.items()
     }
-    params = dict(get_protocol("bailando3d").params)
-    from benchmark.protocols import Protocol
-
-    short = Protocol("bailando3d-test", "0", {**params, "max_frames": T}, kind="motion3d")
+    short = dataclasses.replace(get_protocol("bailando3d"), name="bailando3d-test", version="0", max_frames=T)
     a = score_3d(gt, pred, None, short)
     b = score_3d(gt, {s: v for s, v in long.items()}, None, short)
     cut = {s: v[:T] for s, v in long.items()}

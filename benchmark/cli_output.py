@@ -1,0 +1,28 @@
+"""What the evaluation commands print and write: the summary table, skipped stems, results, plots."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+def report_evaluation(evaluation, out: Path | None, markdown: Path | None, plots: Path | None) -> None:
+    """Print the summary table and the skipped stems; write the results, the Markdown table and the plots."""
+    from benchmark.motion.plots import write_beat_plots
+    from benchmark.results import markdown_table, write_results
+
+    results = evaluation.results(argv=["mace-bench", *sys.argv[1:]])
+    table = markdown_table(results)
+    if out is not None:
+        write_results(out, results)
+    if markdown is not None:
+        markdown.write_text(table + "\n", encoding="utf-8")
+    if plots is not None:
+        write_beat_plots(evaluation, plots)
+    click.echo(table)
+    for item in results["skipped"]:
+        click.echo(f"skipped {item['stem']}: {item['reason']}", err=True)
+    if out is not None:
+        click.echo(f"results written to {out}", err=True)

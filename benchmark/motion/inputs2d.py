@@ -1,0 +1,131 @@
+"""Reading the inputs of a 2D protocol: keypoint tracks (files, or extracted from videos) and GT music beats.
+
+Every function reads one item per per-item boundary (:mod:`benchmark.inputs`): a file that cannot be read
+becomes that stem's skip reason and the batch goes on. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.inputs import PairedInputs, item_failure
+from benchmark.motion.protocols2d import Mace2dProtocol
+from benchmark.protocol_base import fps_problem
+
+__all__ = ["Motion2dSamples", "load_keypoint_array", "music_beats", "read_keypoints", "extract_keypoints"]
+
+
+@dataclass
+class Motion2dSamples:
+    """Keypoint tracks in the official channel order ``(y, x, conf)`` and what the scorer needs with them."""
+
+    gt: dict[str, np.ndarray] = field(default_factory=dict)
+    pred: dict[str, np.ndarray] = field(default_factory=dict)
+    #: stem -> (GT fps, generated fps), None where the file declares none
+    fps: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    #: stem -> GT music beats in the protocol's beat unit
+    beats: dict[str, np.ndarray] = field(default_factory=dict)
+    #: stem -> decoded duration of the GT music (seconds)
+    audio_seconds: dict[str, float] = field(default_factory=dict)
+    #: the keypoint extractor that produced the tracks, when they come from videos
+    extraction: dict | None = None
+
+
+def load_keypoint_array(path: Path) -> tuple[np.ndarray, float | None]:
+    """Official-order (T, 25, 3) float64 array from an official JSON or one of our npz tracks, and its fps.
+
+    JSON values are kept exactly as stored (float64), as the official script reads them.
+    """
+    from ma_data.core.formats.keypoints import load_npz, read_official_array_with_fps
+
+    if path.suffix.lower() == ".npz":
+        track = load_npz(path)
+        return track.to_official_array("yxc").astype(np.float64), track.fps
+    return read_official_array_with_fps(path)
+
+
+def read_keypoints(paired: PairedInputs, gt_side: str, pred_side: str) -> Motion2dSamples:
+    """Read both keypoint files of every paired stem; a stem with an unreadable file, or a declared frame
+    rate outside the plausible range, is skipped with the file named (``paired.stems`` keeps the others)."""
+    out = Motion2dSamples()
+    for stem in list(paired.stems):
+        loaded, reasons = {}, []
+        for side in (gt_side, pred_side):
+            path = paired.sides[side][stem]
+            try:  # per-item boundary (see benchmark.inputs): any failure names the file, the batch goes on
+                loaded[side] = load_keypoint_array(path)
+            except Exception as exc:
+                reasons.append(item_failure(path, exc))
+                continue
+            declared = loaded[side][1]
+            problem = fps_problem(declared, "declared frame rate") if declared is not None else None
+            if problem is not None:
+                reasons.append(f"{path}: {problem}")
+        if reasons:
+            paired.skipped[stem] = "; ".join(reasons)
+            continue
+        (out.gt[stem], gt_fps), (out.pred[stem], pred_fps) = loaded[gt_side], loaded[pred_side]
+        out.fps[stem] = (gt_fps, pred_fps)
+    paired.stems = [s for s in paired.stems if s in out.gt]
+    return out
+
+
+def extract_keypoints(
+    paired: PairedInputs,
+    gt_side: str,
+    pred_side: str,
+    pose: str,
+    *,
+    cache: bool = True,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Motion2dSamples:
+    """Extract one dancer's keypoints from the GT and generated videos of every paired stem (cached by
+    video hash); a video that fails, or whose frame rate is implausible, skips its stem with the reason."""
+    from ma_data.core.pose.extract import extract_tracks
+
+    out = Motion2dSamples()
+    if not paired.stems:
+        return out
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    rates: dict[str, dict[str, float | None]] = {}
+    for side in (gt_side, pred_side):
+        videos = {s: paired.sides[side][s] for s in paired.stems}
+        if log is not None:
+            log(f"extracting keypoints ({pose}) from {len(videos)} {side}s")
+        tracks, errors = extract_tracks(videos, pose, cache=cache, progress=progress)
+        for stem, err in errors.items():
+            paired.skipped.setdefault(stem, f"{side}: {err}")
+        arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
+        rates[side] = {s: t.fps for s, t in tracks.items()}
+    for side in (gt_side, pred_side):
+        for stem, rate in rates[side].items():
+            problem = fps_problem(rate, f"{side} frame rate") if rate is not None else None
+            if problem is not None and stem in paired.stems:
+                paired.skipped.setdefault(stem, f"{paired.sides[side][stem]}: {problem}")
+    gt, pred = arrays[gt_side], arrays[pred_side]
+    paired.stems = [s for s in paired.stems if s in gt and s in pred and s not in paired.skipped]
+    out.gt = {s: gt[s] for s in paired.stems}
+    out.pred = {s: pred[s] for s in paired.stems}
+    out.fps = {s: (rates[gt_side][s], rates[pred_side][s]) for s in paired.stems}
+    return out
+
+
+def music_beats(
+    paired: PairedInputs, audio_side: str, protocol: Mace2dProtocol, samples: Motion2dSamples
+) -> None:
+    """GT music beats (in the protocol's unit) and music duration of every paired stem, into ``samples``; a
+    file that cannot be decoded or tracked skips its stem with the file named."""
+    from benchmark.motion.music_beats import music_beats_for_protocol
+
+    for stem in paired.stems:
+        path = paired.sides[audio_side][stem]
+        try:  # per-item boundary: an audio file that cannot be decoded or tracked is named and skipped
+            samples.beats[stem], samples.audio_seconds[stem] = music_beats_for_protocol(path, protocol)
+        except Exception as exc:
+            paired.skipped[stem] = item_failure(path, exc)
+    paired.stems = [s for s in paired.stems if s in samples.beats]
