@@ -3,6 +3,7 @@
 - :func:`click_track` — clicks at a known tempo, so beat tracking has a known answer.
 - :func:`synthetic_dancer` — a ViTPose-25 stick dancer that moves between two key poses once per beat with a
   smoothstep, so its joint speed is zero exactly on the beats (motion beats = music beats, BAS near 1).
+- :func:`synthetic_dance_3d` — SMPL-24 joints of a smooth random 3D dance (the 3D protocols' test input).
 """
 
 from __future__ import annotations
@@ -108,3 +109,25 @@ def synthetic_dancer(
         xy = xy + rng.normal(0.0, noise_px, size=xy.shape)
     conf = np.full((n_frames, 25, 1), 0.9)
     return np.concatenate([xy, conf], axis=-1).astype(np.float32)
+
+
+def synthetic_dance_3d(n_frames: int, seed: int, dtype: type = np.float64) -> np.ndarray:
+    """(T, 24, 3) Y-up SMPL joints (metres, 30 fps) of a smooth random dance: sinusoidal joint rotations and a
+    bouncing, drifting root, through forward kinematics of the SMPL skeleton."""
+    from ma_data.core.body import forward_kinematics
+
+    r = np.random.default_rng(seed)
+    t = np.arange(n_frames) / 30.0
+    amp = 0.35 * r.normal(size=(24, 3))
+    freq = r.uniform(0.3, 2.0, size=(24, 3))
+    phase = r.uniform(0, 2 * np.pi, size=(24, 3))
+    poses = amp * np.sin(2 * np.pi * freq * t[:, None, None] + phase)
+    trans = np.stack(
+        [
+            0.4 * np.sin(t * r.uniform(0.2, 1.0)),
+            0.93 + 0.04 * np.sin(2 * np.pi * r.uniform(1, 3) * t),
+            0.4 * np.cos(t * r.uniform(0.2, 1.0)),
+        ],
+        axis=1,
+    )
+    return forward_kinematics(poses, trans).astype(dtype)

@@ -21,6 +21,7 @@ librosa/PyAV versions, so a re-run or a second protocol does not decode and trac
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.protocols import Protocol
+from benchmark.motion.protocols2d import BeatsUnit, BeatTrack, Mace2dProtocol
 from ma_data.core.errors import MaceError, MediaError
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
     "music_beats_for_protocol",
 ]
 
-_DEFAULT_BEAT_TRACK = {"hop_length": 512, "start_bpm": 120.0, "tightness": 100, "trim": True}
+_DEFAULT_BEAT_TRACK = dataclasses.asdict(BeatTrack())
 
 
 def _cache_file(path: Path, sr: int, opts: dict[str, Any]) -> Path | None:
@@ -125,32 +126,33 @@ def beat_times_to_frames(times: np.ndarray, fps: float, n_frames: int | None = N
     return np.unique(idx)
 
 
-def music_beat_frames(path: str | os.PathLike, protocol: Protocol) -> np.ndarray:
+def music_beat_frames(path: str | os.PathLike, protocol: Mace2dProtocol) -> np.ndarray:
     """GT music beats in the protocol's beat unit (see :func:`music_beats_for_protocol`)."""
     return music_beats_for_protocol(path, protocol)[0]
 
 
-def music_beats_for_protocol(path: str | os.PathLike, protocol: Protocol) -> tuple[np.ndarray, float]:
+def music_beats_for_protocol(path: str | os.PathLike, protocol: Mace2dProtocol) -> tuple[np.ndarray, float]:
     """GT music beats in the protocol's beat unit.
 
-    - ``mace2d-official`` (``beats_unit == "frames"``): unique frame indices ``int(t * 16)`` below 64.
-    - ``mace2d-strict`` (``beats_unit == "seconds"``): beat times in seconds (the strict scorer compares in
-      seconds so clips at any frame rate are treated alike).
+    - beats in frames (``mace2d-official``): unique frame indices ``int(t * fps)`` below ``n_frames`` (16 fps,
+      64 frames);
+    - beats in seconds (``mace2d-strict``): beat times in seconds (the strict scorer compares in seconds so
+      clips at any frame rate are treated alike).
 
-    Also returns the audio's duration in seconds (the strict protocol leaves BAS undefined when the music
-    is shorter than the scored window). Raises :class:`MaceError` (with the file name) when the beats cannot
-    be extracted; the caller skips the stem, as the official script does.
+    The audio is decoded at ``audio_sr`` and tracked with ``beat_track``. Also returns the audio's duration
+    in seconds (the strict protocol leaves BAS undefined when the music is shorter than the scored window).
+    Raises :class:`MaceError` (with the file name) when the beats cannot be extracted; the caller skips the
+    stem, as the official script does.
     """
-    params = protocol.params
     try:
         times, duration = music_beat_times_and_duration(
-            path, sr=int(params["audio_sr"]), beat_track=params.get("beat_track")
+            path, sr=int(protocol.audio_sr), beat_track=dataclasses.asdict(protocol.beat_track)
         )
     except MaceError:
         raise
     except Exception as exc:
         raise MediaError(f"{path}: beat extraction failed ({exc.__class__.__name__}: {exc})") from exc
-    if params.get("beats_unit", "frames") == "seconds":
+    if protocol.beats_unit is BeatsUnit.SECONDS:
         return times, duration
-    n_frames = params.get("n_frames")
-    return beat_times_to_frames(times, float(params["fps"]), int(n_frames) if n_frames else None), duration
+    n_frames = protocol.n_frames
+    return beat_times_to_frames(times, float(protocol.fps), int(n_frames) if n_frames else None), duration

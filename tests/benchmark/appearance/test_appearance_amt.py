@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -34,15 +36,26 @@ def _vbench_reference(frames_rgb: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("t", [9, 10])
-def test_frame_handling_matches_vbench(tmp_path, t):
+def test_frame_handling_matches_vbench(tmp_path, t, metric_tester):
     frames = moving_frames(t=t, h=50, w=70)  # 50x70: padded to 64x80 and unpadded again
     path = write_frames(tmp_path / "v.mkv", frames, codec="ffv1")
     dim = MotionSmoothness(model=Blend(), batch_size=8)
     dim.start(str(path))
-    for chunk in np.array_split(read_frames_bgr(path), 3):  # chunk boundaries must not matter
+    for chunk in np.array_split(read_frames_bgr(path), 3):  # uneven chunk boundaries must not matter
         dim.update(chunk)
     ours = dim.finish()["motion_smoothness"].value
     assert ours == pytest.approx(_vbench_reference(frames), rel=1e-12)
+    # every chunk size of the decoder and batch size of the interpolator (and CUDA when present)
+    metric_tester.dimension(
+        functools.partial(MotionSmoothness, model=Blend()),
+        {"v": path},
+        reference={"v": {"motion_smoothness": _vbench_reference(frames)}},
+        rtol=1e-12,
+        chunks=(1, 2, 3, 16),
+        batch_sizes=(1, 4, 8, 16),
+        devices=("cpu", "cuda"),
+        device_rtol=1e-6,
+    )
 
 
 def test_vbench_scale_is_one_on_cpu():

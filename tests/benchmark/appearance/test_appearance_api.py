@@ -40,13 +40,6 @@ def test_tf_only_matches_per_video_and_plain_mean(video_dir):
     assert report.protocol is VBENCH_APPEARANCE
 
 
-def test_chunk_size_does_not_change_tf(video_dir):
-    videos = {"c": video_dir / "c.mp4"}
-    r1 = score_appearance(videos, dims=["temporal_flickering"], batch_size=1, progress=False, n_boot=0)
-    r2 = score_appearance(videos, dims=["temporal_flickering"], batch_size=4, progress=False, n_boot=0)
-    assert r1.per_sample == r2.per_sample
-
-
 def test_full_reference_needs_gt_and_pairs_frames(video_dir, tmp_path):
     pred = {"c": video_dir / "c.mp4"}
     r = score_appearance(pred, dims=["psnr", "temporal_flickering"], progress=False, n_boot=0)

@@ -3,6 +3,8 @@ random models loaded through the same code path as the real weights."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -100,6 +102,73 @@ def tiny_weights(tmp_path, monkeypatch, unpinned_weights):
     (w / "dino").mkdir(parents=True)
     torch.save(dsd, w / "dino" / "dino_vitbase16_pretrain.pth")
     return {"b32": b32, "l14": l14, "head": head, "dino": dsd}
+
+
+def _consistency_reference(videos, encode) -> dict[str, dict[str, float]]:
+    from benchmark.appearance.decode import read_frames_bgr
+
+    out = {}
+    for stem, path in videos.items():
+        with torch.no_grad():
+            s, c = _reference_consistency(encode(frames_to_tensor(read_frames_bgr(path))))
+        out[stem] = s / c
+    return out
+
+
+@pytest.fixture
+def small_videos(tmp_path):
+    return {
+        f"v{i}": write_frames(tmp_path / f"v{i}.mp4", moving_frames(t=t, h=72, w=96, seed=i))
+        for i, t in enumerate((6, 4))
+    }
+
+
+def test_clip_and_dino_dimensions_through_the_metric_tester(metric_tester, small_videos):
+    """BC (CLIP B/32), AQ (LAION head on CLIP L/14) and SC (DINO) of tiny random models equal the reference
+    forwards and VBench's consistency formula, whatever the decoder's chunk size and the model's batch size
+    (and on CUDA, in VBench's fp16 for CLIP, when present)."""
+    from benchmark.appearance.clip_dims import AestheticQuality, BackgroundConsistency
+    from benchmark.appearance.dino import SubjectConsistency
+
+    b32, l14, dsd = openai_clip_visual_sd(seed=3), openai_clip_visual_sd(seed=4, embed=24), dino_sd(seed=5)
+    head = torch.nn.Linear(24, 1)
+    common = {"chunks": (1, 4, 16), "batch_sizes": (1, 16), "devices": ("cpu", "cuda"), "device_rtol": 2e-2}
+    bc = _consistency_reference(small_videos, lambda x: reference_clip_encode_image(b32, clip_transform(x)))
+    metric_tester.dimension(
+        functools.partial(BackgroundConsistency, model=build_clip_vision(b32)),
+        small_videos,
+        reference={s: {"background_consistency": v} for s, v in bc.items()},
+        rtol=1e-5,
+        invariance_rtol=1e-5,
+        **common,
+    )
+    sc = _consistency_reference(small_videos, lambda x: reference_dino_forward(dsd, dino_transform(x)))
+    metric_tester.dimension(
+        functools.partial(SubjectConsistency, model=build_dino_vit(dsd)),
+        small_videos,
+        reference={s: {"subject_consistency": v} for s, v in sc.items()},
+        rtol=1e-5,
+        invariance_rtol=1e-5,
+        **common,
+    )
+    from benchmark.appearance.decode import read_frames_bgr
+
+    aq = {}
+    for stem, path in small_videos.items():
+        with torch.no_grad():
+            x = frames_to_tensor(read_frames_bgr(path))
+            emb = F.normalize(reference_clip_encode_image(l14, clip_transform(x)), dim=-1)
+            aq[stem] = {"aesthetic_quality": float((head(emb) / 10).mean())}
+    metric_tester.dimension(
+        functools.partial(AestheticQuality, model=build_clip_vision(l14), head=head),
+        small_videos,
+        reference=aq,
+        rtol=1e-5,
+        atol=1e-6,
+        invariance_rtol=1e-5,
+        invariance_atol=1e-7,
+        **common,
+    )
 
 
 @pytest.mark.slow

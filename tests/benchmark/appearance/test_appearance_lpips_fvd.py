@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -109,6 +112,83 @@ class TinyDetector(nn.Module):
         s = v.std(dim=(2, 3, 4))
         t = (v[:, :, 1:] - v[:, :, :-1]).abs().mean(dim=(2, 3, 4))
         return torch.cat([m, s, t], dim=1)
+
+
+def _paired_videos(tmp_path, n=2, t=33):
+    pred, gt, frames = {}, {}, {}
+    for i in range(n):
+        fp = moving_frames(t=t, h=48, w=64, seed=i)
+        fg = moving_frames(t=t, h=48, w=64, seed=10 + i)
+        pred[f"s{i}"] = write_frames(tmp_path / f"p{i}.mkv", fp, codec="ffv1")
+        gt[f"s{i}"] = write_frames(tmp_path / f"g{i}.mkv", fg, codec="ffv1")
+        frames[f"s{i}"] = (fp, fg)
+    return pred, gt, frames
+
+
+def _to_lpips_input(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255 * 2 - 1
+
+
+def test_lpips_dimension_through_the_metric_tester(metric_tester, tmp_path):
+    """Per-video LPIPS equals the reference definition on the written frames, whatever the decoder's chunk
+    size and the model's batch size (and on CUDA when present)."""
+    from benchmark.appearance.lpips import LpipsDimension
+
+    asd, lsd = alexnet_sd(), lin_sd()
+    pred, gt, frames = _paired_videos(tmp_path, t=9)
+    with torch.no_grad():
+        reference = {
+            s: {
+                "lpips": float(
+                    reference_lpips(asd, lsd, _to_lpips_input(p), _to_lpips_input(g)).double().mean()
+                )
+            }
+            for s, (p, g) in frames.items()
+        }
+    model = build_lpips(asd, lsd)
+    metric_tester.dimension(
+        functools.partial(LpipsDimension, model=model),
+        pred,
+        gt,
+        reference=reference,
+        rtol=1e-4,
+        chunks=(1, 4, 16),
+        batch_sizes=(1, 3, 16),
+        invariance_rtol=1e-5,
+        devices=("cpu", "cuda"),
+    )
+
+
+def test_fvd_dimension_through_the_metric_tester(metric_tester, tmp_path):
+    """FVD over every 16-frame run of the paired frames equals the Frechet distance of the detector's features
+    of those clips, whatever the decoder's chunk size (clips straddle chunks) and the batch size."""
+    from benchmark.appearance.fvd import FvdDimension
+
+    pred, gt, frames = _paired_videos(tmp_path)
+    det = TinyDetector()
+    feats_p, feats_g = [], []
+    with torch.no_grad():
+        for fp, fg in frames.values():
+            for c in range(2):  # two full 16-frame clips per 33-frame video
+                sl = slice(16 * c, 16 * c + 16)
+                feats_p.append(det(torch.from_numpy(fp[sl]).permute(3, 0, 1, 2)[None], True, True, True))
+                feats_g.append(det(torch.from_numpy(fg[sl]).permute(3, 0, 1, 2)[None], True, True, True))
+    a, b = torch.cat(feats_p).double().numpy(), torch.cat(feats_g).double().numpy()
+    s1, s2 = np.cov(a, rowvar=False, bias=True), np.cov(b, rowvar=False, bias=True)
+    root = scipy.linalg.sqrtm(s1 @ s2)
+    expected = float(np.real(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(s1 + s2 - 2 * root)))
+    metric_tester.dimension(
+        functools.partial(FvdDimension, detector=TinyDetector()),
+        pred,
+        gt,
+        set_reference={"fvd": expected},
+        rtol=1e-4,
+        atol=1e-6,
+        chunks=(1, 5, 16),
+        batch_sizes=(16, 32),
+        invariance_rtol=1e-9,
+        devices=("cpu", "cuda"),
+    )
 
 
 @pytest.mark.slow

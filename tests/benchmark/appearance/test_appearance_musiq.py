@@ -190,6 +190,36 @@ def _reference_musiq(sd, x, grid=10, patch=32, sides=(224, 384)):
     return F.linear(e[:, 0], sd["head.weight"], sd["head.bias"]).reshape(-1)
 
 
+def test_imaging_quality_dimension_through_the_metric_tester(metric_tester, tmp_path):
+    """Per-video IQ (mean MOS / 100) of a tiny random MUSIQ equals the explicit-loop reference forward, frame
+    by frame, whatever the decoder's chunk size and the model's batch size (and on CUDA when present)."""
+    import functools
+
+    from benchmark.appearance.decode import read_frames_bgr
+    from benchmark.appearance.musiq import ImagingQuality
+
+    sd = tiny_musiq_sd(1)
+    videos = {"v": write_frames(tmp_path / "v.mp4", moving_frames(t=3, h=64, w=96, seed=1))}
+    reference = {}
+    for stem, path in videos.items():
+        x = musiq_transform(frames_to_tensor(read_frames_bgr(path)))
+        with torch.no_grad():
+            scores = [float(_reference_musiq(sd, x[i : i + 1])) for i in range(len(x))]
+        reference[stem] = {"imaging_quality": float(np.mean(scores)) / 100}
+    metric_tester.dimension(
+        functools.partial(ImagingQuality, model=build_musiq(sd)),
+        videos,
+        reference=reference,
+        rtol=1e-4,
+        atol=1e-6,
+        chunks=(1, 16),
+        batch_sizes=(1, 16),
+        invariance_rtol=1e-4,
+        invariance_atol=1e-6,
+        devices=("cpu", "cuda"),
+    )
+
+
 def test_forward_matches_explicit_reference():
     sd = tiny_musiq_sd(2)
     model = build_musiq(sd)

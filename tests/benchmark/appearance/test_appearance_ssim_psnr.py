@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from appearance_media import write_frames
 from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmark.appearance.full_reference import PSNR_MAX_DB, psnr_frames, ssim_frames
@@ -79,6 +80,28 @@ def test_psnr_gaussian_noise_near_theory(noisy_pair):
     np.testing.assert_allclose(psnr_frames(pred, gt), 10 * np.log10(255**2 / mse), rtol=1e-12)
     # sigma 8 noise (after rounding) is about 30 dB
     assert 29 < psnr_frames(pred, gt).mean() < 31.5
+
+
+def test_ssim_psnr_dimension_through_the_metric_tester(metric_tester, tmp_path):
+    """Per-video SSIM and PSNR of lossless videos equal the explicit-window SSIM and the PSNR formula on the
+    written frames, whatever the decoder's chunk size (SSIM and PSNR share one dimension)."""
+    from benchmark.appearance.simple_dims import SsimPsnr
+
+    rng = np.random.default_rng(5)
+    pred, gt, reference = {}, {}, {}
+    for i in range(2):
+        g = rng.integers(30, 220, (5, 24, 32, 3)).astype(np.uint8)
+        p = np.clip(np.rint(g + rng.normal(0, 6 + 4 * i, g.shape)), 0, 255).astype(np.uint8)
+        pred[f"v{i}"] = write_frames(tmp_path / f"p{i}.mkv", p, codec="ffv1")
+        gt[f"v{i}"] = write_frames(tmp_path / f"g{i}.mkv", g, codec="ffv1")
+        mse = ((p.astype(float) - g) ** 2).mean(axis=(1, 2, 3))
+        reference[f"v{i}"] = {
+            "ssim": float(np.mean([_reference_ssim(a, b) for a, b in zip(p, g, strict=True)])),
+            "psnr": float(np.mean(10 * np.log10(255**2 / mse))),
+        }
+    metric_tester.dimension(
+        SsimPsnr, pred, gt, reference=reference, rtol=1e-10, chunks=(1, 2, 16), invariance_rtol=1e-12
+    )
 
 
 def test_shape_mismatch_raises(noisy_pair):

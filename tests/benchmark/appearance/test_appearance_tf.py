@@ -98,5 +98,36 @@ def test_collect_videos_follows_vbench_suffixes(tmp_path):
     assert list(collect_videos(tmp_path)) == ["a", "b", "c", "f"]
 
 
+def _pyav_tf(path) -> float:
+    """Temporal flickering of a file from PyAV's decode in float64 (independent of OpenCV and float32)."""
+    with av.open(str(path)) as c:
+        f = np.stack([fr.to_ndarray(format="bgr24") for fr in c.decode(video=0)]).astype(np.float64)
+    return (255.0 - np.mean([np.abs(f[i + 1] - f[i]).mean() for i in range(len(f) - 1)])) / 255.0
+
+
+def test_tf_dimension_through_the_metric_tester(metric_tester, lossless_flicker_video, h264_video):
+    """Per-video TF equals VBench's float32 formula on a lossless file (bit for bit) and an independent
+    float64 decode of an H.264 file, whatever the decoder's chunk size."""
+    from benchmark.appearance.simple_dims import TemporalFlickering
+
+    (flicker, _, offsets), (moving, _) = lossless_flicker_video, h264_video
+    vbench = (255.0 - np.mean(np.abs(np.diff(offsets)).astype(np.float32)).item()) / 255.0
+    metric_tester.dimension(
+        TemporalFlickering,
+        {"flicker": flicker},
+        reference={"flicker": {"temporal_flickering": vbench}},
+        chunks=(1, 2, 3, 16),
+    )
+    metric_tester.dimension(
+        TemporalFlickering,
+        {"flicker": flicker, "moving": moving},
+        reference={
+            s: {"temporal_flickering": _pyav_tf(p)} for s, p in (("flicker", flicker), ("moving", moving))
+        },
+        rtol=1e-6,
+        chunks=(1, 2, 5, 16),
+    )
+
+
 def test_moving_frames_fixture_is_deterministic():
     np.testing.assert_array_equal(moving_frames(), moving_frames())

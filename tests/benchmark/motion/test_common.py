@@ -12,8 +12,10 @@ import scipy.linalg
 from benchmark.motion.common import (
     beat_align_score,
     diversity,
+    diversity_fast,
     feature_stats,
     frechet_distance,
+    frechet_distance_fast,
     kinetic_velocity,
     motion_beats,
     normalize_by_gt,
@@ -83,9 +85,37 @@ def test_diversity_hand_computed_points():
     assert math.isnan(diversity(pts[:1]))
 
 
-def test_diversity_equals_float32_pair_loop():
+@pytest.mark.parametrize("mode", ["triu", "full", "loop"])
+def test_diversity_equals_float32_pair_loop(mode, metric_tester):
     x = np.random.default_rng(2).standard_normal((40, 75)).astype(np.float32) * 3
-    assert diversity(x) == pytest.approx(float32_pair_loop(x), rel=1e-6)
+    metric_tester.set_function(
+        lambda f: diversity(f, mode=mode), x, reference=float32_pair_loop, rtol=1e-6, order_rtol=1e-6
+    )
+
+
+def test_bootstrap_diversity_is_the_same_quantity(metric_tester):
+    """The bootstrap's float64 Gram-form diversity measures what the reference's float32 loop measures."""
+    x = np.random.default_rng(6).standard_normal((30, 32)) * 2
+    metric_tester.set_function(diversity_fast, x, reference=float32_pair_loop, rtol=1e-5, order_rtol=1e-12)
+
+
+def _fid_scipy(a: np.ndarray, b: np.ndarray) -> float:
+    """Textbook Frechet distance with SciPy's own sqrtm (float64 statistics)."""
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    d = a.mean(0) - b.mean(0)
+    return float(d @ d + np.trace(s1) + np.trace(s2) - 2 * np.trace(np.real(scipy.linalg.sqrtm(s1 @ s2))))
+
+
+def test_frechet_distance_matches_scipy_and_ignores_sample_order(metric_tester):
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((60, 10)), rng.standard_normal((50, 10)) * 1.5 + 0.3
+
+    def fid(x, y):
+        return frechet_distance(*feature_stats(x), *feature_stats(y))
+
+    metric_tester.set_function(fid, a, b, reference=_fid_scipy, rtol=1e-9, order_rtol=1e-9)
+    # the bootstrap's eigenvalue form is the same distance
+    metric_tester.set_function(frechet_distance_fast, a, b, reference=_fid_scipy, rtol=1e-9, order_rtol=1e-9)
 
 
 def test_diversity_blocking_does_not_change_bits():
@@ -175,6 +205,31 @@ def test_kinetic_velocity_mean_displacement():
     p = np.zeros((3, 2, 2))
     p[1, 0] = (3.0, 4.0)  # joint 0 jumps 5 px and back; joint 1 still
     np.testing.assert_allclose(kinetic_velocity(p), [2.5, 2.5])
+
+
+def _bas_loop(music: list[int], motion: list[int], sigma: float = 3.0) -> float:
+    """Beat Align Score as the references' Python loop computes it."""
+    if not music or not motion:
+        return 0.0
+    total = 0.0
+    for b in music:
+        d = min(abs(b - m) for m in motion)
+        total += math.exp(-(d**2) / 2 / sigma**2)
+    return total / len(music)
+
+
+def test_beat_align_score_matches_the_loop(metric_tester):
+    rng = np.random.default_rng(8)
+    pairs = [
+        (np.sort(rng.choice(64, 8, replace=False)), np.sort(rng.choice(64, 12, replace=False)))
+        for _ in range(5)
+    ]
+    metric_tester.sample_function(
+        lambda p: beat_align_score(p[0], p[1]),
+        pairs,
+        reference=lambda p: _bas_loop(list(p[0]), list(p[1])),
+        rtol=1e-15,
+    )
 
 
 def test_beat_align_score():

@@ -8,10 +8,10 @@ import pickle
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import make_dance
 
 from benchmark.cli import main
 from benchmark.motion.protocols3d import score_3d
+from benchmark.synthetic import synthetic_dance_3d as make_dance
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from conftest import make_dance
 from motion3d_reference_loops import kinetic_loop, manual_loop
 
 from benchmark.motion.features3d import (
@@ -11,6 +10,7 @@ from benchmark.motion.features3d import (
     kinetic_features_mace,
     manual_features_aist,
 )
+from benchmark.synthetic import synthetic_dance_3d as make_dance
 
 
 def test_template_lengths():
@@ -20,18 +20,26 @@ def test_template_lengths():
 
 
 @pytest.mark.parametrize("bug,dt", [(True, 1 / 60), (False, 1 / 30)])
-def test_kinetic_matches_loop(bug, dt):
-    p = make_dance(50, 0)
-    p = p - p[:1, :1]
-    got = kinetic_features_aist(p, frame_time=dt, acceleration_bug=bug)
+def test_kinetic_matches_loop(bug, dt, metric_tester):
+    dances = [make_dance(50, s) for s in range(3)]
+    dances = [p - p[:1, :1] for p in dances]
+    (got, *_) = metric_tester.sample_function(
+        lambda p: kinetic_features_aist(p, frame_time=dt, acceleration_bug=bug),
+        dances,
+        reference=lambda p: kinetic_loop(p, dt=dt, bug=bug),
+        rtol=2e-7,
+    )
     assert got.shape == (72,) and got.dtype == np.float32
-    np.testing.assert_allclose(got, kinetic_loop(p, dt=dt, bug=bug), rtol=2e-7)
 
 
-def test_kinetic_float32_input_close_to_float64():
-    p = make_dance(40, 1)
-    np.testing.assert_allclose(
-        kinetic_features_aist(p.astype(np.float32)), kinetic_loop(p), rtol=1e-4, atol=1e-3
+def test_kinetic_float32_input_close_to_float64(metric_tester):
+    """The references compute in the input's dtype: float32 joints stay close to the float64 loop."""
+    metric_tester.sample_function(
+        lambda p: kinetic_features_aist(p.astype(np.float32)),
+        [make_dance(40, 1)],
+        reference=kinetic_loop,
+        rtol=1e-4,
+        atol=1e-3,
     )
 
 
@@ -68,11 +76,12 @@ def test_mace_kinetic_closed_form():
     np.testing.assert_allclose(f[:2], [(v[0] ** 2 + v[2] ** 2) * scale, v[1] ** 2 * scale], rtol=1e-5)
 
 
-def test_manual_matches_loop_and_is_translation_invariant():
+def test_manual_matches_loop_and_is_translation_invariant(metric_tester):
     p = make_dance(60, 2)
-    got = manual_features_aist(p)
+    got, _ = metric_tester.sample_function(
+        manual_features_aist, [p, make_dance(45, 7)], reference=manual_loop, atol=1e-6
+    )
     assert got.shape == (32,) and got.dtype == np.float32
-    np.testing.assert_allclose(got, manual_loop(p), atol=1e-6)
     np.testing.assert_allclose(manual_features_aist(p + [1.0, 2.0, -3.0]), got, atol=1e-6)
     # velocity thresholds scale with the frame time: at 1/30 s the "fast" predicates fire less often
     slow = manual_features_aist(p, velocity_frame_time=1 / 30)

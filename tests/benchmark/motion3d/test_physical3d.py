@@ -1,5 +1,4 @@
 import numpy as np
-from conftest import make_dance
 from motion3d_reference_loops import pfc_loop
 
 from benchmark.motion.physical import (
@@ -9,13 +8,13 @@ from benchmark.motion.physical import (
     pfc_score,
     pfc_sequence,
 )
+from benchmark.synthetic import synthetic_dance_3d as make_dance
 from ma_data.core.body import rest_joints, y_up_to_z_up
 
 
-def test_pfc_matches_loop():
+def test_pfc_matches_loop(metric_tester):
     seqs = [y_up_to_z_up(make_dance(40, s)) for s in range(3)]
-    for s in seqs:
-        np.testing.assert_allclose(pfc_sequence(s), pfc_loop(s), rtol=1e-12)
+    metric_tester.sample_function(pfc_sequence, seqs, reference=pfc_loop, rtol=1e-12)
     np.testing.assert_allclose(pfc_score(seqs), np.mean([pfc_loop(s) for s in seqs]) * 1e4, rtol=1e-12)
 
 
