@@ -121,10 +121,9 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         if value is None:
             return None
-        for option in options:  # enums and dataclasses first: a plain str/float option takes the rest
-            if (isinstance(option, type) and issubclass(option, enum.Enum)) or dataclasses.is_dataclass(
-                option
-            ):
+        for option in options:  # enums, dataclasses and tuples first: a plain str/float option takes the rest
+            typed = isinstance(option, type) and issubclass(option, enum.Enum)
+            if typed or dataclasses.is_dataclass(option) or typing.get_origin(option) is tuple:
                 try:
                     return _coerce(option, value, where)
                 except (ValueError, TypeError, MaceError):
@@ -140,7 +139,9 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             raise MaceError(f"{where}: {value!r:.60} is not one of {known}") from None
     if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
         return _construct(hint, value, where)
-    if origin is tuple and isinstance(value, list | tuple):
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"{where}: {value!r:.60} is not a list")
         args = typing.get_args(hint)
         inner = args[0] if args else Any
         return tuple(_coerce(inner, v, where) for v in value)

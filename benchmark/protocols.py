@@ -89,7 +89,10 @@ def get_protocol(name: str | Protocol, kind: str | None = None) -> Protocol:
         known = ", ".join(p.name for p in list_protocols(kind)) or "none"
         raise MaceError(f"unknown protocol {name!r}; known: {known}")
     if kind is not None and protocol.kind != kind:
-        raise MaceError(f"protocol {protocol.name} is a {protocol.kind} protocol, not {kind}")
+        raise MaceError(
+            f"protocol {protocol.name} is a {protocol.kind} protocol ({KINDS.get(protocol.kind, '?')}), "
+            f"not {kind} ({KINDS.get(kind, '?')})"
+        )
     return protocol
 
 

@@ -25,7 +25,10 @@ FULL_REFERENCE_DIMS = dimension_keys(needs_gt=True)
 ALL_DIMS = VBENCH_DIMS + FULL_REFERENCE_DIMS
 
 
-def _load_factory(spec: str) -> Callable[..., VideoDimension]:
+def _load_factory(spec: str | Callable[..., VideoDimension]) -> Callable[..., VideoDimension]:
+    """The dimension factory of a spec: a callable as is, ``"module:name"`` imported on use."""
+    if callable(spec):
+        return spec
     module, attr = spec.split(":")
     return getattr(importlib.import_module(module), attr)
 

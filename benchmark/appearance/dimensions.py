@@ -2,7 +2,8 @@
 
 A dimension is a :class:`~benchmark.appearance.base.VideoDimension` (it sees each video once, in chunks of
 frames) plus a spec naming its metric (label, direction, meaning), whether it needs the GT video, and the
-factory that builds it (``"module:Class"``, imported only when the dimension runs: most load a model).
+factory that builds it (``"module:Class"``, imported only when the dimension runs: most load a model; or
+the class itself).
 Keys whose specs name the same factory share one instance (SSIM and PSNR, one decode of the GT frames).
 
 Adding a dimension is one module (the ``VideoDimension``) plus one line in :data:`DIMENSIONS` (or a call
@@ -12,7 +13,9 @@ registered dimension (:attr:`benchmark.appearance.protocol.AppearanceProtocol.me
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from benchmark.protocol_base import MetricSpec
 
@@ -22,8 +25,9 @@ __all__ = ["DIMENSIONS", "DimensionSpec", "dimension_keys", "register_dimension"
 @dataclass(frozen=True)
 class DimensionSpec:
     metric: MetricSpec
-    #: ``"module:factory"``; called as ``factory(keys, device=..., batch_size=...)``
-    factory: str
+    #: ``"module:factory"`` (imported when the dimension runs) or the factory itself; called as
+    #: ``factory(keys, device=..., batch_size=...)`` and returns a ``VideoDimension``
+    factory: str | Callable[..., Any]
     needs_gt: bool = False
     #: one of the six VBench dimensions of Table 1 (scored by default and by ``selfcheck``)
     vbench: bool = False
