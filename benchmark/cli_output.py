@@ -8,12 +8,15 @@ from pathlib import Path
 import click
 
 
-def report_evaluation(evaluation, out: Path | None, markdown: Path | None, plots: Path | None) -> None:
-    """Print the summary table and the skipped stems; write the results, the Markdown table and the plots."""
+def report_evaluation(
+    evaluation, out: Path | None, markdown: Path | None, plots: Path | None, argv: list[str] | None = None
+) -> dict:
+    """Print the summary table and the skipped stems; write the results, the Markdown table and the plots.
+    Returns the results document (``argv``: the command recorded in it, default this process's)."""
     from benchmark.motion.plots import write_beat_plots
     from benchmark.results import markdown_table, write_results
 
-    results = evaluation.results(argv=["mace-bench", *sys.argv[1:]])
+    results = evaluation.results(argv=argv if argv is not None else ["mace-bench", *sys.argv[1:]])
     table = markdown_table(results)
     if out is not None:
         write_results(out, results)
@@ -26,3 +29,4 @@ def report_evaluation(evaluation, out: Path | None, markdown: Path | None, plots
         click.echo(f"skipped {item['stem']}: {item['reason']}", err=True)
     if out is not None:
         click.echo(f"results written to {out}", err=True)
+    return results

@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
+    from benchmark.cli_output import report_evaluation
     from benchmark.evaluate import EvaluateOptions, run_evaluate
 
     dirs = make_demo_set(args.out / "data", args.samples, args.seed)
@@ -107,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
             plots=args.out / f"plots_{protocol}" if protocol == "mace2d-official" else None,
             n_boot=200,
         )
-        results = run_evaluate(opts, argv=["tools.demo", *(argv or sys.argv[1:])])
+        results = report_evaluation(
+            run_evaluate(opts),
+            opts.out,
+            opts.markdown,
+            opts.plots,
+            argv=["tools.demo", *(argv or sys.argv[1:])],
+        )
         summary[protocol] = {k: v["value"] for k, v in results["metrics"].items()}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     bas = summary["mace2d-official"]

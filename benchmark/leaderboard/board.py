@@ -55,9 +55,9 @@ def _clean(x: Any) -> float | None:
 
 
 def column_spec(key: str, paper_columns: dict[str, Any]) -> dict[str, Any]:
-    from benchmark.results import METRIC_INFO
+    from benchmark.protocols import metric_specs
 
-    info = METRIC_INFO.get(key)
+    info = metric_specs().get(key)
     col = paper_columns.get(key)
     return {
         "key": key,
@@ -186,8 +186,9 @@ def _has(row: dict[str, Any], key: str) -> bool:
 
 
 def _section(testset: TestSet, protocol, reports: list[Report], paper: bool) -> dict[str, Any]:
-    from benchmark.results import METRIC_INFO
+    from benchmark.protocols import metric_specs
 
+    specs = metric_specs()
     rows, paper_cols = _paper_rows(testset, protocol.name) if paper else ([], {})
     for report in reports:
         if report.testset is None or (report.testset["name"], report.testset["version"]) != testset.key:
@@ -196,12 +197,8 @@ def _section(testset: TestSet, protocol, reports: list[Report], paper: bool) -> 
             if entry.protocol == protocol.name:
                 rows.append(_submission_row(report, entry, len(testset.stems)))
     keys: list[str] = list(paper_cols)
-    for key in METRIC_INFO:
-        if (
-            key not in keys
-            and any(_has(r, key) for r in rows)
-            and METRIC_INFO[key].higher_is_better is not None
-        ):
+    for key in specs:
+        if key not in keys and any(_has(r, key) for r in rows) and specs[key].higher_is_better is not None:
             keys.append(key)
     keys = [k for k in keys if any(_has(r, k) for r in rows)]
     columns = [column_spec(k, paper_cols) for k in keys]

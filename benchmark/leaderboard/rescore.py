@@ -2,7 +2,7 @@
 
 The generated tracks (already checked against the hashes the results recorded) are written under a fresh
 temporary folder, named by test-set stem (never by a name from the archive); the GT keypoints and music of
-the test set are linked next to them; then :func:`benchmark.evaluate.run_motion` (the very function
+the test set are linked next to them; then :func:`benchmark.runner.evaluate_motion2d` (the very function
 ``evaluate --pred-keypoints ... --gt-keypoints ... --audio ...`` runs) scores them with the recorded
 ``n_boot``/``seed``. Its report is compared with the results file: the scored stems, every per-sample value
 (counts exactly, BAS within 1e-9), FID within ``rtol = 1e-4`` (the covariance square root differs between
@@ -51,7 +51,7 @@ def rescore_motion(
     score: ProtocolScore, tracks: dict[str, tuple[str, bytes]], testset: TestSet, gt_dir: Path
 ) -> list[Problem]:
     """Re-score ``score``'s protocol from ``tracks`` (stem -> (suffix, bytes)); problems where they differ."""
-    from benchmark.evaluate import EvaluateOptions, run_motion
+    from benchmark.runner import evaluate_motion2d
 
     with tempfile.TemporaryDirectory(prefix="mace-rescore-") as tmp:
         root = Path(tmp)
@@ -65,15 +65,15 @@ def rescore_motion(
             music = entry.files.get("audio", entry.files.get("video"))
             _link(gt_dir / kp.file, gt / f"{stem}{Path(kp.file).suffix}")
             _link(gt_dir / music.file, audio / f"{stem}{Path(music.file).suffix}")
-        opts = EvaluateOptions(
+        evaluation = evaluate_motion2d(
+            score.name,
             pred_keypoints=pred,
             gt_keypoints=gt,
-            audio_dir=audio,
-            protocol=score.name,
+            audio=audio,
             n_boot=int(score.n_boot or 0),
             seed=int(score.seed or 0),
         )
-        report, inputs = run_motion(opts)
+    report, inputs = evaluation.report, evaluation.inputs
     _check_board_gt(inputs["motion"]["files"], testset, gt_dir)
     return compare(score, report)
 

@@ -15,7 +15,13 @@ Schema 1.0 (``mace-bench evaluate``, :mod:`benchmark.results`):
   seed 0 (``score_appearance`` does not take the seed in 1.0).
 
 3D results (``evaluate-3d``) in 1.0 record ``inputs.gt_sha256`` by file name with no side names; they are
-reported as unsupported until the unified runner writes the common ``inputs`` block.
+reported as unsupported.
+
+Schema 2.0 (the unified runner, :mod:`benchmark.runner`): the same fields, with the 2D protocols' parameters
+under the 3D protocols' names, ``inputs.<dimension>.sides`` named by side, ``uncertainty`` {n_boot, seed}
+in every file (the appearance seed is the one used) and ``metrics[key].label``. A 1.0 document is read
+through :func:`benchmark.results.upgrade_results` first, so both are checked against the same protocol
+parameters; its appearance seed stays 0.
 """
 
 from __future__ import annotations
@@ -133,8 +139,8 @@ def _input_block(doc: dict, kind: str) -> tuple[dict[str, dict[str, str]], str |
     return files, digest if isinstance(digest, str) else None, sides
 
 
-def read_v1(doc: dict[str, Any]) -> ResultsView:
-    """Schema 1.0: see the module docstring."""
+def read_v1(doc: dict[str, Any], appearance_seed_recorded: bool = False) -> ResultsView:
+    """Schema 1.0 upgraded in memory, and 2.0 (``appearance_seed_recorded``): see the module docstring."""
     toolkit = doc.get("toolkit")
     version = toolkit.get("version") if isinstance(toolkit, dict) else None
     if not isinstance(version, str) or not version.strip():
@@ -200,7 +206,7 @@ def read_v1(doc: dict[str, Any]) -> ResultsView:
                 "results.schema", f"n_samples_by_protocol.{name[:60]} must be an integer"
             )
         files, digest, sides = _input_block(doc, kind)
-        boot = _bootstrap(doc, name, kind)
+        boot = _bootstrap(doc, name, kind, appearance_seed_recorded)
         scores.append(
             ProtocolScore(
                 name, p["version"], kind, p["params"], metrics, per_sample, n, files, digest, sides, *boot
@@ -227,19 +233,30 @@ def read_v1(doc: dict[str, Any]) -> ResultsView:
     return ResultsView(doc["schema_version"], version, created, scores, skipped, problems)
 
 
-def _bootstrap(doc: dict, name: str, kind: str) -> tuple[int | None, int | None]:
+def _bootstrap(doc: dict, name: str, kind: str, seed_recorded: bool) -> tuple[int | None, int | None]:
     if kind == "motion2d":
         extra = doc.get("extra", {}).get(name, {}) if isinstance(doc.get("extra"), dict) else {}
         boot = extra.get("bootstrap", {}) if isinstance(extra, dict) else {}
         n_boot, seed = (boot.get("n_boot"), boot.get("seed")) if isinstance(boot, dict) else (None, None)
     else:
-        unc = doc.get("uncertainty")
-        n_boot, seed = (unc.get("n_boot") if isinstance(unc, dict) else None), 0
+        unc = doc.get("uncertainty") if isinstance(doc.get("uncertainty"), dict) else {}
+        n_boot, seed = unc.get("n_boot"), (unc.get("seed") if seed_recorded else 0)
     ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (n_boot, seed))
     return (n_boot, seed) if ok else (None, None)
 
 
-READERS: dict[str, Callable[[dict[str, Any]], ResultsView]] = {"1.0": read_v1}
+def _read_1_0(doc: dict[str, Any]) -> ResultsView:
+    from benchmark.results import upgrade_results
+
+    return read_v1(upgrade_results(doc))
+
+
+def read_v2(doc: dict[str, Any]) -> ResultsView:
+    """Schema 2.0: the fields of 1.0 (see the module docstring); the appearance bootstrap seed is recorded."""
+    return read_v1(doc, appearance_seed_recorded=True)
+
+
+READERS: dict[str, Callable[[dict[str, Any]], ResultsView]] = {"1.0": _read_1_0, "2.0": read_v2}
 
 
 def read_results_doc(doc: Any) -> ResultsView:

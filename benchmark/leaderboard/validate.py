@@ -370,7 +370,6 @@ def _allowed_metrics(kind: str) -> tuple[str, ...]:
 def _check_score(ctx: _Context, name: str, view: ResultsView, score: ProtocolScore) -> None:
     """Protocol identity, stems, GT hashes, counts and metric keys of one protocol in one results file."""
     from benchmark.protocols import get_protocol
-    from benchmark.results import METRIC_INFO
 
     where = f"{name} ({score.name})"
     ts = ctx.testset
@@ -423,7 +422,7 @@ def _check_score(ctx: _Context, name: str, view: ResultsView, score: ProtocolSco
             where,
         )
     _check_inputs(ctx, where, score, scored)
-    _check_metrics(ctx, where, score, METRIC_INFO)
+    _check_metrics(ctx, where, score, {m.key: m for m in get_protocol(score.name).metrics})
 
 
 def _check_inputs(ctx: _Context, where: str, score: ProtocolScore, scored: set[str]) -> None:

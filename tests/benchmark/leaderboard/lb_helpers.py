@@ -33,12 +33,13 @@ def evaluate_motion(
     pred_keypoints: Path, out: Path, protocol: str = "mace2d-official", gt: Path | None = None
 ):
     from benchmark.evaluate import EvaluateOptions, run_evaluate
+    from benchmark.results import write_results
 
     gt = gt or sample_dir()
     opts = EvaluateOptions(
         pred_keypoints=pred_keypoints, gt_keypoints=gt, audio_dir=gt, protocol=protocol, out=out, n_boot=50
     )
-    run_evaluate(opts, argv=["test"])
+    write_results(out, run_evaluate(opts).results(argv=["test"]))
     return out
 
 
@@ -46,11 +47,12 @@ def evaluate_appearance(
     pred_videos: Path, out: Path, gt: Path | None = None, dims: str = "temporal_flickering"
 ):
     from benchmark.evaluate import EvaluateOptions, run_evaluate
+    from benchmark.results import write_results
 
     opts = EvaluateOptions(
         pred_dir=pred_videos, gt_dir=gt, dims="appearance", appearance_dims=dims, out=out, n_boot=50
     )
-    run_evaluate(opts, argv=["test"])
+    write_results(out, run_evaluate(opts).results(argv=["test"]))
     return out
 
 
