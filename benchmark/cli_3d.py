@@ -20,25 +20,25 @@ from ma_data.core.cli import check_outputs, command
 )
 @click.option(
     "--gt",
-    "gt_dir",
+    "gt",
     required=True,
     type=click.Path(path_type=Path),
     help="Folder of ground-truth motions: FineDance .npy (T,315), joint .npy (T,24,3) Y-up metres, "
     "Motion Expert/EDGE/AIST++ .pkl, or motion .npz.",
 )
 @click.option(
-    "--pred", "pred_dir", required=True, type=click.Path(path_type=Path), help="Folder of generated motions."
+    "--pred", "pred", required=True, type=click.Path(path_type=Path), help="Folder of generated motions."
 )
 @click.option(
     "--music-beats",
-    "beats_dir",
+    "music_beats",
     type=click.Path(path_type=Path),
     help="Folder of <stem>.npy 0/1 music-beat vectors at the motion fps (may be longer than the motion), "
     "or (T,35) baseline features (column 34).",
 )
 @click.option(
     "--music",
-    "music_dir",
+    "music",
     type=click.Path(path_type=Path),
     help="Folder of <stem>.wav music; beats are extracted with the protocol's own recipe.",
 )
@@ -61,9 +61,7 @@ from ma_data.core.cli import check_outputs, command
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap."
 )
-def evaluate_3d(
-    protocol, gt_dir, pred_dir, beats_dir, music_dir, out, markdown, plots, fps, n_boot, seed
-) -> None:
+def evaluate_3d(out: Path | None, markdown: Path | None, plots: Path | None, **options) -> None:
     """Score generated 3D dances against ground truth: FID_k, FID_g, Div_k, Div_g, BAS, PFC, FSR.
 
     Files are matched by stem: music beats are looked up by each motion's stem. As in the reference code,
@@ -73,18 +71,7 @@ def evaluate_3d(
     from benchmark.cli_output import report_evaluation
     from benchmark.runner import evaluate_motion3d
 
-    if beats_dir is not None and music_dir is not None:
+    if options["music_beats"] is not None and options["music"] is not None:
         raise click.UsageError("give either --music-beats or --music, not both")
     check_outputs(files={"--out": out, "--markdown": markdown}, folders={"--plots": plots})
-    evaluation = evaluate_motion3d(
-        gt_dir,
-        pred_dir,
-        protocol,
-        music_beats=beats_dir,
-        music=music_dir,
-        fps=fps,
-        n_boot=n_boot,
-        seed=seed,
-        progress=True,
-    )
-    report_evaluation(evaluation, out, markdown, plots)
+    report_evaluation(evaluate_motion3d(**options, progress=True), out, markdown, plots)

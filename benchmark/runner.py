@@ -387,17 +387,8 @@ def evaluate_appearance(
         folders[GT_VIDEO] = Path(gt_videos)
         gt = collect_videos(gt_videos, gt_problems, what=GT_VIDEO)
     others = set(list_by_stem(pred_videos, VIDEO_SUFFIXES, PRED_VIDEO)) - set(pred)
-    report = score_appearance(
-        pred,
-        gt,
-        dims=dims,
-        device=device,
-        batch_size=batch_size,
-        progress=progress,
-        n_boot=n_boot,
-        seed=seed,
-        protocol=proto,
-    )
+    settings = {"dims": dims, "device": device, "batch_size": batch_size, "n_boot": n_boot, "seed": seed}
+    report = score_appearance(pred, gt, progress=progress, protocol=proto, **settings)
     for stem in sorted(others):
         report.skipped.setdefault(stem, f"not a VBench input type ({'/'.join(VBENCH_SUFFIXES)})")
     # Entries VBench's selection would pick by name but that are not regular files (folders, FIFOs, symlink

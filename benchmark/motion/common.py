@@ -26,6 +26,7 @@ from scipy.signal import argrelextrema
 
 __all__ = [
     "FID_SANITY_BOUND",
+    "bas_warning",
     "VARIANCE_SPREAD_BOUND",
     "SqrtmFailed",
     "beat_align_score",
@@ -559,6 +560,20 @@ def motion_beats(velocity: np.ndarray, sigma: float, *, keep_dtype: bool = False
         return np.zeros(0, dtype=np.int64)
     smooth = gaussian_filter(v, sigma)
     return argrelextrema(smooth, np.less)[0].astype(np.int64)
+
+
+def bas_warning(problems: dict[str, str], undefined: bool, unit: str, reference: str) -> str:
+    """The warning for the samples (stem -> why) whose BAS measures nothing (no music beat in the compared
+    range, music shorter than the motion): left out of the mean (``undefined``), or averaged in as the
+    ``reference`` does."""
+    listed = "; ".join(f"{k} ({v})" for k, v in sorted(problems.items())[:5])
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    if undefined:
+        return f"BAS undefined for {len(problems)} {unit}(s), left out of the BAS means: {listed}{more}"
+    return (
+        f"BAS of {len(problems)} {unit}(s) measures nothing; as in {reference} they are averaged in with the "
+        f"score computed (0 without beats): {listed}{more}"
+    )
 
 
 def beat_align_score(

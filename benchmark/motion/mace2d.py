@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.motion.common import (
+    bas_warning,
     beat_align_score,
     diversity,
     diversity_fast,
@@ -258,17 +259,7 @@ def score_mace2d(
     values["bas"] = _mean_defined(bas_pred)
     values["bas_gt"] = _mean_defined(bas_gt)
     if bas_problems:
-        listed = "; ".join(f"{k} ({v})" for k, v in list(bas_problems.items())[:5])
-        more = f"; and {len(bas_problems) - 5} more" if len(bas_problems) > 5 else ""
-        if undefined:
-            warn.append(
-                f"BAS undefined for {len(bas_problems)} clip(s), left out of the BAS means: {listed}{more}"
-            )
-        else:
-            warn.append(
-                f"BAS of {len(bas_problems)} clip(s) measures nothing; as in the official script they are "
-                f"averaged in with the score computed (0 without beats): {listed}{more}"
-            )
+        warn.append(bas_warning(bas_problems, undefined, "clip", "the official script"))
 
     if n < N_KINETIC and protocol.warn_small_sample:
         # The reference is silent here; a warning changes no number.

@@ -15,13 +15,25 @@ rules (:mod:`benchmark.motion.windows2d`), music beats (:mod:`benchmark.motion.m
 
 from __future__ import annotations
 
-import enum
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from benchmark.inputs import AUDIO_SUFFIXES, KEYPOINT_SUFFIXES, InputRule
-from benchmark.motion.choices import BasWithoutBeats, DiversityMode, FidComplexMode, FidSqrtm
+from benchmark.motion.choices import (
+    BasWithoutBeats,
+    BeatsUnit,
+    DiversityMode,
+    FidComplexMode,
+    FidSqrtm,
+    FileMatch,
+    JointMap,
+    KeypointChannels,
+    MissingFrames,
+    Normalization,
+    Window,
+)
 from benchmark.motion.metrics import MOTION_METRICS
 from benchmark.protocol_base import (
     PER_FPS,
@@ -51,57 +63,6 @@ __all__ = [
 ]
 
 
-class KeypointChannels(str, enum.Enum):
-    """How the official JSON's ``(y, x, conf)`` rows reach the features."""
-
-    AS_STORED = "as stored in the official JSON (y, x, conf)"
-    SWAPPED = "(y, x, conf) input swapped to (x, y)"
-
-
-class JointMap(str, enum.Enum):
-    """Which rows the features read for each named joint (see :mod:`benchmark.motion.joints2d`)."""
-
-    OFFICIAL = "official"
-    COCO25 = "coco25"
-
-
-class Window(str, enum.Enum):
-    """The scored window: the first ``n_frames`` frames, or the seconds both tracks have in common."""
-
-    FIRST = "first"
-    COMMON = "common"
-
-
-class BeatsUnit(str, enum.Enum):
-    """The unit motion and music beats are compared in."""
-
-    FRAMES = "frames"
-    SECONDS = "seconds"
-
-
-class MissingFrames(str, enum.Enum):
-    """What happens to all-zero (missed detection) frames."""
-
-    ZEROS = "zeros"
-    INTERPOLATE = "interpolate"
-
-
-class Normalization(str, enum.Enum):
-    """How features are z-scored before FID/Div: each set by its own stats, or both by the GT set's."""
-
-    OWN = "own"
-    GT = "gt"
-
-
-class FileMatch(str, enum.Enum):
-    """How input files are matched by suffix (see :class:`benchmark.inputs.InputRule`)."""
-
-    #: exactly ``Path.glob("*.json")`` as the official script: case-sensitive suffix, hidden files included
-    GLOB = "glob"
-    #: any-case suffix, hidden files ignored
-    ANY_CASE = "any-case"
-
-
 @dataclass(frozen=True)
 class BeatTrack:
     """``librosa.beat.beat_track`` settings of the GT music beats."""
@@ -114,7 +75,10 @@ class BeatTrack:
 
 @dataclass(frozen=True, kw_only=True)
 class Mace2dProtocol(Protocol):
-    """A ``mace2d-*`` protocol: FID_k/FID_g/Div_k/Div_g/BAS on ViTPose-25 keypoint tracks."""
+    """A ``mace2d-*`` protocol: FID_k/FID_g/Div_k/Div_g/BAS on ViTPose-25 keypoint tracks.
+
+    The field defaults are the official script's recipe; ``mace2d-strict`` replaces what it fixes.
+    """
 
     kind: ClassVar[str] = "motion2d"
     METRICS: ClassVar = MOTION_METRICS
@@ -219,34 +183,12 @@ MACE2D_OFFICIAL = Mace2dProtocol(
         "first 64 frames, own-set normalisation, 1/30 s frame time, official joint rows, zero frames kept."
     ),
     reference="AMAP-ML/MACE-Dance@8f92d12 Evaluation-Motion/calculate_metric.py",
-    keypoint_channels=KeypointChannels.AS_STORED,
-    joint_map=JointMap.OFFICIAL,
     n_frames=64,
-    window=Window.FIRST,
     min_frames=64,
     fps=16,
-    beats_unit=BeatsUnit.FRAMES,
-    audio_sr=8320,
-    audio_suffixes=(".mp4",),
-    beat_track=BeatTrack(),
-    keypoint_suffixes=(".json",),
-    file_match=FileMatch.GLOB,
-    kinetic_frame_time=1 / 30.0,
-    sliding_window=2,
-    missing_frames=MissingFrames.ZEROS,
-    normalization=Normalization.OWN,
-    normalize_eps=1e-4,
-    normalize_ddof=1,
-    fid_eps=1e-5,
-    fid_sqrtm=FidSqrtm.LEGACY,
-    fid_complex_mode=FidComplexMode.REAL,
-    diversity_dtype="float32",
-    diversity_mode=DiversityMode.TRIU,
-    warn_small_sample=True,
     bas_sigma_smooth=3.5,
     bas_sigma_kernel=3.0,
-    bas_without_beats=BasWithoutBeats.ZERO,
-)
+)  # every other field: the class default, which is the official script's recipe
 
 #: What ``mace2d-strict`` changes, each next to the official quirk it replaces (also in its ``fixes``).
 STRICT_FIXES: dict[str, str] = {
@@ -275,7 +217,8 @@ STRICT_FIXES: dict[str, str] = {
     "plausible_fps skips the clip (v1.1; the official protocol skips it too, as a corrupt file).",
 }
 
-MACE2D_STRICT = Mace2dProtocol(
+MACE2D_STRICT = dataclasses.replace(
+    MACE2D_OFFICIAL,
     name="mace2d-strict",
     version="1.1",
     description="The mace2d-official measurement with its defects fixed (see params['fixes']).",
@@ -283,29 +226,23 @@ MACE2D_STRICT = Mace2dProtocol(
     keypoint_channels=KeypointChannels.SWAPPED,
     joint_map=JointMap.COCO25,
     window=Window.COMMON,
+    n_frames=None,
+    min_frames=None,
+    fps=None,
     max_seconds=10.0,
     min_seconds=4.0,
     default_fps=16.0,
     beats_unit=BeatsUnit.SECONDS,
-    audio_sr=8320,
     audio_suffixes=AUDIO_SUFFIXES,
-    beat_track=BeatTrack(),
     keypoint_suffixes=KEYPOINT_SUFFIXES,
     file_match=FileMatch.ANY_CASE,
     kinetic_frame_time=PER_FPS,
     reference_fps=16.0,
-    sliding_window=2,
     missing_frames=MissingFrames.INTERPOLATE,
     min_detection_rate=0.5,
     normalization=Normalization.GT,
-    normalize_eps=1e-4,
-    normalize_ddof=1,
-    fid_eps=1e-5,
-    fid_sqrtm=FidSqrtm.LEGACY,
-    fid_complex_mode=FidComplexMode.REAL,
-    diversity_dtype="float32",
-    diversity_mode=DiversityMode.TRIU,
-    warn_small_sample=True,
+    bas_sigma_smooth=None,
+    bas_sigma_kernel=None,
     bas_sigma_smooth_s=3.5 / 16,
     bas_sigma_kernel_s=3.0 / 16,
     bas_without_beats=BasWithoutBeats.UNDEFINED,

@@ -32,7 +32,6 @@ PFC (EDGE, ×1e4) and FSR (Lodge) are reported under every protocol: see :mod:`b
 from __future__ import annotations
 
 import dataclasses
-import enum
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,7 +40,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.motion import common
-from benchmark.motion.choices import BasWithoutBeats, DiversityMode, FidComplexMode, FidSqrtm
+from benchmark.motion.choices import (
+    AxisAlign,
+    BasJoints,
+    BasWithoutBeats,
+    Centering,
+    DiversityMode,
+    FidComplexMode,
+    FidSqrtm,
+    FsrGround,
+    FsrTangent,
+    Kinetic,
+    ManualFeatures,
+    MusicBeatsCut,
+    MusicRecipe,
+)
 from benchmark.motion.features3d import kinetic_features_aist, kinetic_features_mace, manual_features_aist
 from benchmark.motion.metrics import MOTION3D_METRICS
 from benchmark.motion.physical import foot_skating_sequence, pfc_sequence
@@ -54,66 +67,12 @@ from ma_data.core.formats.motion import Motion, from_joints_array
 # --------------------------------------------------------------------------------------------------- protocols
 
 
-class Kinetic(str, enum.Enum):
-    """Kinetic features: AIST++/Bailando's (:func:`kinetic_features_aist`) or MACE-Dance's vectorised ones."""
-
-    AIST = "aist"
-    MACE = "mace"
-
-
-class ManualFeatures(str, enum.Enum):
-    """Geometric features: the AIST++ 32 boolean manual features (``manual_new``)."""
-
-    AIST_MANUAL_NEW_32 = "aist_manual_new_32"
-
-
-class Centering(str, enum.Enum):
-    FRAME0_ROOT = "frame0_root"
-    FRAME0_ROOT_THEN_ROOT_RELATIVE = "frame0_root_then_root_relative"
-
-
-class AxisAlign(str, enum.Enum):
-    """MACE-Dance's ``align_axis``: Y-up joints rotated +90 degrees about Z (None: no alignment)."""
-
-    ROT_Z_90 = "rot_z_+90"
-
-
-class BasJoints(str, enum.Enum):
-    """Joints whose mean speed gives the motion beats."""
-
-    ALL = "all"
-
-
-class MusicBeatsCut(str, enum.Enum):
-    """Where the music-beat vector is cut before BAS (None: not cut, LODGE's slicing slip)."""
-
-    T_MINUS_1 = "T-1"
-    T = "T"
-
-
-class MusicRecipe(str, enum.Enum):
-    """The :func:`ma_data.core.music_features.beat_vector` recipe for ``--music`` audio."""
-
-    EDGE = "edge"
-    LODGE = "lodge"
-
-
-class FsrTangent(str, enum.Enum):
-    """Foot speed of FSR: the reference's |mean(v_x, v_z)|, or the horizontal speed norm."""
-
-    MEAN = "mean"
-    NORM = "norm"
-
-
-class FsrGround(str, enum.Enum):
-    """The floor of FSR: LODGE's estimate from the toes at frame 0."""
-
-    FRAME0_TOES = "frame0_toes"
-
-
 @dataclass(frozen=True, kw_only=True)
 class Motion3dProtocol(Protocol):
-    """A 3D motion protocol: FID_k/FID_g/Div/BAS and the physical scores PFC and FSR on SMPL-24 joints."""
+    """A 3D motion protocol: FID_k/FID_g/Div/BAS and the physical scores PFC and FSR on SMPL-24 joints.
+
+    The field defaults are Bailando's recipe (``bailando3d``); the other protocols replace what differs.
+    """
 
     kind: ClassVar[str] = "motion3d"
     METRICS: ClassVar = MOTION3D_METRICS
@@ -125,7 +84,7 @@ class Motion3dProtocol(Protocol):
     fid_complex_mode: FidComplexMode = FidComplexMode.BAILANDO
     fid_sqrtm: FidSqrtm = FidSqrtm.LEGACY
     fid_eps: float = 1e-5
-    diversity_mode: DiversityMode = DiversityMode.TRIU
+    diversity_mode: DiversityMode = DiversityMode.LOOP
     diversity_dtype: str = "float32"
     bas_sigma_smooth: float = 5.0
     bas_sigma_kernel: float = 3.0
@@ -134,7 +93,7 @@ class Motion3dProtocol(Protocol):
     fsr_toe_height: float = 0.05
     fsr_speed_threshold: float = 0.01
     fsr_ground: FsrGround = FsrGround.FRAME0_TOES
-    max_frames: int | None = None
+    max_frames: int | None = 1200
     feature_joints: int = 24
     geometric_joints: int = 24
     centering: Centering = Centering.FRAME0_ROOT
@@ -160,26 +119,7 @@ BAILANDO3D = Motion3dProtocol(
     name="bailando3d",
     version="1.0",
     description="Bailando/AIST++ 3D FID_k/FID_g/Div/BAS (EDGE's too), quirks kept",
-    max_frames=1200,
-    diversity_mode=DiversityMode.LOOP,
-    feature_joints=24,
-    geometric_joints=24,
-    centering=Centering.FRAME0_ROOT,
-    kinetic=Kinetic.AIST,
-    kinetic_frame_time=1 / 60,
-    acceleration_bug=True,
-    manual_velocity_frame_time=1 / 120,
-    axis_align=None,
-    normalize_eps=1e-10,
-    normalize_ddof=0,
-    normalize_float32_torch=False,
-    bas_max_frames=None,
-    music_beats_cut=MusicBeatsCut.T_MINUS_1,
-    music_recipe=MusicRecipe.EDGE,
-    pfc_dt=1 / 30,
-    pfc_up_index=2,
-    fsr_tangent=FsrTangent.MEAN,
-)
+)  # every field: the class default, which is Bailando's recipe
 
 FINEDANCE3D = dataclasses.replace(
     BAILANDO3D,
@@ -193,29 +133,21 @@ FINEDANCE3D = dataclasses.replace(
     music_recipe=MusicRecipe.LODGE,
 )
 
-MACE3D = Motion3dProtocol(
+MACE3D = dataclasses.replace(
+    BAILANDO3D,
     name="mace3d",
-    version="1.0",
     description="MACE-Dance Evaluation-Motion/metric.py 3D metric, quirks kept",
     max_frames=None,
     diversity_mode=DiversityMode.TRIU,
     feature_joints=22,
-    geometric_joints=24,
-    centering=Centering.FRAME0_ROOT,
     kinetic=Kinetic.MACE,
     kinetic_frame_time=1 / 30,
     acceleration_bug=False,
-    manual_velocity_frame_time=1 / 120,
     axis_align=AxisAlign.ROT_Z_90,
     normalize_eps=1e-4,
     normalize_ddof=1,
     normalize_float32_torch=True,
-    bas_max_frames=None,
     music_beats_cut=MusicBeatsCut.T,
-    music_recipe=MusicRecipe.EDGE,
-    pfc_dt=1 / 30,
-    pfc_up_index=2,
-    fsr_tangent=FsrTangent.MEAN,
 )
 
 #: What every ``-strict`` variant changes (version 1.1: BAS undefined without music beats). The references
@@ -599,17 +531,7 @@ def score_3d(
     pr_pfc, pr_fl, pr_fr = physical(prs, "")
     gt_bas, pr_bas = bas(gts, "_gt"), bas(prs, "")
     if bas_problems:
-        listed = "; ".join(f"{k} ({v})" for k, v in sorted(bas_problems.items())[:5])
-        more = f"; and {len(bas_problems) - 5} more" if len(bas_problems) > 5 else ""
-        if undefined:
-            warns.append(
-                f"BAS undefined for {len(bas_problems)} sample(s), left out of the BAS means: {listed}{more}"
-            )
-        else:
-            warns.append(
-                f"BAS of {len(bas_problems)} sample(s) measures nothing; as in the reference they are averaged "
-                f"in with the score computed (0 without beats): {listed}{more}"
-            )
+        warns.append(common.bas_warning(bas_problems, undefined, "sample", "the reference"))
 
     def nanmean(x: np.ndarray) -> float:
         x = np.asarray(x, dtype=np.float64)
@@ -703,12 +625,4 @@ def score_3d(
     }
     if bas_problems:
         extra["bas_undefined" if undefined else "bas_without_beats"] = dict(sorted(bas_problems.items()))
-    return MetricReport(
-        metrics=metrics,
-        per_sample=per_sample,
-        skipped=skip,
-        n_samples=len(prs),
-        protocol=proto,
-        warnings=warns,
-        extra=extra,
-    )
+    return MetricReport(metrics, per_sample, skip, len(prs), proto, warns, extra)

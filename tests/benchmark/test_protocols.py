@@ -77,9 +77,12 @@ def test_appearance_numbers_are_the_constants_the_implementation_reads():
 
 
 def test_behaviour_never_looks_parameters_up_by_name():
-    """No ``protocol.params[...]`` / ``protocol.params.get(...)`` in the implementation: code reads typed fields."""
+    """No ``protocol.params[...]`` / ``protocol.params.get(...)`` in the implementation: code reads typed fields.
+    (The leaderboard compares the *records* of submitted results files, key by key; it scores nothing.)"""
     bad = []
     for path in ROOT.rglob("*.py"):
+        if "leaderboard" in path.parts:
+            continue
         for node in ast.walk(_tree(path)):
             target = node.value if isinstance(node, ast.Subscript) else None
             if (

@@ -14,18 +14,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 
 
 @pytest.fixture
-def dirs(tmp_path, monkeypatch):
+def dirs(tmp_path, monkeypatch, dance_folders):
     monkeypatch.setenv("MACE_DANCE_NO_PROGRESS", "1")
-    gt, pred, beats = tmp_path / "gt", tmp_path / "pred", tmp_path / "beats"
-    for d in (gt, pred, beats):
-        d.mkdir()
-    for i in range(5):
-        np.save(gt / f"{i:03d}.npy", make_dance(70, i).astype(np.float32))
-        np.save(pred / f"{i:03d}.npy", make_dance(70, 50 + i).astype(np.float32))
-        v = np.zeros(100, np.float32)
-        v[i::12] = 1
-        np.save(beats / f"{i:03d}.npy", v)
-    return gt, pred, beats
+    return dance_folders(tmp_path, n=5)
 
 
 def _run(*args):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmark.protocols import get_protocol
@@ -27,18 +26,10 @@ def test_v1_3d_file_reads_in_the_current_shape():
     assert doc["uncertainty"]["n_boot"] is None and doc["metrics"]["pfc"]["label"] == "PFC"
 
 
-def test_runner_reproduces_the_v1_3d_file(tmp_path, dance):
-    """The v1 file: `evaluate-3d --protocol finedance3d --n-boot 0` on three 70-frame dances (seeds i and
-    50 + i, float32) with beat vectors ``v[i::12] = 1`` of 100 frames."""
-    gt, pred, beats = tmp_path / "gt3", tmp_path / "pred3", tmp_path / "beats3"
-    for d in (gt, pred, beats):
-        d.mkdir()
-    for i in range(3):
-        np.save(gt / f"{i:03d}.npy", dance(70, i).astype(np.float32))
-        np.save(pred / f"{i:03d}.npy", dance(70, 50 + i).astype(np.float32))
-        v = np.zeros(100, np.float32)
-        v[i::12] = 1
-        np.save(beats / f"{i:03d}.npy", v)
+def test_runner_reproduces_the_v1_3d_file(tmp_path, dance_folders):
+    """The v1 file: `evaluate-3d --protocol finedance3d --n-boot 0` on three 70-frame
+    dances (seeds i and 50 + i, float32) with beat vectors ``v[i::12] = 1`` of 100 frames."""
+    gt, pred, beats = dance_folders(tmp_path, n=3)
     old = read_results(V1_3D)
     ev = evaluate_motion3d(gt, pred, "finedance3d", music_beats=beats, n_boot=0)
     new = json.loads(json.dumps(ev.results(["mace-bench"]), allow_nan=False))
