@@ -41,7 +41,9 @@ def test_collect_then_cache_key_then_evaluate(demo):
     direct = evaluate_motion2d(strict, n_boot=0, **_folders(demo))
     a, b = (json.loads(json.dumps(e.results(["x"]))) for e in (ev, direct))
     assert a["metrics"] == b["metrics"] and a["inputs"] == b["inputs"]
-    assert a["uncertainty"]["n_boot"] == 0 and a["inputs"]["motion"]["sides"]["GT audio"] == str(demo["audio"])
+    assert a["uncertainty"]["n_boot"] == 0 and a["inputs"]["motion"]["sides"]["GT audio"] == str(
+        demo["audio"]
+    )
     with pytest.raises(ValueError, match="bootstrap settings"):
         combine([ev, evaluate_motion2d(strict, inputs=paired, n_boot=5)])
 
