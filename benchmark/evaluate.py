@@ -26,6 +26,7 @@ class EvaluateOptions:
     audio_dir: Path | None = None
     protocol: str = "mace2d-official"
     pose: str = "mediapipe"
+    detector: str = "auto"
     dims: str = "motion"
     appearance_dims: str | None = None
     out: Path | None = None
@@ -35,6 +36,7 @@ class EvaluateOptions:
     seed: int = 0
     device: str = "cpu"
     no_cache: bool = False
+    fvd_clips: str | None = None
 
     def dim_list(self) -> list[str]:
         dims = [d.strip() for d in self.dims.split(",") if d.strip()]
@@ -62,6 +64,7 @@ def run_evaluate(
                     pred_videos=opts.pred_dir,
                     gt_videos=opts.gt_dir,
                     pose=opts.pose,
+                    detector=opts.detector,
                     n_boot=opts.n_boot,
                     seed=opts.seed,
                     cache=not opts.no_cache,
@@ -77,6 +80,7 @@ def run_evaluate(
                     opts.gt_dir,
                     dims=dims,
                     device=opts.device,
+                    fvd_clips=opts.fvd_clips,
                     n_boot=opts.n_boot,
                     seed=opts.seed,
                     progress=progress,

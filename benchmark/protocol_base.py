@@ -15,7 +15,10 @@ Two kinds of field:
   from (``reference``, a strict protocol's ``fixes``). They are recorded for the reader, never switched on.
 
 A field declared with ``omit_none=True`` is left out of ``params`` when it is None: it does not apply to
-that protocol (e.g. ``n_frames`` for a protocol that windows by seconds).
+that protocol (e.g. ``n_frames`` for a protocol that windows by seconds). A field declared with
+:func:`unrecorded_field` is an option of one kind of input that the results record elsewhere (how keypoints
+are extracted from videos: ``inputs.motion.keypoint_extraction``), so ``params`` (which test sets pin) is the
+same for every input kind; :meth:`Protocol.from_dict` gives such fields their family default.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ __all__ = [
     "frame_time",
     "optional_field",
     "to_json_value",
+    "unrecorded_field",
 ]
 
 #: Frame rates a motion or keypoint file may declare (frames per second, inclusive). Dance video and motion
@@ -77,6 +81,11 @@ def doc_field(default: Any, *, omit_none: bool = False) -> Any:
     return field(default=default, metadata={"doc": True, "omit_none": omit_none}, hash=False)
 
 
+def unrecorded_field(default: Any) -> Any:
+    """An option that is not a parameter of the measurement (see the module docstring): not in ``params``."""
+    return field(default=default, metadata={"record": False}, compare=True, hash=False)
+
+
 def optional_field(default: Any = None) -> Any:
     """A parameter that does not apply to every protocol of the family: left out of ``params`` when None."""
     return field(default=default, metadata={"omit_none": True})
@@ -101,7 +110,11 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json_value(getattr(value, f.name)) for f in fields(value)}
+        return {
+            f.name: to_json_value(getattr(value, f.name))
+            for f in fields(value)
+            if not (getattr(value, f.name) is None and f.metadata.get("omit_none"))
+        }
     if isinstance(value, Mapping):
         return {str(k): to_json_value(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
@@ -200,7 +213,7 @@ class Protocol:
     @classmethod
     def parameter_fields(cls) -> list[dataclasses.Field]:
         """Every recorded field except the identity (name, version, description)."""
-        return [f for f in fields(cls) if f.name not in cls._IDENTITY]
+        return [f for f in fields(cls) if f.name not in cls._IDENTITY and f.metadata.get("record", True)]
 
     @property
     def params(self) -> dict[str, Any]:

@@ -210,6 +210,7 @@ def evaluate_motion2d(
     pred_videos: Path | None = None,
     gt_videos: Path | None = None,
     pose: str = "mediapipe",
+    detector: str = "auto",
     n_boot: int = 1000,
     seed: int = 0,
     cache: bool = True,
@@ -219,10 +220,16 @@ def evaluate_motion2d(
     """Score generated dances against GT under a 2D protocol, from keypoint files or from videos.
 
     Folders as in :func:`collect_motion2d` (or ``inputs``, what it returned). ``pose`` is the keypoint
-    extractor for videos (tracks cached by video hash unless ``cache=False``); ``n_boot``/``seed``: the
-    bootstrap over stems. Raises :class:`MaceError` when no stem can be scored.
+    extractor for videos (tracks cached by video hash unless ``cache=False``; with ``vitpose`` the protocol's
+    invisible-joint rule and ``detector``, recorded as ``inputs.motion.keypoint_extraction``);
+    ``n_boot``/``seed``: the bootstrap over stems. Raises :class:`MaceError` when no stem can be scored.
     """
-    from benchmark.motion.inputs2d import extract_keypoints, music_beats, read_keypoints
+    from benchmark.motion.inputs2d import (
+        extract_keypoints,
+        music_beats,
+        pose_backend_options,
+        read_keypoints,
+    )
     from benchmark.motion.mace2d import score_mace2d
 
     proto = get_protocol(protocol, kind="motion2d")
@@ -237,8 +244,16 @@ def evaluate_motion2d(
     if GT_KEYPOINTS in paired.sides:
         samples = read_keypoints(paired, GT_KEYPOINTS, PRED_KEYPOINTS)
     else:
+        options = pose_backend_options(pose, detector, proto)
         samples = extract_keypoints(
-            paired, GT_VIDEO, PRED_VIDEO, pose, cache=cache, progress=progress, log=log
+            paired,
+            GT_VIDEO,
+            PRED_VIDEO,
+            pose,
+            backend_options=options,
+            cache=cache,
+            progress=progress,
+            log=log,
         )
     music_beats(paired, GT_AUDIO, proto, samples)
     stems = list(paired.stems)
@@ -255,7 +270,10 @@ def evaluate_motion2d(
     report.skipped = {**paired.skipped, **report.skipped}
     _require_samples(report, "motion")
     scored = [s for s in stems if s in report.per_sample]
-    return Evaluation([report], {"motion": paired.block(scored)}, n_boot, seed, {"motion": samples})
+    block = paired.block(scored)
+    if samples.extraction is not None:
+        block["keypoint_extraction"] = samples.extraction
+    return Evaluation([report], {"motion": block}, n_boot, seed, {"motion": samples})
 
 
 # ------------------------------------------------------------------------------------------ 3D motion
@@ -362,6 +380,7 @@ def evaluate_appearance(
     dims: list[str] | None = None,
     device: str = "cpu",
     batch_size: int = 16,
+    fvd_clips: str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = False,
@@ -369,7 +388,8 @@ def evaluate_appearance(
     """Score generated videos on the appearance dimensions (and, with ``gt_videos``, the full-reference
     metrics) under the appearance protocol, selecting files as VBench's ``custom_input`` does.
 
-    ``dims`` defaults to the six VBench dimensions plus ``fvd, ssim, lpips, psnr`` with GT. Files of other
+    ``dims`` defaults to the six VBench dimensions plus ``fvd, ssim, lpips, psnr`` with GT; ``fvd_clips``
+    is the FVD clip policy (recorded in the protocol's parameters when not the default). Files of other
     video types and entries that are not regular files are reported, not silently dropped.
     """
     from benchmark.appearance import score_appearance
@@ -388,6 +408,7 @@ def evaluate_appearance(
         gt = collect_videos(gt_videos, gt_problems, what=GT_VIDEO)
     others = set(list_by_stem(pred_videos, VIDEO_SUFFIXES, PRED_VIDEO)) - set(pred)
     settings = {"dims": dims, "device": device, "batch_size": batch_size, "n_boot": n_boot, "seed": seed}
+    settings["fvd_clips"] = fvd_clips
     report = score_appearance(pred, gt, progress=progress, protocol=proto, **settings)
     for stem in sorted(others):
         report.skipped.setdefault(stem, f"not a VBench input type ({'/'.join(VBENCH_SUFFIXES)})")

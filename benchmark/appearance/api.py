@@ -12,7 +12,7 @@ import numpy as np
 from benchmark.appearance.base import VideoDimension, VideoValue
 from benchmark.appearance.decode import iter_frames_bgr
 from benchmark.appearance.dimensions import DIMENSIONS, dimension_keys
-from benchmark.appearance.protocol import VBENCH_APPEARANCE, AppearanceProtocol
+from benchmark.appearance.protocol import VBENCH_APPEARANCE, AppearanceProtocol, appearance_protocol
 from benchmark.inputs import item_failure
 from benchmark.report import MetricReport, MetricValue
 from benchmark.stats import bootstrap_ci
@@ -34,10 +34,11 @@ def _load_factory(spec: str | Callable[..., VideoDimension]) -> Callable[..., Vi
 
 
 def build_dimensions(
-    dims: list[str], device: str = "cpu", batch_size: int = 16
+    dims: list[str], device: str = "cpu", batch_size: int = 16, options: dict[str, dict] | None = None
 ) -> tuple[list[VideoDimension], dict[str, str]]:
     """Instantiate the dimensions for ``dims`` (registered keys, :mod:`benchmark.appearance.dimensions`);
-    returns (instances, {dim: reason it cannot run})."""
+    returns (instances, {dim: reason it cannot run}). ``options`` maps a metric key to extra constructor
+    arguments of its dimension (e.g. ``{"fvd": {"clip_policy": "stylegan-v"}}``)."""
     unknown = [d for d in dims if d not in DIMENSIONS]
     if unknown:
         raise MaceError(f"unknown appearance dimension(s) {unknown}; known: {', '.join(DIMENSIONS)}")
@@ -49,7 +50,8 @@ def build_dimensions(
     for spec, keys in groups.items():
         try:
             factory = _load_factory(spec)
-            instances.append(factory(tuple(keys), device=device, batch_size=batch_size))
+            extra = {k: v for key in keys for k, v in (options or {}).get(key, {}).items()}
+            instances.append(factory(tuple(keys), device=device, batch_size=batch_size, **extra))
         except MissingWeightError as exc:
             failed.update({k: str(exc) for k in keys})
         except ModuleNotFoundError as exc:
@@ -129,6 +131,7 @@ def score_appearance(
     n_boot: int = 1000,
     seed: int = 0,
     protocol: AppearanceProtocol = VBENCH_APPEARANCE,
+    fvd_clips: str | None = None,
 ) -> MetricReport:
     """Score ``pred_videos`` (stem -> path) on the VBench appearance dimensions and, with ``gt_videos``,
     the full-reference metrics. Values are on VBench's raw scale (IQ / 100 as VBench's aggregate).
@@ -137,8 +140,13 @@ def score_appearance(
     dimension that cannot run (missing weight) is reported in ``warnings`` and ``extra['skipped_dims']``
     while the others run; a video that cannot be decoded is listed in ``skipped`` with the reason.
     ``n_boot``/``seed``: the bootstrap over videos (0 disables the intervals). Never prints; ``progress``
-    shows a bar on a terminal.
+    shows a bar on a terminal. ``fvd_clips`` is the FVD clip policy (``"all-runs"``, the protocol's
+    default, or ``"stylegan-v"``); the report's protocol records it.
     """
+    protocol = appearance_protocol(
+        fvd_clips, base=protocol
+    )  # ConfigError (a MaceError) for an unknown policy
+    fvd_policy = protocol.fvd.policy()
     if dims is None:
         dims = list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if gt_videos else [])
     dims = list(dict.fromkeys(dims))
@@ -149,7 +157,9 @@ def score_appearance(
             if d in DIMENSIONS and DIMENSIONS[d].needs_gt:
                 skipped_dims[d] = f"{d}: needs GT videos (--gt)"
         dims = [d for d in dims if d not in skipped_dims]
-    dimensions, failed = build_dimensions(dims, device=device, batch_size=batch_size)
+    dimensions, failed = build_dimensions(
+        dims, device=device, batch_size=batch_size, options={"fvd": {"clip_policy": fvd_policy}}
+    )
     skipped_dims.update(failed)
     if not dimensions:
         reasons = "; ".join(skipped_dims.values()) or "no dimension requested"
@@ -185,6 +195,7 @@ def score_appearance(
         n_clips = getattr(inst, "n_clips", None)
         if n_clips is not None:
             extra["fvd_clips"] = n_clips
+            extra["fvd_clip_policy"] = fvd_policy
             if 0 < n_clips <= 400:
                 warnings.append(f"fvd: {n_clips} clips for 400-d I3D features; covariances are singular")
     for dim in dims:

@@ -8,6 +8,7 @@ from the code.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -15,15 +16,26 @@ from typing import ClassVar
 from benchmark.appearance.dimensions import DIMENSIONS
 from benchmark.appearance.params import (
     DATA_RANGE,
+    DEFAULT_FVD_CLIP_POLICY,
+    FVD_CLIP_LEN,
+    FVD_CLIP_POLICIES,
     PSNR_MAX_DB,
     SSIM_K1,
     SSIM_K2,
     SSIM_SIGMA,
     SSIM_WINDOW,
 )
-from benchmark.protocol_base import MetricSpec, Protocol, doc_field
+from benchmark.protocol_base import MetricSpec, Protocol, doc_field, optional_field
+from ma_data.core.errors import ConfigError
 
-__all__ = ["AppearanceProtocol", "FvdSettings", "PsnrSettings", "SsimSettings", "VBENCH_APPEARANCE"]
+__all__ = [
+    "AppearanceProtocol",
+    "FvdSettings",
+    "PsnrSettings",
+    "SsimSettings",
+    "VBENCH_APPEARANCE",
+    "appearance_protocol",
+]
 
 
 @dataclass(frozen=True)
@@ -48,9 +60,15 @@ class PsnrSettings:
 @dataclass(frozen=True)
 class FvdSettings:
     detector: str = doc_field("StyleGAN-V I3D TorchScript (rescale=True, resize=True, return_features=True)")
-    clip_len: int = 16
+    clip_len: int = FVD_CLIP_LEN
     clips: str = doc_field("non-overlapping 16-frame runs of the paired frame range")
     stats: str = doc_field("mean and population covariance in float64; scipy sqrtm, real part")
+    #: which clips feed the statistics (:data:`FVD_CLIP_POLICIES`); None is the default ``all-runs``, left out
+    #: of the record so that 1.0's parameters (which test sets pin) stay byte-identical
+    clip_policy: str | None = optional_field()
+
+    def policy(self) -> str:
+        return self.clip_policy or DEFAULT_FVD_CLIP_POLICY
 
 
 def _recipe(**steps: str) -> Mapping[str, str]:
@@ -135,3 +153,23 @@ VBENCH_APPEARANCE = AppearanceProtocol(
         "= MUSIQ/100) and the full-reference animation metrics SSIM/PSNR/LPIPS/FVD of Table 3"
     ),
 )
+
+
+def appearance_protocol(fvd_clip_policy: str | None = None, base: AppearanceProtocol = VBENCH_APPEARANCE):
+    """``base`` with the FVD clip policy actually used, so results record it.
+
+    The default (``all-runs``) is ``base`` itself, parameters unchanged; any other policy gives the same name
+    and version with ``fvd.clip_policy`` and ``fvd.clips`` set, so its parameters (and their sha256, which
+    test sets pin) differ from the default's and a board cannot mistake one for the other.
+    """
+    policy = fvd_clip_policy or DEFAULT_FVD_CLIP_POLICY
+    if policy not in FVD_CLIP_POLICIES:
+        raise ConfigError(f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {policy!r}")
+    if policy == base.fvd.policy():
+        return base
+    fvd = dataclasses.replace(
+        base.fvd,
+        clip_policy=None if policy == DEFAULT_FVD_CLIP_POLICY else policy,
+        clips=FVD_CLIP_POLICIES[policy] if policy != DEFAULT_FVD_CLIP_POLICY else FvdSettings().clips,
+    )
+    return dataclasses.replace(base, fvd=fvd)

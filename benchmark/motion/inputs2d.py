@@ -15,8 +15,16 @@ import numpy as np
 from benchmark.inputs import PairedInputs, item_failure
 from benchmark.motion.protocols2d import Mace2dProtocol
 from benchmark.protocol_base import fps_problem
+from ma_data.core.errors import MaceError
 
-__all__ = ["Motion2dSamples", "load_keypoint_array", "music_beats", "read_keypoints", "extract_keypoints"]
+__all__ = [
+    "Motion2dSamples",
+    "extract_keypoints",
+    "load_keypoint_array",
+    "music_beats",
+    "pose_backend_options",
+    "read_keypoints",
+]
 
 
 @dataclass
@@ -74,34 +82,61 @@ def read_keypoints(paired: PairedInputs, gt_side: str, pred_side: str) -> Motion
     return out
 
 
+def pose_backend_options(pose: str, detector: str, protocol: Mace2dProtocol) -> dict:
+    """Constructor options of the pose backend for video inputs: with ``vitpose``, the protocol's
+    invisible-joint rule and the detector (``auto``: the protocol's preference among the cached ones)."""
+    if pose != "vitpose":
+        if detector != "auto":
+            raise MaceError(f"--detector {detector} applies to --pose vitpose (got --pose {pose})")
+        return {}
+    from ma_data.core.pose.detector import pick_detector
+
+    video = protocol.video_keypoints
+    return {
+        "detector_name": pick_detector(detector, tuple(video.detector_preference)),
+        "invisible_joints": video.invisible_joints,
+    }
+
+
 def extract_keypoints(
     paired: PairedInputs,
     gt_side: str,
     pred_side: str,
     pose: str,
     *,
+    backend_options: dict | None = None,
     cache: bool = True,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> Motion2dSamples:
-    """Extract one dancer's keypoints from the GT and generated videos of every paired stem (cached by
-    video hash); a video that fails, or whose frame rate is implausible, skips its stem with the reason."""
+    """Extract one dancer's keypoints from the GT and generated videos of every paired stem with one backend
+    (``pose`` built with ``backend_options``; tracks cached by video hash); a video that fails, or whose
+    frame rate is implausible, skips its stem with the reason. ``extraction`` records what ran."""
     from ma_data.core.pose.extract import extract_tracks
+    from ma_data.core.pose.registry import get_backend
 
     out = Motion2dSamples()
     if not paired.stems:
         return out
+    try:
+        backend = get_backend(pose, **(backend_options or {}))
+    except ImportError as exc:
+        raise MaceError(f"pose backend {pose!r} is not installed: {exc}") from None
     arrays: dict[str, dict[str, np.ndarray]] = {}
     rates: dict[str, dict[str, float | None]] = {}
-    for side in (gt_side, pred_side):
-        videos = {s: paired.sides[side][s] for s in paired.stems}
-        if log is not None:
-            log(f"extracting keypoints ({pose}) from {len(videos)} {side}s")
-        tracks, errors = extract_tracks(videos, pose, cache=cache, progress=progress)
-        for stem, err in errors.items():
-            paired.skipped.setdefault(stem, f"{side}: {err}")
-        arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
-        rates[side] = {s: t.fps for s, t in tracks.items()}
+    try:
+        for side in (gt_side, pred_side):
+            videos = {s: paired.sides[side][s] for s in paired.stems}
+            if log is not None:
+                log(f"extracting keypoints ({pose}) from {len(videos)} {side}s")
+            tracks, errors = extract_tracks(videos, backend=backend, cache=cache, progress=progress)
+            for stem, err in errors.items():
+                paired.skipped.setdefault(stem, f"{side}: {err}")
+            arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
+            rates[side] = {s: t.fps for s, t in tracks.items()}
+        out.extraction = backend.describe()  # name, version, weights hash (+ detector, invisible-joint rule)
+    finally:
+        backend.close()
     for side in (gt_side, pred_side):
         for stem, rate in rates[side].items():
             problem = fps_problem(rate, f"{side} frame rate") if rate is not None else None

@@ -42,6 +42,7 @@ from benchmark.protocol_base import (
     doc_field,
     frame_time,
     optional_field,
+    unrecorded_field,
 )
 from ma_data.core.errors import MaceError
 
@@ -59,6 +60,7 @@ __all__ = [
     "MissingFrames",
     "Normalization",
     "STRICT_FIXES",
+    "VideoKeypoints",
     "Window",
 ]
 
@@ -71,6 +73,22 @@ class BeatTrack:
     start_bpm: float = 120.0
     tightness: int = 100
     trim: bool = True
+
+
+@dataclass(frozen=True)
+class VideoKeypoints:
+    """How ``--pose vitpose`` extracts keypoints from video inputs for a protocol.
+
+    ``invisible_joints``: a joint whose heatmap is <= 0 is decoded as easy_ViTPose does (``easy_vitpose``: the
+    argmax (-1, -1) and DARK-UDP neighbours read across joint maps, landing near the crop's top-left corner with
+    its negative confidence, which the official features use) or marked missing (``missing``: confidence 0,
+    listed in the track's ``meta["invisible_joints"]``). ``detector_preference``: the person detectors
+    ``--detector auto`` tries, in order, among those whose weights are cached. What ran is recorded in the
+    results under ``inputs.motion.keypoint_extraction`` (not in ``params``: keypoint inputs do not depend on it).
+    """
+
+    invisible_joints: str = "easy_vitpose"
+    detector_preference: tuple[str, ...] = ("yolov8s", "rtdetr")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +145,8 @@ class Mace2dProtocol(Protocol):
     bas_without_beats: BasWithoutBeats = BasWithoutBeats.ZERO
     plausible_fps: tuple[float, float] | None = optional_field()
     fixes: Mapping[str, str] | None = doc_field(None, omit_none=True)
+    #: video inputs only (easy_ViTPose's rule and the official YOLOv8s first for the official protocol)
+    video_keypoints: VideoKeypoints = unrecorded_field(VideoKeypoints())
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -248,6 +268,7 @@ MACE2D_STRICT = dataclasses.replace(
     bas_without_beats=BasWithoutBeats.UNDEFINED,
     plausible_fps=PLAUSIBLE_FPS,
     fixes=STRICT_FIXES,
+    video_keypoints=VideoKeypoints(invisible_joints="missing", detector_preference=("rtdetr", "yolov8s")),
 )
 
 #: The family by name (the registry, :mod:`benchmark.protocols`, lists these objects).

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.evaluate import EvaluateOptions, _motion_inputs_from_videos, _pose_backend_kwargs
+from benchmark.motion.inputs2d import extract_keypoints, pose_backend_options
 from benchmark.protocols import get_protocol
+from benchmark.runner import collect_motion2d
 from ma_data.core.errors import MaceError
 from ma_data.core.formats.keypoints import KeypointTrack
 from ma_data.core.pose.base import PoseBackend
@@ -21,24 +22,24 @@ def empty_cache(tmp_path, monkeypatch):
 
 def test_protocols_choose_rule_and_detector(empty_cache):
     official, strict = get_protocol("mace2d-official"), get_protocol("mace2d-strict")
-    vit = EvaluateOptions(pose="vitpose")
-    assert _pose_backend_kwargs(vit, official) == {
+    assert pose_backend_options("vitpose", "auto", official) == {
         "detector_name": "yolov8s",
         "invisible_joints": "easy_vitpose",
     }
-    assert _pose_backend_kwargs(vit, strict) == {"detector_name": "rtdetr", "invisible_joints": "missing"}
+    assert pose_backend_options("vitpose", "auto", strict) == {
+        "detector_name": "rtdetr",
+        "invisible_joints": "missing",
+    }
     (empty_cache / "rtdetr" / "rtdetr_r18vd_coco_o365").mkdir(parents=True)
     (empty_cache / "rtdetr" / "rtdetr_r18vd_coco_o365" / "config.json").write_text("{}")
-    assert _pose_backend_kwargs(vit, official)["detector_name"] == "rtdetr"  # YOLOv8s weights absent
+    assert pose_backend_options("vitpose", "auto", official)["detector_name"] == "rtdetr"  # YOLOv8s absent
     (empty_cache / "yolo").mkdir()
     (empty_cache / "yolo" / "yolov8s.pt").write_bytes(b"x")
-    assert _pose_backend_kwargs(vit, official)["detector_name"] == "yolov8s"
-    assert _pose_backend_kwargs(EvaluateOptions(pose="vitpose", detector="rtdetr"), official)[
-        "detector_name"
-    ] == ("rtdetr")
-    assert _pose_backend_kwargs(EvaluateOptions(pose="mediapipe"), official) == {}
+    assert pose_backend_options("vitpose", "auto", official)["detector_name"] == "yolov8s"
+    assert pose_backend_options("vitpose", "rtdetr", official)["detector_name"] == "rtdetr"
+    assert pose_backend_options("mediapipe", "auto", official) == {}
     with pytest.raises(MaceError, match="--detector yolov8s applies to --pose vitpose"):
-        _pose_backend_kwargs(EvaluateOptions(pose="mediapipe", detector="yolov8s"), official)
+        pose_backend_options("mediapipe", "yolov8s", official)
 
 
 class RecordingBackend(PoseBackend):
@@ -72,13 +73,17 @@ def test_video_evaluation_builds_one_backend_and_records_it(tmp_path, empty_cach
             write_video(tmp_path / side / f"{stem}.mp4", frames, 16)
     RecordingBackend.built = []
     monkeypatch.setattr(registry, "get_backend", lambda name, **kw: RecordingBackend(**kw))
-    opts = EvaluateOptions(pred_dir=tmp_path / "pred", gt_dir=tmp_path / "gt", pose="vitpose", no_cache=True)
-    paired, gt, pred, fps, extraction = _motion_inputs_from_videos(opts, get_protocol("mace2d-strict"))
+    strict = get_protocol("mace2d-strict")
+    paired = collect_motion2d(strict, pred_videos=tmp_path / "pred", gt_videos=tmp_path / "gt")
+    options = pose_backend_options("vitpose", "auto", strict)
+    samples = extract_keypoints(
+        paired, "GT video", "generated video", "vitpose", backend_options=options, cache=False
+    )
     assert RecordingBackend.built == [
         {"detector_name": "rtdetr", "invisible_joints": "missing"}
     ]  # one, shared
-    assert sorted(gt) == sorted(pred) == ["a", "b"] and fps["a"] == (16.0, 16.0)
-    assert extraction == {
+    assert sorted(samples.gt) == sorted(samples.pred) == ["a", "b"] and samples.fps["a"] == (16.0, 16.0)
+    assert samples.extraction == {
         "name": "vitpose",
         "version": "test",
         "weights_hash": "c" * 64,
