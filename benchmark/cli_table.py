@@ -15,7 +15,7 @@ from ma_data.core.cli import check_outputs, command
     "table_name",
     default="table2",
     show_default=True,
-    help="Paper table: a packaged name (table1, table2) or a YAML file of the same layout.",
+    help="Paper table: a packaged name (table1 ... table6) or a YAML file of the same layout.",
 )
 @click.option(
     "--results",
@@ -30,10 +30,10 @@ from ma_data.core.cli import check_outputs, command
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["md", "latex"]),
+    type=click.Choice(["md", "latex", "html"]),
     default="md",
     show_default=True,
-    help="Output format.",
+    help="Output format (html: a self-contained page).",
 )
 @click.option(
     "--with-gt", is_flag=True, help="Also add each results file's ground-truth row (Div/BAS/FSR of GT)."
@@ -42,14 +42,14 @@ from ma_data.core.cli import check_outputs, command
 def table(
     table_name: str, results_files: tuple[Path, ...], labels: tuple[str, ...], fmt: str, with_gt: bool, out
 ) -> None:
-    """Print a paper table (Markdown or LaTeX) with rows from your results files appended.
+    """Print a paper table (Markdown, LaTeX or an HTML page) with rows from your results files appended.
 
     Values are matched by metric key (fid_k, div_g, bas, fsr, ...); columns a results file does not have
-    are left empty. A row scored under another protocol than the table's is shown with a note and never
-    bold; a value its results file flags as untrustworthy is marked with a dagger. Every string taken from
+    are left empty. The caption names the protocols (with versions) and the toolkit your rows were scored
+    with. A row scored under another protocol than the table's is shown with a note and never bold; a value its results file flags as untrustworthy is marked with a dagger. Every string taken from
     a results file, a table file or --label is escaped for the output format.
     """
-    from benchmark.paper_tables import load_table, render, rows_from_results
+    from benchmark.paper_tables import caption_for, load_table, render, render_page, rows_from_results
     from benchmark.results import read_results
 
     if labels and len(labels) != len(results_files):
@@ -57,11 +57,11 @@ def table(
     check_outputs(files={"--out": out})
     t = load_table(table_name)
     extra = []
-    for i, path in enumerate(results_files):
-        extra += rows_from_results(
-            t, read_results(path), label=labels[i] if labels else None, with_gt=with_gt
-        )
-    text = render(t, extra, fmt)
+    docs = [read_results(path) for path in results_files]
+    for i, doc in enumerate(docs):
+        extra += rows_from_results(t, doc, label=labels[i] if labels else None, with_gt=with_gt)
+    caption = caption_for(docs) if docs else None
+    text = render_page([(t, extra, caption)], t.title) if fmt == "html" else render(t, extra, fmt, caption)
     if out is not None:
         Path(out).write_text(text + "\n", encoding="utf-8")
     click.echo(text)

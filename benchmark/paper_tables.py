@@ -30,6 +30,16 @@ class Column:
     higher_is_better: bool | None
     digits: int = 2
     scale: float = 1.0
+    #: The results-metric key that fills the column, when the column key is not it (a table showing one
+    #: metric twice, e.g. Table 4's kinematic and video-level BAS).
+    metric: str | None = None
+    #: Heading of the column group it belongs to (Table 1: Appearance / Motion), if any.
+    group: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The results-metric key read for this column."""
+        return self.metric or self.key
 
 
 @dataclass
@@ -89,6 +99,8 @@ def load_table(name_or_path: str | os.PathLike) -> PaperTable:
                 c.get("higher_is_better"),
                 int(c.get("digits", 2)),
                 float(c.get("scale", 1.0)),
+                c.get("metric"),
+                c.get("group"),
             )
             for c in d["columns"]
         ]
@@ -134,13 +146,75 @@ def _metric(results: dict[str, Any], key: str) -> tuple[float | None, str | None
     return (None if v is None else float(v)), (str(proto) if proto else None), flagged
 
 
+def merge_results(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One document for a table row from several results files of the same method (the motion file and the
+    appearance file of ``evaluate --dims motion`` / ``--dims appearance``): their metrics and protocols.
+    A metric key in two files is an error (two different numbers for one cell)."""
+    if len(docs) == 1:
+        return docs[0]
+    metrics: dict[str, Any] = {}
+    protocols: list[Any] = []
+    for doc in docs:
+        for key, entry in (doc.get("metrics") or {}).items():
+            if key in metrics:
+                raise FormatError(f"metric {key!r} appears in two results files of the same row")
+            metrics[key] = entry
+        protocols += [p for p in doc.get("protocols") or [] if p not in protocols]
+    return {"metrics": metrics, "protocols": protocols}
+
+
+@dataclass(frozen=True)
+class Caption:
+    """What the user rows of a table were scored with, printed under its title: the protocols (name and
+    version), the test set, and the toolkit that scored them."""
+
+    protocols: tuple[str, ...] = ()
+    testset: str | None = None
+    toolkit: str | None = None
+
+    def text(self) -> str:
+        parts = []
+        if self.protocols:
+            parts.append("protocol " + ", ".join(self.protocols))
+        if self.testset:
+            parts.append(f"test set {self.testset}")
+        if self.toolkit:
+            parts.append(self.toolkit)
+        return ("Your rows: " + "; ".join(parts) + ".") if parts else ""
+
+
+def caption_for(docs: list[dict[str, Any]], testset: str | None = None) -> Caption:
+    """The :class:`Caption` of rows built from these results documents (``testset``: its label)."""
+    protocols: list[str] = []
+    toolkits: list[str] = []
+    for doc in docs:
+        for p in doc.get("protocols") or []:
+            if isinstance(p, dict) and p.get("name"):
+                name = f"{p['name']} v{p['version']}" if p.get("version") is not None else str(p["name"])
+                if name not in protocols:
+                    protocols.append(name)
+        kit = doc.get("toolkit") if isinstance(doc.get("toolkit"), dict) else {}
+        if kit.get("version"):
+            rev = f" (git {kit['git_revision']})" if kit.get("git_revision") else ""
+            text = f"{kit.get('name') or 'mace-dance'} {kit['version']}{rev}"
+            if text not in toolkits:
+                toolkits.append(text)
+    return Caption(tuple(protocols), testset, ", ".join(toolkits) or None)
+
+
 def rows_from_results(
-    table: PaperTable, results: dict[str, Any], label: str | None = None, with_gt: bool = False
+    table: PaperTable,
+    results: dict[str, Any] | list[dict[str, Any]],
+    label: str | None = None,
+    with_gt: bool = False,
 ) -> list[Row]:
-    """A row (and optionally a ground-truth row) built from a results document, scaled to the table's units.
+    """A row (and optionally a ground-truth row) built from a results document (or the results files of one
+    method, merged by :func:`merge_results`), scaled to the table's units.
 
     The row is comparable with the paper's only if every value it shows was produced under one of the
     table's protocols (the metric's own ``protocol`` when recorded, else the results' protocols)."""
+    if isinstance(results, list):
+        results = merge_results(results)
     protocols = [
         str(p["name"]) for p in results.get("protocols", []) if isinstance(p, dict) and p.get("name")
     ]
@@ -168,13 +242,14 @@ def rows_from_results(
                 comparable &= bool(set(protocols) & allowed)
         return values, flagged, comparable
 
-    values, flagged, comparable = collect({c.key: c.key for c in table.columns})
+    values, flagged, comparable = collect({c.key: c.source for c in table.columns})
     rows = [Row(label, values, "user", proto, comparable, flagged)]
     if with_gt:
         gt, gt_flagged, gt_comparable = collect(table.gt_keys)
-        rows.append(
-            Row(f"Ground Truth ({proto or 'yours'})", gt, "user_gt", proto, gt_comparable, gt_flagged)
-        )
+        if gt:  # a table without ground-truth columns (or results without GT values) gets no empty row
+            rows.append(
+                Row(f"Ground Truth ({proto or 'yours'})", gt, "user_gt", proto, gt_comparable, gt_flagged)
+            )
     return rows
 
 
@@ -201,6 +276,7 @@ def _cell(c: Column, row: Row, best: dict[str, float], bold: tuple[str, str], da
     s = number_text(v, f".{c.digits}f") if abs(v) < 1e6 else number_text(v, ".3g")
     if (
         row.comparable
+        and row.kind not in ("gt", "user_gt")  # reference rows are shown, never bold
         and c.key in best
         and round(row.values[c.key], c.digits) == round(best[c.key], c.digits)
     ):
@@ -218,7 +294,7 @@ def _arrow(c: Column, latex: bool) -> str:
     return "↑" if c.higher_is_better else "↓"
 
 
-def render_markdown(table: PaperTable, extra: list[Row] | None = None) -> str:
+def render_markdown(table: PaperTable, extra: list[Row] | None = None, caption: Caption | None = None) -> str:
     """The table as Markdown; every string from a table or results file (or a flag) is escaped."""
     rows = table.rows + list(extra or [])
     best = _best(table, rows)
@@ -228,8 +304,10 @@ def render_markdown(table: PaperTable, extra: list[Row] | None = None) -> str:
         f"**{esc(table.title)}**",
         f"_Source: {esc(table.source)}; protocol: {esc(table.protocol)}; best comparable value per column "
         "in bold._",
-        "",
     ]
+    if caption is not None and caption.text():
+        lines.append(f"_{esc(caption.text())}_")
+    lines.append("")
     lines += [head, "|---|" + "---:|" * len(table.columns)]
     for r in rows:
         name = f"*{esc(r.method)}*" if r.kind in ("user", "user_gt") else esc(r.method)
@@ -260,7 +338,7 @@ def _tex(s: object) -> str:
     return r" $\rightarrow$ ".join(latex_escape(part) for part in str(s).split(" -> "))
 
 
-def render_latex(table: PaperTable, extra: list[Row] | None = None) -> str:
+def render_latex(table: PaperTable, extra: list[Row] | None = None, caption: Caption | None = None) -> str:
     """The table as a LaTeX ``table`` environment; every string from a table or results file (or a flag) is
     escaped, so none can run a command (``\\input``, ``\\write18``) or break the tabular."""
     rows = table.rows + list(extra or [])
@@ -268,7 +346,7 @@ def render_latex(table: PaperTable, extra: list[Row] | None = None) -> str:
     out = [
         r"\begin{table}[t]",
         r"\centering",
-        rf"\caption{{{_tex(table.title)}. Source: {_tex(table.source)}.}}",
+        rf"\caption{{{_tex(table.title)}. Source: {_tex(table.source)}.{_caption_tex(caption)}}}",
         rf"\label{{tab:{latex_label(table.name)}}}",
         r"\begin{tabular}{l" + "r" * len(table.columns) + "}",
         r"\toprule",
@@ -290,9 +368,94 @@ def render_latex(table: PaperTable, extra: list[Row] | None = None) -> str:
     return "\n".join(out)
 
 
-def render(table: PaperTable, extra: list[Row] | None = None, fmt: str = "md") -> str:
+def _caption_tex(caption: Caption | None) -> str:
+    return f" {_tex(caption.text())}" if caption is not None and caption.text() else ""
+
+
+def render_html(table: PaperTable, extra: list[Row] | None = None, caption: Caption | None = None) -> str:
+    """The table as an HTML fragment (a ``<section>`` holding a sortable ``<table>``, for the pages of
+    :mod:`benchmark.html_page`); every string from a table or results file (or a flag) is escaped. Ground-
+    truth rows sit apart and are not sorted; your rows carry a badge; the best comparable value is bold."""
+    from benchmark.html_page import esc, sortable_head
+
+    rows = table.rows + list(extra or [])
+    best = _best(table, rows)
+    heads = [sortable_head(0, "Method", "text", "ascending", cls="text")]
+    for j, c in enumerate(table.columns, start=1):
+        first = "ascending" if c.higher_is_better is False else "descending"
+        title = f"{c.group}: {c.label}" if c.group else c.label
+        heads.append(sortable_head(j, c.label + _arrow(c, False), "num", first, title))
+
+    def tr(r: Row, i: int) -> str:
+        badge = ' <span class="badge ok">yours</span>' if r.kind in ("user", "user_gt") else ""
+        nc = ' <span class="badge paper">not comparable</span>' if not r.comparable else ""
+        cells = [
+            f'<td class="text" data-v="{esc(r.method)}"><span class="method">{esc(r.method)}</span>{badge}{nc}</td>'
+        ]
+        for c in table.columns:
+            if c.key not in r.values:
+                cells.append('<td data-v="">–</td>')
+                continue
+            # a formatted number (and bold/dagger marks): no text from a file reaches the cell
+            text = _cell(c, r, best, ("<strong>", "</strong>"))
+            cells.append(f'<td data-v="{r.values[c.key]!r}">{text}</td>')
+        kind = esc(r.kind)
+        return f'<tr data-i="{i}" data-kind="{kind}">' + "".join(cells) + "</tr>"
+
+    refs = [r for r in rows if r.kind in ("gt", "user_gt")]
+    ranked = [r for r in rows if r.kind not in ("gt", "user_gt")]
+    notes = table.notes + _protocol_notes(table, rows)
+    out = [
+        f'<section id="{esc(latex_label(table.name))}">',
+        f"<h2>{esc(table.title)}</h2>",
+        f"<p>Source: {esc(table.source)}; protocol: {esc(table.protocol)}; best comparable value per column "
+        "in bold. Click a header to sort.</p>",
+    ]
+    if caption is not None and caption.text():
+        out.append(f"<p>{esc(caption.text())}</p>")
+    out.append('<div class="wrap"><table class="paper sortable">')
+    out.append("<thead><tr>" + "".join(heads) + "</tr></thead>")
+    if refs:
+        out.append('<tbody class="ref">' + "".join(tr(r, i) for i, r in enumerate(refs)) + "</tbody>")
+    out.append('<tbody class="rows">' + "".join(tr(r, i) for i, r in enumerate(ranked)) + "</tbody>")
+    out.append("</table></div>")
+    out += [f"<p>{esc(n)}</p>" for n in notes]
+    out.append("</section>")
+    return "\n".join(out)
+
+
+TABLES_CSS = """
+table.paper td strong{color:var(--fg)}
+tr[data-kind=user] td,tr[data-kind=user_gt] td{background:#eef6ee}
+""".strip()
+
+
+def render_page(
+    sections: list[tuple[PaperTable, list[Row], Caption | None]], title: str, intro: str = ""
+) -> str:
+    """A self-contained HTML page of several tables (:func:`benchmark.html_page.document`); ``intro`` is
+    already-escaped HTML shown under the title."""
+    from benchmark.html_page import document, esc
+    from benchmark.results import toolkit_version
+
+    body = "\n".join(render_html(t, rows, caption) for t, rows, caption in sections)
+    header = f"<header><h1>{esc(title)}</h1>{intro}</header>"
+    generator = f"mace-dance {toolkit_version()}"
+    page = f"{header}\n<main>\n{body}\n</main>\n<footer>Generated by {esc(generator)}.</footer>"
+    return document(title, page, generator=generator, css=TABLES_CSS)
+
+
+FORMATS = ("md", "latex", "html")
+
+
+def render(
+    table: PaperTable, extra: list[Row] | None = None, fmt: str = "md", caption: Caption | None = None
+) -> str:
+    """The table in ``fmt``: ``md`` (Markdown), ``latex`` or ``html`` (a fragment; see :func:`render_html`)."""
     if fmt in ("md", "markdown"):
-        return render_markdown(table, extra)
+        return render_markdown(table, extra, caption)
     if fmt in ("latex", "tex"):
-        return render_latex(table, extra)
-    raise ValueError(f"unknown format {fmt!r} (use 'md' or 'latex')")
+        return render_latex(table, extra, caption)
+    if fmt == "html":
+        return render_html(table, extra, caption)
+    raise ValueError(f"unknown format {fmt!r} (use 'md', 'latex' or 'html')")

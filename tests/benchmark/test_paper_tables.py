@@ -44,7 +44,7 @@ def test_scale_and_latex():
     assert "\\midrule\nYours (mace2d-official) & --" in tex and "52.34" in tex
     assert "MEGA(Dance) [NeurIPS'25] (+Wan-Animate)" in tex
     with pytest.raises(ValueError):
-        render(t1, [], "html")
+        render(t1, [], "rtf")
 
 
 def test_bad_table_files(tmp_path):
