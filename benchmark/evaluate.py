@@ -47,13 +47,46 @@ class EvaluateOptions:
             )
         return dims
 
+    def appearance_dim_list(self) -> list[str] | None:
+        if not self.appearance_dims:
+            return None
+        return [d.strip() for d in self.appearance_dims.split(",") if d.strip()]
+
+
+def check_appearance(opts: EvaluateOptions, log: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Before any work: the requested appearance dimensions that cannot run (missing weights, no GT), each
+    logged with how to get what it needs; a :class:`MaceError` when none can run."""
+    from benchmark.appearance.api import default_dims, unavailable_dims
+    from benchmark.appearance.dimensions import DIMENSIONS
+
+    have_gt = opts.gt_dir is not None
+    wanted = opts.appearance_dim_list() or default_dims(have_gt)
+    skipped = unavailable_dims(wanted, have_gt)
+    for dim, reason in skipped.items():
+        if log is not None:
+            log(f"skipping appearance dimension {dim} ({DIMENSIONS[dim].metric.label}): {reason}")
+    if len(skipped) == len(set(wanted)):
+        raise MaceError("no appearance dimension can run: " + "; ".join(skipped.values()))
+    if skipped and log is not None:
+        runnable = [d for d in wanted if d not in skipped]
+        log(
+            f"scoring appearance dimensions {', '.join(runnable)} (the skipped ones are recorded in the results)"
+        )
+    return skipped
+
 
 def run_evaluate(
     opts: EvaluateOptions, *, progress: bool = False, log: Callable[[str], None] | None = None
 ) -> Evaluation:
-    """Score every requested dimension; one evaluation (motion and appearance share the results file)."""
+    """Score every requested dimension; one evaluation (motion and appearance share the results file).
+
+    Appearance dimensions that cannot run are found (and logged) before any work (:func:`check_appearance`).
+    """
+    dims = opts.dim_list()
+    if "appearance" in dims:
+        check_appearance(opts, log)
     evaluations = []
-    for dim in opts.dim_list():
+    for dim in dims:
         if dim == "motion":
             evaluations.append(
                 evaluate_motion2d(
@@ -73,12 +106,11 @@ def run_evaluate(
                 )
             )
         else:
-            dims = [d.strip() for d in opts.appearance_dims.split(",")] if opts.appearance_dims else None
             evaluations.append(
                 evaluate_appearance(
                     opts.pred_dir,
                     opts.gt_dir,
-                    dims=dims,
+                    dims=opts.appearance_dim_list(),
                     device=opts.device,
                     fvd_clips=opts.fvd_clips,
                     n_boot=opts.n_boot,

@@ -190,19 +190,39 @@ def pair_by_stem(
     return PairedInputs(stems=stems, sides=sides, skipped=skipped, folders=dict(folders or {}))
 
 
-def explain_unread(paired: PairedInputs, rules: dict[str, InputRule], reader: str) -> None:
+def explain_unread(
+    paired: PairedInputs,
+    rules: dict[str, InputRule],
+    reader: str,
+    alternatives: dict[str, dict[str, InputRule]] | None = None,
+    wrap_hint: dict[str, str] | None = None,
+) -> None:
     """Say when a stem "missing" on a side has a file there under a suffix the rule does not read (e.g. a
-    ``.wav`` where ``mace2d-official`` reads ``.mp4``): ``reader`` names who reads what."""
+    ``.wav`` where ``mace2d-official`` reads ``.mp4``): ``reader`` names who reads what; ``alternatives``
+    (side -> {protocol name: its rule}) names the protocols that would read the file, and ``wrap_hint``
+    (side -> sentence with ``{file}``/``{stem}`` fields) another way to make it readable (an ``.mp4``
+    wrapper of a ``.wav``)."""
     for stem, reason in paired.skipped.items():
         for side, folder in paired.folders.items():
             if side not in reason or side not in rules:
                 continue
-            others = sorted(p.name for p in Path(folder).glob(f"{glob.escape(stem)}.*") if p.is_file())
-            if others:
-                paired.skipped[stem] = (
-                    f"{reason} ({', '.join(others)} not read: {reader} reads "
-                    f"{'/'.join(rules[side].suffixes)} as the official script does)"
-                )
+            others = sorted(p for p in Path(folder).glob(f"{glob.escape(stem)}.*") if p.is_file())
+            if not others:
+                continue
+            fixes, readable = [], []
+            for name, rule in (alternatives or {}).get(side, {}).items():
+                matched = [p for p in others if rule.matches(p)]
+                if matched:
+                    fixes.append(f"--protocol {name} reads {'/'.join(sorted({p.suffix for p in matched}))}")
+                    readable += [p for p in matched if p not in readable]
+            if (wrap_hint or {}).get(side) and readable:
+                fixes.append(wrap_hint[side].format(file=readable[0].name, stem=stem))
+            paired.skipped[stem] = (
+                f"{reason} ({', '.join(p.name for p in others)} not read: {reader} reads "
+                f"{'/'.join(rules[side].suffixes)} as the official script does"
+                + (f"; {'; '.join(fixes)}" if fixes else "")
+                + ")"
+            )
 
 
 def hash_inputs(paired: PairedInputs) -> dict:

@@ -121,7 +121,10 @@ def build_results(
         for stem, values in report.per_sample.items():
             per_sample.setdefault(stem, {}).update({k: json_number(v) for k, v in values.items()})
         for stem, reason in report.skipped.items():
-            skipped[stem] = f"{skipped[stem]}; {reason}" if stem in skipped else reason
+            if stem not in skipped:
+                skipped[stem] = reason
+            elif reason not in skipped[stem].split("; "):  # one reason once (motion and appearance agree)
+                skipped[stem] = f"{skipped[stem]}; {reason}"
         warnings.extend(report.warnings)
         if report.extra:
             extra[report.protocol.name] = report.extra

@@ -173,7 +173,15 @@ def collect_motion2d(
         }
         what = {GT_KEYPOINTS: "GT keypoints", PRED_KEYPOINTS: "generated keypoints", GT_AUDIO: "audio"}
         paired = _pair(folders, rules, what)
-        explain_unread(paired, rules, proto.name)
+        explain_unread(
+            paired,
+            rules,
+            proto.name,
+            alternatives=_other_readers(
+                proto, {GT_KEYPOINTS: "keypoints", PRED_KEYPOINTS: "keypoints", GT_AUDIO: "audio"}
+            ),
+            wrap_hint={GT_AUDIO: "or wrap it in an .mp4 (ffmpeg -i {file} -c:a aac {stem}.mp4)"},
+        )
         return paired
     if pred_videos is None:
         raise MaceError("give --pred DIR (videos) or --pred-keypoints DIR (keypoints)")
@@ -189,6 +197,14 @@ def collect_motion2d(
         paired.sides[GT_AUDIO] = dict(paired.sides[GT_VIDEO])
         paired.folders[GT_AUDIO] = paired.folders[GT_VIDEO]
     return paired
+
+
+def _other_readers(proto: Protocol, roles: dict[str, str]) -> dict[str, dict[str, InputRule]]:
+    """For each side, the other registered 2D protocols and the rule each reads that side's role with."""
+    from benchmark.protocols import list_protocols
+
+    others = [p for p in list_protocols("motion2d") if p.name != proto.name and hasattr(p, "input_rule")]
+    return {side: {p.name: p.input_rule(role) for p in others} for side, role in roles.items()}
 
 
 def _pair(folders: dict[str, Path], rules: dict[str, InputRule], what: dict[str, str]) -> PairedInputs:
@@ -418,6 +434,9 @@ def evaluate_appearance(
         report.skipped.setdefault(stem, reason)
     for stem, reason in gt_problems.items():
         report.warnings.append(f"{reason}; full-reference metrics not computed for {stem}")
+    if gt is not None:  # a GT stem nobody generated is skipped with its reason, as the motion side does
+        for stem in sorted(set(gt) - set(pred) - set(others) - set(pred_problems)):
+            report.skipped.setdefault(stem, f"missing {PRED_VIDEO}")
     _require_samples(report, "appearance")
     used = {PRED_VIDEO: {s: pred[s] for s in report.per_sample}}
     if gt is not None:

@@ -67,6 +67,37 @@ def build_dimensions(
     return instances, failed
 
 
+def default_dims(have_gt: bool) -> list[str]:
+    """The dimensions scored when none are named: the VBench six, plus the full-reference ones with GT."""
+    return list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if have_gt else [])
+
+
+def unavailable_dims(dims: list[str] | None, have_gt: bool) -> dict[str, str]:
+    """{dimension: why it cannot run} for the requested ``dims`` (default: :func:`default_dims`), checked
+    before any work: a full-reference dimension without GT videos, or a weight the dimension loads that is
+    not in the cache (presence only; hashes are checked when the weight is loaded). Each reason says how to
+    get what is missing. Unknown dimensions raise a :class:`MaceError`."""
+    from ma_data.core.weights import resolve_weight
+
+    dims = default_dims(have_gt) if dims is None else list(dict.fromkeys(dims))
+    unknown = [d for d in dims if d not in DIMENSIONS]
+    if unknown:
+        raise MaceError(f"unknown appearance dimension(s) {unknown}; known: {', '.join(DIMENSIONS)}")
+    out: dict[str, str] = {}
+    for d in dims:
+        spec = DIMENSIONS[d]
+        if spec.needs_gt and not have_gt:
+            out[d] = f"{d}: needs GT videos (--gt)"
+            continue
+        for name in spec.weights:
+            try:
+                resolve_weight(name, verify=False)
+            except MissingWeightError as exc:
+                out[d] = str(exc)
+                break
+    return out
+
+
 def _chunks(it: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
     while True:
         block = list(islice(it, n))
@@ -148,7 +179,7 @@ def score_appearance(
     )  # ConfigError (a MaceError) for an unknown policy
     fvd_policy = protocol.fvd.policy()
     if dims is None:
-        dims = list(VBENCH_DIMS) + (list(FULL_REFERENCE_DIMS) if gt_videos else [])
+        dims = default_dims(bool(gt_videos))
     dims = list(dict.fromkeys(dims))
     warnings: list[str] = []
     skipped_dims: dict[str, str] = {}

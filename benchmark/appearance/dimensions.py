@@ -31,14 +31,21 @@ class DimensionSpec:
     needs_gt: bool = False
     #: one of the six VBench dimensions of Table 1 (scored by default and by ``selfcheck``)
     vbench: bool = False
+    #: names in the weights registry (``manifests/weights.yaml``) the dimension loads: checked for presence
+    #: before any work, so a missing one is reported first (:func:`benchmark.appearance.api.unavailable_dims`)
+    weights: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return self.metric.key
 
 
-def _spec(key, label, higher, description, factory, needs_gt=False, vbench=False) -> DimensionSpec:
-    return DimensionSpec(MetricSpec(key, label, higher, description), factory, needs_gt, vbench)
+def _spec(
+    key, label, higher, description, factory, needs_gt=False, vbench=False, weights=()
+) -> DimensionSpec:
+    return DimensionSpec(
+        MetricSpec(key, label, higher, description), factory, needs_gt, vbench, tuple(weights)
+    )
 
 
 _A = "benchmark.appearance."
@@ -48,22 +55,24 @@ DIMENSIONS: dict[str, DimensionSpec] = {
     s.key: s
     for s in (
         _spec("imaging_quality", "IQ", True, "VBench imaging quality (MUSIQ-SPAQ / 100)",
-              _A + "musiq:ImagingQuality", vbench=True),
+              _A + "musiq:ImagingQuality", vbench=True, weights=["musiq-spaq"]),
         _spec("aesthetic_quality", "AQ", True, "VBench aesthetic quality (LAION head on CLIP ViT-L/14)",
-              _A + "clip_dims:AestheticQuality", vbench=True),
+              _A + "clip_dims:AestheticQuality", vbench=True,
+              weights=["clip-vit-l-14", "laion-aesthetic-vit-l-14"]),
         _spec("subject_consistency", "SC", True, "VBench subject consistency (DINO ViT-B/16)",
-              _A + "dino:SubjectConsistency", vbench=True),
+              _A + "dino:SubjectConsistency", vbench=True, weights=["dino-vitb16"]),
         _spec("background_consistency", "BC", True, "VBench background consistency (CLIP ViT-B/32)",
-              _A + "clip_dims:BackgroundConsistency", vbench=True),
+              _A + "clip_dims:BackgroundConsistency", vbench=True, weights=["clip-vit-b-32"]),
         _spec("motion_smoothness", "MS", True, "VBench motion smoothness (AMT-S frame interpolation)",
-              _A + "amt:MotionSmoothness", vbench=True),
+              _A + "amt:MotionSmoothness", vbench=True, weights=["amt-s"]),
         _spec("temporal_flickering", "TF", True, "VBench temporal flickering",
               _A + "simple_dims:TemporalFlickering", vbench=True),
-        _spec("fvd", "FVD", False, "Frechet video distance (I3D)", _A + "fvd:FvdDimension", needs_gt=True),
+        _spec("fvd", "FVD", False, "Frechet video distance (I3D)", _A + "fvd:FvdDimension", needs_gt=True,
+              weights=["i3d-stylegan-v"]),
         _spec("ssim", "SSIM", True, "structural similarity to the GT video", _A + "simple_dims:SsimPsnr",
               needs_gt=True),
         _spec("lpips", "LPIPS", False, "LPIPS distance to the GT video (AlexNet)", _A + "lpips:LpipsDimension",
-              needs_gt=True),
+              needs_gt=True, weights=["alexnet-imagenet", "lpips-alex-v0.1"]),
         _spec("psnr", "PSNR", True, "peak signal-to-noise ratio to the GT video (dB)",
               _A + "simple_dims:SsimPsnr", needs_gt=True),
     )

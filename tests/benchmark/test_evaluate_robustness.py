@@ -141,7 +141,7 @@ def test_options_and_output_paths_fail_before_any_work(demo_set, tmp_path, monke
         ["evaluate-3d", "--gt", "x"],
         ["evaluate-3d", "--gt", "a", "--pred", "b", "--music", "m", "--music-beats", "b"],
         ["table", "--label", "a"],
-        ["table", "--format", "html"],
+        ["table", "--format", "rtf"],
         ["keypoints", "--videos", "v"],
     ],
 )

@@ -100,7 +100,7 @@ _MODEL_FILES = ("pose_detection/pose_detection.tflite", "pose_landmark/pose_land
 
 
 def _mediapipe():
-    # Keep MediaPipe's C++ logging (absl/glog) quiet unless the user asked otherwise.
+    # glog-era switch (absl, which logs the per-graph chatter, ignores it: see ma_data.core.native_log).
     os.environ.setdefault("GLOG_minloglevel", "2")
     try:
         import mediapipe as mp
@@ -226,19 +226,33 @@ class MediaPipeBackend(PoseBackend):
     def estimate(
         self, frames: Iterable[np.ndarray], fps: float, width: int, height: int, n_frames: int | None = None
     ) -> KeypointTrack:
+        from ma_data.core.native_log import native_stderr
+
+        def landmarks(result) -> np.ndarray | None:
+            if result.pose_landmarks is None:
+                return None
+            return np.array(
+                [(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], np.float64
+            )
+
         raw: list[np.ndarray | None] = []
-        with self._new_graph() as graph:
-            for i, frame in enumerate(frames):
+        frames = iter(frames)
+        first = next(frames, None)  # decoded before stderr is diverted (a progress bar may draw meanwhile)
+        # The graph opens its models in its own threads between construction and the first result, logging
+        # from C++ (see ma_data.core.native_log): that whole span runs with fd 2 diverted.
+        with native_stderr():
+            graph = self._new_graph()
+            try:
+                if first is not None:
+                    frame = np.ascontiguousarray(check_frame(first, width, height, 0))
+                    raw.append(landmarks(graph.process(frame)))
+            except BaseException:
+                graph.close()
+                raise
+        with graph:
+            for i, frame in enumerate(frames, start=1):
                 frame = np.ascontiguousarray(check_frame(frame, width, height, i))
-                result = graph.process(frame)
-                if result.pose_landmarks is None:
-                    raw.append(None)
-                    continue
-                raw.append(
-                    np.array(
-                        [(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], np.float64
-                    )
-                )
+                raw.append(landmarks(graph.process(frame)))
         data = np.zeros((len(raw), NUM_JOINTS, 3), np.float32)
         mask = np.array([r is not None for r in raw], dtype=bool)
         if mask.any():
