@@ -91,6 +91,11 @@ def main() -> None:
 @click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")
 @click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
 @click.option(
+    "--report",
+    type=click.Path(path_type=Path),
+    help="Write an HTML report (REPORT/index.html: metrics, per-sample table, plots, provenance; no network).",
+)
+@click.option(
     "--n-boot",
     type=click.IntRange(min=0),
     default=1000,
@@ -112,13 +117,15 @@ def evaluate(**opts) -> None:
     from benchmark.cli_output import report_evaluation
     from benchmark.evaluate import EvaluateOptions, run_evaluate
 
+    report = opts.pop("report")
     check_outputs(
-        files={"--out": opts["out"], "--markdown": opts["markdown"]}, folders={"--plots": opts["plots"]}
+        files={"--out": opts["out"], "--markdown": opts["markdown"]},
+        folders={"--plots": opts["plots"], "--report": report},
     )
     evaluation = run_evaluate(
         EvaluateOptions(**opts), progress=True, log=lambda line: click.echo(line, err=True)
     )
-    report_evaluation(evaluation, opts["out"], opts["markdown"], opts["plots"])
+    report_evaluation(evaluation, opts["out"], opts["markdown"], opts["plots"], report=report)
 
 
 @main.command()

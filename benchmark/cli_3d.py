@@ -46,6 +46,11 @@ from ma_data.core.cli import check_outputs, command
 @click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")
 @click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
 @click.option(
+    "--report",
+    type=click.Path(path_type=Path),
+    help="Write an HTML report (REPORT/index.html: metrics, per-sample table, plots, provenance; no network).",
+)
+@click.option(
     "--fps",
     type=click.FloatRange(*PLAUSIBLE_FPS),
     default=None,
@@ -61,7 +66,9 @@ from ma_data.core.cli import check_outputs, command
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap."
 )
-def evaluate_3d(out: Path | None, markdown: Path | None, plots: Path | None, **options) -> None:
+def evaluate_3d(
+    out: Path | None, markdown: Path | None, plots: Path | None, report: Path | None, **options
+) -> None:
     """Score generated 3D dances against ground truth: FID_k, FID_g, Div_k, Div_g, BAS, PFC, FSR.
 
     Files are matched by stem: music beats are looked up by each motion's stem. As in the reference code,
@@ -73,5 +80,7 @@ def evaluate_3d(out: Path | None, markdown: Path | None, plots: Path | None, **o
 
     if options["music_beats"] is not None and options["music"] is not None:
         raise click.UsageError("give either --music-beats or --music, not both")
-    check_outputs(files={"--out": out, "--markdown": markdown}, folders={"--plots": plots})
-    report_evaluation(evaluate_motion3d(**options, progress=True), out, markdown, plots)
+    check_outputs(
+        files={"--out": out, "--markdown": markdown}, folders={"--plots": plots, "--report": report}
+    )
+    report_evaluation(evaluate_motion3d(**options, progress=True), out, markdown, plots, report=report)

@@ -9,10 +9,16 @@ import click
 
 
 def report_evaluation(
-    evaluation, out: Path | None, markdown: Path | None, plots: Path | None, argv: list[str] | None = None
+    evaluation,
+    out: Path | None,
+    markdown: Path | None,
+    plots: Path | None,
+    argv: list[str] | None = None,
+    report: Path | None = None,
 ) -> dict:
-    """Print the summary table and the skipped stems; write the results, the Markdown table and the plots.
-    Returns the results document (``argv``: the command recorded in it, default this process's)."""
+    """Print the summary table and the skipped stems; write the results, the Markdown table, the plots and
+    the HTML report (``report/index.html``). Returns the results document (``argv``: the command recorded
+    in it, default this process's)."""
     from benchmark.motion.plots import write_beat_plots
     from benchmark.results import markdown_table, write_results
 
@@ -24,9 +30,16 @@ def report_evaluation(
         markdown.write_text(table + "\n", encoding="utf-8")
     if plots is not None:
         write_beat_plots(evaluation, plots)
+    page = None
+    if report is not None:
+        from benchmark.html_report import write_report
+
+        page = write_report(report, results, evaluation)
     click.echo(table)
     for item in results["skipped"]:
         click.echo(f"skipped {item['stem']}: {item['reason']}", err=True)
     if out is not None:
         click.echo(f"results written to {out}", err=True)
+    if page is not None:
+        click.echo(f"report: {page}", err=True)
     return results

@@ -155,6 +155,9 @@ class PairedInputs:
     sides: dict[str, dict[str, Path]]
     skipped: dict[str, str] = field(default_factory=dict)
     folders: dict[str, Path] = field(default_factory=dict)
+    #: sentences about inputs that do not skip a stem (e.g. an unreadable GT video: appearance still scores
+    #: the generated one, without the full-reference metrics)
+    warnings: list[str] = field(default_factory=list)
 
     def block(self, stems: list[str] | None = None) -> dict:
         """The results ``inputs`` block: the folder of each side, the sha256 of every file used (``stems``,

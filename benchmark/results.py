@@ -230,6 +230,17 @@ def markdown_table(results: dict[str, Any]) -> str:
         arrow = "↑" if hib else ("↓" if hib is False else "")
         flag = " ⚠" if entry.get("warnings") else ""
         lines.append(f"| {label} | {_fmt(entry.get('value'))}{flag} | {ci} | {arrow} |")
+    not_scored: dict[str, str] = {}
+    for extra in (results.get("extra") or {}).values():
+        if isinstance(extra, dict) and isinstance(extra.get("skipped_dims"), dict):
+            not_scored.update({str(k): str(v) for k, v in extra["skipped_dims"].items()})
     for w in results.get("warnings", []):
-        lines.append(f"\n> warning: {markdown_escape(w)}")
+        if w not in not_scored.values():  # said once below, by dimension
+            lines.append(f"\n> warning: {markdown_escape(w)}")
+    if not_scored:
+        labels = _labels()
+        names = ", ".join(markdown_escape(labels.get(k, k)) for k in not_scored)
+        lines.append(
+            f"\n> not scored: {names} (each reason, e.g. the weight to fetch, is in the results' warnings)"
+        )
     return "\n".join(lines)

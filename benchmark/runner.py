@@ -61,6 +61,7 @@ from ma_data.core.errors import MaceError
 __all__ = [
     "Evaluation",
     "cache_key",
+    "collect_appearance",
     "collect_motion2d",
     "combine",
     "evaluate_appearance",
@@ -388,11 +389,49 @@ def evaluate_motion3d(
 # ------------------------------------------------------------------------------------------ appearance
 
 
+def collect_appearance(pred_videos: Path, gt_videos: Path | None = None) -> PairedInputs:
+    """List the videos of an appearance evaluation without reading them, selecting files as VBench's
+    ``custom_input`` does: every generated video is a stem to score (``sides[PRED_VIDEO]``), the GT videos
+    (``sides[GT_VIDEO]``) are matched by stem. Generated files of other video types and entries that are not
+    regular files are skipped with their reason; so is a GT stem nobody generated ("missing generated
+    video"); an unusable GT entry is a warning (the generated video is still scored)."""
+    from benchmark.appearance.decode import VBENCH_SUFFIXES, collect_videos
+
+    if pred_videos is None:
+        raise MaceError("appearance scoring needs --pred DIR (generated videos)")
+    folders = {PRED_VIDEO: Path(pred_videos)}
+    pred_problems: dict[str, str] = {}
+    gt_problems: dict[str, str] = {}
+    pred = collect_videos(pred_videos, pred_problems, what=PRED_VIDEO)
+    sides = {PRED_VIDEO: pred}
+    if gt_videos is not None:
+        folders[GT_VIDEO] = Path(gt_videos)
+        sides[GT_VIDEO] = collect_videos(gt_videos, gt_problems, what=GT_VIDEO)
+    skipped: dict[str, str] = {}
+    others = set(list_by_stem(pred_videos, VIDEO_SUFFIXES, PRED_VIDEO)) - set(pred)
+    for stem in sorted(others):
+        skipped.setdefault(stem, f"not a VBench input type ({'/'.join(VBENCH_SUFFIXES)})")
+    # Entries VBench's selection would pick by name but that are not regular files (folders, FIFOs, symlink
+    # loops) are never opened; they are reported, not dropped.
+    for stem, reason in pred_problems.items():
+        skipped.setdefault(stem, reason)
+    if (
+        gt_videos is not None
+    ):  # a GT stem nobody generated is skipped with its reason, as the motion side does
+        for stem in sorted(set(sides[GT_VIDEO]) - set(pred) - set(skipped)):
+            skipped[stem] = f"missing {PRED_VIDEO}"
+    warnings = [
+        f"{reason}; full-reference metrics not computed for {stem}" for stem, reason in gt_problems.items()
+    ]
+    return PairedInputs(sorted(pred), sides, skipped, folders, warnings)
+
+
 def evaluate_appearance(
-    pred_videos: Path,
+    pred_videos: Path | None = None,
     gt_videos: Path | None = None,
     protocol: str | Protocol = "vbench-appearance",
     *,
+    inputs: PairedInputs | None = None,
     dims: list[str] | None = None,
     device: str = "cpu",
     batch_size: int = 16,
@@ -402,44 +441,28 @@ def evaluate_appearance(
     progress: bool = False,
 ) -> Evaluation:
     """Score generated videos on the appearance dimensions (and, with ``gt_videos``, the full-reference
-    metrics) under the appearance protocol, selecting files as VBench's ``custom_input`` does.
+    metrics) under the appearance protocol, selecting files as VBench's ``custom_input`` does
+    (:func:`collect_appearance`, or ``inputs``, what it returned).
 
     ``dims`` defaults to the six VBench dimensions plus ``fvd, ssim, lpips, psnr`` with GT; ``fvd_clips``
     is the FVD clip policy (recorded in the protocol's parameters when not the default). Files of other
     video types and entries that are not regular files are reported, not silently dropped.
     """
     from benchmark.appearance import score_appearance
-    from benchmark.appearance.decode import VBENCH_SUFFIXES, collect_videos
 
     proto = get_protocol(protocol, kind="appearance")
-    if pred_videos is None:
-        raise MaceError("appearance scoring needs --pred DIR (generated videos)")
-    folders = {PRED_VIDEO: Path(pred_videos)}
-    pred_problems: dict[str, str] = {}
-    gt_problems: dict[str, str] = {}
-    pred = collect_videos(pred_videos, pred_problems, what=PRED_VIDEO)
-    gt = None
-    if gt_videos is not None:
-        folders[GT_VIDEO] = Path(gt_videos)
-        gt = collect_videos(gt_videos, gt_problems, what=GT_VIDEO)
-    others = set(list_by_stem(pred_videos, VIDEO_SUFFIXES, PRED_VIDEO)) - set(pred)
+    paired = inputs or collect_appearance(pred_videos, gt_videos)
+    pred = {s: paired.sides[PRED_VIDEO][s] for s in paired.stems}
+    gt = paired.sides.get(GT_VIDEO)
     settings = {"dims": dims, "device": device, "batch_size": batch_size, "n_boot": n_boot, "seed": seed}
     settings["fvd_clips"] = fvd_clips
     report = score_appearance(pred, gt, progress=progress, protocol=proto, **settings)
-    for stem in sorted(others):
-        report.skipped.setdefault(stem, f"not a VBench input type ({'/'.join(VBENCH_SUFFIXES)})")
-    # Entries VBench's selection would pick by name but that are not regular files (folders, FIFOs, symlink
-    # loops) are never opened; they are reported, not dropped.
-    for stem, reason in pred_problems.items():
+    for stem, reason in paired.skipped.items():
         report.skipped.setdefault(stem, reason)
-    for stem, reason in gt_problems.items():
-        report.warnings.append(f"{reason}; full-reference metrics not computed for {stem}")
-    if gt is not None:  # a GT stem nobody generated is skipped with its reason, as the motion side does
-        for stem in sorted(set(gt) - set(pred) - set(others) - set(pred_problems)):
-            report.skipped.setdefault(stem, f"missing {PRED_VIDEO}")
+    report.warnings.extend(paired.warnings)
     _require_samples(report, "appearance")
     used = {PRED_VIDEO: {s: pred[s] for s in report.per_sample}}
     if gt is not None:
         used[GT_VIDEO] = {s: gt[s] for s in report.per_sample if s in gt}
-    block = PairedInputs(sorted(report.per_sample), used, folders=folders).block()
+    block = PairedInputs(sorted(report.per_sample), used, folders=paired.folders).block()
     return Evaluation([report], {"appearance": block}, n_boot, seed)

@@ -1,7 +1,8 @@
 """Per-sample beat-alignment plots: motion speed, its beats, and the music beats (matplotlib Agg, PNG).
 
-Consumers of an evaluation: :func:`write_beat_plots` draws one PNG per scored sample of an
-:class:`~benchmark.runner.Evaluation` (2D or 3D), with the beats computed as the protocol computes them.
+Consumers of an evaluation: :func:`beat_plot_pngs` draws one PNG per scored sample of an
+:class:`~benchmark.runner.Evaluation` (2D or 3D), with the beats computed as the protocol computes them;
+:func:`write_beat_plots` writes them to a folder (``--plots``), the HTML report embeds them (``--report``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from benchmark.motion.common import beat_align_score, kinetic_velocity
 from benchmark.motion.protocols2d import BeatsUnit, Mace2dProtocol
 
-__all__ = ["plot_beat_alignment", "plot_beat_alignment_3d", "write_beat_plots"]
+__all__ = ["beat_plot_pngs", "plot_beat_alignment", "plot_beat_alignment_3d", "write_beat_plots"]
 
 
 def _pyplot():
@@ -31,13 +32,14 @@ def plot_beat_alignment(
     kp: np.ndarray,
     music_beats: np.ndarray,
     protocol: Mace2dProtocol,
-    path: str | os.PathLike,
+    path: str | os.PathLike | None,
     title: str | None = None,
     *,
     gt_kp: np.ndarray | None = None,
     fps: float | None = None,
-) -> Path:
-    """Write a PNG of the mean joint speed over the scored window with motion and music beats.
+) -> Path | bytes:
+    """Write a PNG of the mean joint speed over the scored window with motion and music beats (``path``
+    None: return the PNG's bytes).
 
     ``kp`` (and optionally ``gt_kp``) are (T, 25, 3) tracks in the official channel order; ``music_beats`` is
     in the protocol's beat unit (frames for ``mace2d-official``, seconds for ``mace2d-strict``). The raw and
@@ -83,11 +85,12 @@ def plot_beat_alignment_3d(
     motion: Any,
     music_beats: np.ndarray,
     protocol: Any,
-    path: str | os.PathLike,
+    path: str | os.PathLike | None,
     title: str,
     bas: float | None,
-) -> Path:
-    """One 3D sample: smoothed mean joint speed (Y-up joints), its minima (motion beats) and the music beats."""
+) -> Path | bytes:
+    """One 3D sample: smoothed mean joint speed (Y-up joints), its minima (motion beats) and the music beats
+    (a PNG at ``path``, or its bytes when ``path`` is None)."""
     from scipy.ndimage import gaussian_filter
 
     plt = _pyplot()
@@ -105,8 +108,15 @@ def plot_beat_alignment_3d(
     return _save(fig, plt, path)
 
 
-def _save(fig, plt, path: str | os.PathLike) -> Path:
+def _save(fig, plt, path: str | os.PathLike | None) -> Path | bytes:
+    import io
+
     fig.tight_layout()
+    if path is None:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=fig.dpi)
+        plt.close(fig)
+        return buf.getvalue()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=fig.dpi)
@@ -114,36 +124,43 @@ def _save(fig, plt, path: str | os.PathLike) -> Path:
     return path
 
 
-def write_beat_plots(evaluation: Any, folder: str | os.PathLike) -> list[Path]:
-    """One PNG per scored motion sample of ``evaluation`` (:class:`benchmark.runner.Evaluation`) in
-    ``folder``; nothing (and no folder) when there is nothing to draw. Returns the files written."""
-    folder = Path(folder)
-    written: list[Path] = []
+def beat_plot_pngs(evaluation: Any) -> dict[str, bytes]:
+    """One PNG (bytes) per scored motion sample of ``evaluation`` (:class:`benchmark.runner.Evaluation`), by
+    stem; empty when it holds no motion samples (an appearance evaluation, or one read back from a file)."""
+    out: dict[str, bytes] = {}
     for report in evaluation.reports:
-        if report.protocol.kind == "motion2d":
+        if report.protocol.kind == "motion2d" and "motion" in evaluation.samples:
             s = evaluation.samples["motion"]
             for stem in report.per_sample:
-                written.append(
-                    plot_beat_alignment(
-                        s.pred[stem],
-                        s.beats[stem],
-                        report.protocol,
-                        folder / f"{stem}.png",
-                        title=stem,
-                        gt_kp=s.gt[stem],
-                        fps=s.fps[stem][1],
-                    )
+                out[stem] = plot_beat_alignment(
+                    s.pred[stem],
+                    s.beats[stem],
+                    report.protocol,
+                    None,
+                    title=stem,
+                    gt_kp=s.gt[stem],
+                    fps=s.fps[stem][1],
                 )
-        elif report.protocol.kind == "motion3d":
+        elif report.protocol.kind == "motion3d" and "motion3d" in evaluation.samples:
             s = evaluation.samples["motion3d"]
             for stem in report.extra.get("pred_stems", []):
                 if stem in s["beats"]:
                     bas = report.per_sample.get(stem, {}).get("bas")
                     bas = bas if bas is not None and np.isfinite(bas) else None
-                    path = folder / f"{stem}.png"
-                    written.append(
-                        plot_beat_alignment_3d(
-                            s["pred"][stem], s["beats"][stem], report.protocol, path, stem, bas
-                        )
+                    out[stem] = plot_beat_alignment_3d(
+                        s["pred"][stem], s["beats"][stem], report.protocol, None, stem, bas
                     )
+    return out
+
+
+def write_beat_plots(evaluation: Any, folder: str | os.PathLike) -> list[Path]:
+    """One PNG per scored motion sample of ``evaluation`` (:class:`benchmark.runner.Evaluation`) in
+    ``folder``; nothing (and no folder) when there is nothing to draw. Returns the files written."""
+    folder = Path(folder)
+    written: list[Path] = []
+    for stem, png in beat_plot_pngs(evaluation).items():
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{stem}.png"
+        path.write_bytes(png)
+        written.append(path)
     return written
