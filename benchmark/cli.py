@@ -10,6 +10,7 @@ from benchmark.cli_3d import evaluate_3d
 from benchmark.cli_appearance import selfcheck
 from benchmark.cli_keypoints import keypoints
 from benchmark.cli_leaderboard import leaderboard, submission, testset
+from benchmark.cli_reproduce import reproduce
 from benchmark.cli_table import table
 from ma_data.core.cli import check_outputs, toolkit_group
 from ma_data.core.commands import TOOLKIT_COMMANDS
@@ -23,6 +24,7 @@ def main() -> None:
     Typical use:
       mace-bench evaluate --pred generated/ --gt ground_truth/ --out results.json
       mace-bench evaluate --pred-keypoints P/ --gt-keypoints G/ --audio A/ --out results.json
+      mace-bench reproduce --config methods.yaml --out repro/   # the paper's tables with your rows
       mace-bench protocols            # list the named protocols and their parameters
       mace-bench doctor               # check the installation
     """
@@ -152,6 +154,7 @@ def protocols(kind: str | None, as_json: bool) -> None:
 # Subcommands defined in their own modules: registered here, one place for the whole CLI.
 for _command in (
     evaluate_3d,
+    reproduce,
     table,
     keypoints,
     selfcheck,

@@ -103,14 +103,17 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def sortable_head(i: int, label: str, kind: str, first: str, title: str = "", cls: str = "") -> str:
+def sortable_head(
+    i: int, label: str, kind: str, first: str, title: str = "", cls: str = "", sort: str = "none"
+) -> str:
     """A header cell of a ``table.sortable``: column ``i``, ``kind`` ``num`` or ``text``, ``first`` the
-    direction of the first click (``ascending`` / ``descending``: best first). Column 0 starts sorted."""
+    direction of the first click (``ascending`` / ``descending``: best first), ``sort`` the order the rows
+    are already in by this column (``ascending`` / ``descending`` / ``none``)."""
     attrs = f' class="{cls}"' if cls else ""
     attrs += f' title="{esc(title)}"' if title else ""
     return (
         f'<th scope="col" data-col="{i}" data-type="{kind}" data-first="{first}" aria-sort="'
-        f'{"ascending" if i == 0 else "none"}"{attrs}><button type="button">{esc(label)}</button></th>'
+        f'{sort}"{attrs}><button type="button">{esc(label)}</button></th>'
     )
 
 

@@ -95,13 +95,13 @@ def _per_sample_table(results: dict[str, Any]) -> str:
         k: (e.get("label") if isinstance(e, dict) else None) or k for k, e in results["metrics"].items()
     }
     specs = results.get("metrics") or {}
-    heads = [sortable_head(0, "Stem", "text", "ascending", cls="text")]
+    heads = [sortable_head(0, "Stem", "text", "ascending", cls="text", sort="ascending")]
     for j, k in enumerate(keys, start=1):
         hib = specs.get(k, {}).get("higher_is_better") if isinstance(specs.get(k), dict) else None
         first = "ascending" if hib is False else "descending"
         heads.append(sortable_head(j, labels.get(k, k), "num", first, title=k))
     body = []
-    for i, (stem, values) in enumerate(per_sample.items()):
+    for i, (stem, values) in enumerate(sorted(per_sample.items())):
         cells = [f'<td class="text" data-v="{esc(stem)}">{esc(stem)}</td>']
         for k in keys:
             v = values.get(k) if isinstance(values, dict) else None

@@ -52,6 +52,11 @@ class Row:
     comparable: bool = True
     #: Column keys whose value the results file flags as untrustworthy (marked with a dagger).
     flagged: set[str] = field(default_factory=set)
+    #: The test set the row was scored on (``name-vN``) when known; another than the table's makes the row
+    #: not comparable (see :func:`on_testset`).
+    testset: str | None = None
+    #: Set by the renderers: whether this row's values may be bold in the table being rendered.
+    competes: bool = field(default=True, repr=False)
 
 
 @dataclass
@@ -67,6 +72,9 @@ class PaperTable:
     #: Protocols whose results may sit beside the paper's numbers: ``protocol`` plus the YAML's
     #: ``also_comparable`` (e.g. ``vbench-appearance`` for Table 1's appearance columns).
     also_comparable: list[str] = field(default_factory=list)
+    #: The test set the paper's numbers were scored on (a packaged manifest name, ``ma-data-test-v1``), or
+    #: None when the paper does not say.
+    testset: str | None = None
 
     def comparable_protocols(self) -> set[str]:
         return {p for p in (self.protocol, *self.also_comparable) if p}
@@ -118,6 +126,7 @@ def load_table(name_or_path: str | os.PathLike) -> PaperTable:
             d.get("gt_keys", {}),
             [str(n) for n in d.get("notes", [])],
             [str(p) for p in d.get("also_comparable", [])],
+            str(d["testset"]) if d.get("testset") else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -171,8 +180,12 @@ class Caption:
     protocols: tuple[str, ...] = ()
     testset: str | None = None
     toolkit: str | None = None
+    #: a sentence for a table without your rows (what would add them)
+    note: str | None = None
 
     def text(self) -> str:
+        if self.note and not (self.protocols or self.testset or self.toolkit):
+            return self.note
         parts = []
         if self.protocols:
             parts.append("protocol " + ", ".join(self.protocols))
@@ -254,7 +267,10 @@ def rows_from_results(
 
 
 def _best(table: PaperTable, rows: list[Row]) -> dict[str, float]:
-    """Best value per column among the rows that compete: not ground truth, and comparable."""
+    """Best value per column among the rows that compete: not ground truth, and comparable (protocol and
+    test set); marks each row's ``competes`` for :func:`_cell`."""
+    for r in rows:
+        r.competes = _competes(table, r)
     best = {}
     for c in table.columns:
         if c.higher_is_better is None:
@@ -262,7 +278,7 @@ def _best(table: PaperTable, rows: list[Row]) -> dict[str, float]:
         vals = [
             r.values[c.key]
             for r in rows
-            if c.key in r.values and r.kind not in ("gt", "user_gt") and r.comparable
+            if c.key in r.values and r.kind not in ("gt", "user_gt") and _competes(table, r)
         ]
         if vals:
             best[c.key] = max(vals) if c.higher_is_better else min(vals)
@@ -270,12 +286,13 @@ def _best(table: PaperTable, rows: list[Row]) -> dict[str, float]:
 
 
 def _cell(c: Column, row: Row, best: dict[str, float], bold: tuple[str, str], dagger: str = "†") -> str:
+    """A formatted value; ``best`` holds only competing rows' values, see :func:`_best`."""
     if c.key not in row.values:
         return "–" if bold[0] == "**" else "--"
     v = row.values[c.key]
     s = number_text(v, f".{c.digits}f") if abs(v) < 1e6 else number_text(v, ".3g")
     if (
-        row.comparable
+        row.competes
         and row.kind not in ("gt", "user_gt")  # reference rows are shown, never bold
         and c.key in best
         and round(row.values[c.key], c.digits) == round(best[c.key], c.digits)
@@ -319,13 +336,34 @@ def render_markdown(table: PaperTable, extra: list[Row] | None = None, caption: 
     return "\n".join(lines)
 
 
+def on_testset(rows: list[Row], testset: str) -> list[Row]:
+    """``rows`` marked as scored on ``testset`` (``name-vN``): on another test set than the paper's they are
+    not comparable with its numbers (shown, never bold), whatever the protocol."""
+    for r in rows:
+        r.testset = testset
+    return rows
+
+
+def _competes(table: PaperTable, r: Row) -> bool:
+    """Whether a row's values may be bold: same protocol family and, when known, the paper's test set."""
+    return r.comparable and (r.testset is None or r.testset == table.testset)
+
+
 def _protocol_notes(table: PaperTable, rows: list[Row]) -> list[str]:
-    """Flag user rows scored under a protocol other than the paper's, and values the results flag."""
+    """Flag user rows scored under a protocol other than the paper's, or on another test set, and values the
+    results flag."""
     notes = []
     other = sorted({r.protocol or "an unknown protocol" for r in rows if not r.comparable})
     if other:
         notes.append(
             f"Rows scored with {', '.join(other)} are not comparable with the paper's ({table.protocol}); "
+            "they are shown but never bold."
+        )
+    elsewhere = sorted({r.testset for r in rows if r.testset and r.testset != table.testset})
+    if elsewhere:
+        paper = f"its test set {table.testset}" if table.testset else "a test set the paper does not name"
+        notes.append(
+            f"Rows scored on {', '.join(elsewhere)} are not comparable with the paper's numbers ({paper}); "
             "they are shown but never bold."
         )
     if any(r.flagged for r in rows):
@@ -388,7 +426,7 @@ def render_html(table: PaperTable, extra: list[Row] | None = None, caption: Capt
 
     def tr(r: Row, i: int) -> str:
         badge = ' <span class="badge ok">yours</span>' if r.kind in ("user", "user_gt") else ""
-        nc = ' <span class="badge paper">not comparable</span>' if not r.comparable else ""
+        nc = ' <span class="badge paper">not comparable</span>' if not r.competes and r.kind != "gt" else ""
         cells = [
             f'<td class="text" data-v="{esc(r.method)}"><span class="method">{esc(r.method)}</span>{badge}{nc}</td>'
         ]

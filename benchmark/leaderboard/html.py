@@ -111,7 +111,7 @@ def _section(section: dict[str, Any]) -> str:
         out.append('<p class="empty">No accepted submissions yet.</p></section>')
         return "\n".join(out)
     heads = [
-        sortable_head(0, "Rank", "num", "ascending", "default rank (see above)"),
+        sortable_head(0, "Rank", "num", "ascending", "default rank (see above)", sort="ascending"),
         sortable_head(1, "Method", "text", "ascending", cls="text"),
     ]
     for j, col in enumerate(columns, start=2):

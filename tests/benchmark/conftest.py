@@ -180,3 +180,65 @@ class MetricTester:
 @pytest.fixture
 def metric_tester() -> MetricTester:
     return MetricTester()
+
+
+# ------------------------------------------------------------------------------------------ headless browser
+#: Debian's chromium + chromium-driver (``make apt``): the static pages (leaderboard, reports) are opened in a
+#: real headless browser by the tests marked ``browser``-dependent.
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1800",
+)
+
+
+def browser_available() -> bool:
+    import shutil
+
+    return bool(
+        (shutil.which("chromium") or Path(CHROMIUM).is_file())
+        and (shutil.which("chromedriver") or Path(CHROMEDRIVER).is_file())
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless Chromium (selenium) logging the console and the network, for one test module."""
+    import shutil
+
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    if not browser_available():
+        pytest.skip("Debian chromium + chromium-driver not installed (run `make apt` as root)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or CHROMIUM
+    for flag in (*BROWSER_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or CHROMEDRIVER), options=opts)
+    yield driver
+    driver.quit()
+
+
+def _page_requests(driver, page_uri: str) -> list[str]:
+    import json
+
+    sent = [json.loads(e["message"])["message"] for e in driver.get_log("performance")]
+    sent = [m["params"] for m in sent if m["method"] == "Network.requestWillBeSent"]
+    return [p["request"]["url"] for p in sent if p.get("documentURL") == page_uri]
+
+
+@pytest.fixture
+def page_requests():
+    """``page_requests(driver, uri)``: the URLs the page at ``uri`` requested (the page itself included),
+    from the browser's performance log."""
+    return _page_requests

@@ -13,27 +13,7 @@ from lb_helpers import bundle, evaluate_motion
 from benchmark.leaderboard.board import build_site
 from benchmark.leaderboard.testset import load_testset
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1800",
-)
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()),
-        reason="Debian chromium + chromium-driver not installed (run `make apt` as root)",
-    ),
-]
+pytestmark = pytest.mark.slow  # the `browser` fixture (tests/benchmark/conftest.py) skips without chromium
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +39,6 @@ def _meta(method: str) -> dict:
     from lb_helpers import META
 
     return {**META, "method": method}
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    yield driver
-    driver.quit()
 
 
 def _table(driver, section_id: str):
@@ -102,7 +67,7 @@ def _fmt(value: float, col: dict) -> str:
     return f"{value * col['scale']:.{col['digits']}f}"
 
 
-def test_page_renders_sorts_and_logs_no_error(site, browser, tmp_path):
+def test_page_renders_sorts_and_logs_no_error(site, browser, page_requests, tmp_path):
     board = json.loads((site / "leaderboard.json").read_text())
     sections = {s["id"]: s for s in board["sections"]}
     browser.get((site / "index.html").resolve().as_uri())
@@ -158,7 +123,5 @@ def test_page_renders_sorts_and_logs_no_error(site, browser, tmp_path):
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors
     page = (site / "index.html").resolve().as_uri()
-    sent = [json.loads(e["message"])["message"] for e in browser.get_log("performance")]
-    sent = [m["params"] for m in sent if m["method"] == "Network.requestWillBeSent"]
-    from_page = [p["request"]["url"] for p in sent if p.get("documentURL") == page]
+    from_page = page_requests(browser, page)
     assert from_page == [page], from_page  # the page loads itself and nothing else
