@@ -26,7 +26,7 @@ from benchmark.synthetic import click_track, synthetic_dancer
 from ma_data.core.formats.keypoints import JOINT_NAMES
 from ma_data.core.io.atomic import atomic_write
 from ma_data.core.io.video import write_video
-from tools.demo import stick_figure_frames
+from tools.synthetic_keypoints import stick_figure_frames
 
 N_STEMS = 8
 FPS = 16.0

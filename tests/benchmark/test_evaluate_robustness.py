@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import main
-from tools.demo import make_demo_set
+from tools.synthetic_keypoints import make_demo_set
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ from benchmark.protocols import (
     unregister_protocol,
 )
 from ma_data.core.errors import MaceError
-from tools.demo import make_demo_set
+from tools.synthetic_keypoints import make_demo_set
 
 ROOT = Path(__file__).resolve().parents[2] / "benchmark"
 FAMILIES = (Mace2dProtocol, Motion3dProtocol, AppearanceProtocol)

@@ -297,3 +297,35 @@ def test_cli(first, methods, tmp_path):
     )
     assert bad.exit_code == 2 and bad.output.startswith("error: ") and bad.output.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_table2_from_3d_motions(tmp_path):
+    from benchmark.synthetic import synthetic_dance_3d
+
+    for name, offset in (("gt3d", 0), ("pred3d", 50), ("beats", None)):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            if offset is None:
+                v = np.zeros(100, np.float32)
+                v[i::12] = 1
+                np.save(tmp_path / name / f"{i:03d}.npy", v)
+            else:
+                np.save(
+                    tmp_path / name / f"{i:03d}.npy", synthetic_dance_3d(70, offset + i).astype(np.float32)
+                )
+    doc = {
+        "testset": {"manifest": "sample-v1", "motion3d": "gt3d", "music_beats": "beats"},
+        "methods": [{"name": "Mine 3D", "motion3d": "pred3d"}],
+        "options": {"n_boot": 10, "protocol3d": "bailando3d"},
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(doc))
+    outcome = run_reproduce(load_config(tmp_path / "c.yaml"), tmp_path / "out")
+    assert list(outcome.methods[0].results) == ["motion3d"]
+    table2, rows, caption = outcome.tables[1]
+    mine = _row(rows, "Mine 3D")
+    results = read_results(tmp_path / "out" / "mine-3d" / "motion3d.json")
+    assert mine.values["fid_k"] == results["metrics"]["fid_k"]["value"] and "fsr" in mine.values
+    assert _row(rows, "Ground Truth (3D GT gt3d)").values["div_k"] == results["metrics"]["div_k_gt"]["value"]
+    assert caption.protocols == ("bailando3d v1.0",)
+    assert "not comparable with the paper's (finedance3d)" in (tmp_path / "out" / "tables.md").read_text()
+    assert outcome.tables[0][2].note.startswith("No rows of yours")  # Table 1: no videos, no keypoints

@@ -12,7 +12,7 @@ import pytest
 from benchmark.protocols import get_protocol
 from benchmark.results import SCHEMA_VERSION, read_results, upgrade_results
 from benchmark.runner import evaluate_motion2d
-from tools.demo import make_demo_set
+from tools.synthetic_keypoints import make_demo_set
 
 V1_2D = Path(__file__).parent / "data" / "results_v1_motion2d.json"
 

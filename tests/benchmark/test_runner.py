@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.protocols import get_protocol
 from benchmark.runner import cache_key, collect_motion2d, combine, evaluate_motion2d
-from tools.demo import make_demo_set
+from tools.synthetic_keypoints import make_demo_set
 
 
 @pytest.fixture(scope="module")

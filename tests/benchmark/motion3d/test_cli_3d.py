@@ -161,3 +161,17 @@ def test_cli_beats_from_music(dirs, tmp_path):
     direct = score_3d(load(gt), load(pred), beats, "finedance3d")
     assert data["metrics"]["bas"]["value"] == pytest.approx(direct.metrics["bas"].value, rel=1e-12)
     assert data["metrics"]["bas"]["value"] > 0
+
+
+def test_report(dirs, tmp_path):
+    gt, pred, beats = dirs
+    res = _run(
+        "--gt", gt, "--pred", pred, "--music-beats", beats, "--n-boot", 10, "--report", tmp_path / "rep"
+    )
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "Protocol bailando3d v" in page and page.count('<tr data-i="') == 5
+    # five beat plots, and one distribution per per-sample metric, each with its GT counterpart
+    assert page.count('src="data:image/png;base64,') == 5 + 3
+    for label in ("BAS (bas)", "PFC (pfc)", "FSR (fsr)"):
+        assert f"{label} — GT vs generated" in page
