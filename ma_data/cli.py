@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import toolkit_group, verbose_option
+from ma_data.core.cli import new_output_folder, toolkit_group, verbose_option
 from ma_data.core.commands import TOOLKIT_COMMANDS
 from ma_data.crawl.cli import crawl, status
 
@@ -85,8 +85,14 @@ def build(finedance, demo, out, config_file, subsets, executor, workers, address
         cfg["render"]["preset"] = preset
     if smpl_model_dir:
         cfg["render"].update(body="smpl", smpl_model_dir=str(smpl_model_dir.resolve()))
+    if finedance is not None:
+        from ma_data.sources.finedance import FineDanceSource
+
+        FineDanceSource(finedance)  # a wrong folder is refused before the dataset root is created
+    new_output_folder(out)  # removed again if the build fails before writing anything
     res = run_build(out, finedance_dir=finedance, demo=demo, subsets=names, config=cfg,
-                    executor=executor, workers=workers, address=address)  # fmt: skip
+                    executor=executor, workers=workers, address=address,
+                    log=lambda line: click.echo(line, err=True))  # fmt: skip
     click.echo(f"{res.out}: {res.n_ok} clips ok, {res.n_failed} failed; manifest {res.manifest}")
     for clip_id, _, err in res.failures:
         click.echo(f"failed: {clip_id}: {err}", err=True)

@@ -77,20 +77,36 @@ def intermediates_dir(out: str | os.PathLike) -> Path:
     return out.with_name(out.stem + "_cascade")
 
 
-def _motion_checkpoint(cfg: CascadeConfig) -> Path:
+#: How to get a Motion Expert checkpoint, for the error that says none was found.
+HOW_TO_GET_A_CHECKPOINT = (
+    "train one in about a minute on the bundled synthetic sample with `mace-dance train-motion --demo "
+    "--preset tiny --out runs/me` and pass --motion-ckpt runs/me/last.pt (`make demo` trains one too: "
+    "demo_out/motion_expert/last.pt), or copy the official train-3750.pt to {path}"
+)
+
+
+def motion_checkpoint(cfg: CascadeConfig) -> Path:
+    """The Motion Expert checkpoint ``generate`` will load (``--motion-ckpt`` or the weights cache's official
+    one); a missing one is a :class:`MissingWeightError` saying how to train or get one."""
+    from ma_data.core.weights import registry, resolve_weight, weight_path
+
     if cfg.motion_ckpt:
         path = Path(cfg.motion_ckpt)
         if not path.is_file():
             raise MissingWeightError(f"{path}: Motion Expert checkpoint not found")
         return path
-    from ma_data.core.weights import registry, resolve_weight
-
     if MOTION_WEIGHT not in registry():
         raise MissingWeightError(
             "no Motion Expert checkpoint: pass --motion-ckpt PATH (a `mace-dance train-motion` last.pt or the "
             "official train-3750.pt)"
         )
-    return resolve_weight(MOTION_WEIGHT)
+    try:
+        return resolve_weight(MOTION_WEIGHT)
+    except MissingWeightError:
+        how = HOW_TO_GET_A_CHECKPOINT.format(path=weight_path(MOTION_WEIGHT))
+        raise MissingWeightError(
+            f"no Motion Expert checkpoint (no --motion-ckpt, none in the cache): {how}"
+        ) from None
 
 
 def generate_motion(cfg: CascadeConfig):
@@ -103,7 +119,7 @@ def generate_motion(cfg: CascadeConfig):
     if not music.is_file():
         raise MediaError(f"{music}: music file not found")
     gid = genre_id(cfg.genre)
-    expert = load_expert(_motion_checkpoint(cfg), weights=cfg.motion_weights, map_location=cfg.device)
+    expert = load_expert(motion_checkpoint(cfg), weights=cfg.motion_weights, map_location=cfg.device)
     feats, n = music_frames(music)
     if cfg.max_seconds is not None:
         n = min(n, max(1, int(round(cfg.max_seconds * 30))))
@@ -163,32 +179,49 @@ def _music(path: str, seconds: float):
     return audio[: int(round(seconds * sr))], sr
 
 
-def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
+def _step(progress: bool, line: str) -> None:
+    """A status line on stderr when progress is shown (a terminal, not ``MACE_DANCE_NO_PROGRESS=1``)."""
+    from ma_data.core.progress import progress_enabled
+
+    if progress_enabled(progress):
+        import sys
+
+        print(line, file=sys.stderr, flush=True)
+
+
+def run_cascade(cfg: CascadeConfig, motion=None, expert=None, progress: bool = False) -> dict:
     """Run the cascade; returns the record written to ``cascade.json``.
 
     ``motion`` (a :class:`ma_data.core.formats.motion.Motion`) skips the Motion Expert; ``expert`` (an
     :class:`~models.appearance_expert.inference.AppearanceExpert`) skips loading the appearance model.
+    ``progress`` shows bars for the pose video and the mannequin render on a terminal. Checkpoints and the
+    reference photo are checked before anything is written.
     """
     from ma_data.core.io.video import write_video
+    from ma_data.core.progress import progress_bar
 
     from .appearance_expert.conditioning import DEFAULT_PROMPT, PoseVideo, load_reference_image
 
     out = Path(cfg.out)
     work = intermediates_dir(out)
-    work.mkdir(parents=True, exist_ok=True)
     record: dict = {"config": asdict(cfg), "outputs": {}, "skipped": {}, "timings_s": {}}
-    reference = load_reference_image(cfg.reference)  # fail early, before minutes of sampling
+    # fail early, before minutes of sampling, and before anything is written
+    reference = load_reference_image(cfg.reference)
+    if motion is None:
+        motion_checkpoint(cfg)
     if cfg.appearance == "wan" and expert is None:
         _check_appearance_weights(cfg)
-    reference.save(work / "reference.png")
 
     t = time.time()
     if motion is None:
+        _step(progress, "sampling the dance with the Motion Expert")
         motion = generate_motion(cfg)
     elif cfg.max_seconds is not None:
         motion = motion.slice(0, max(1, int(round(cfg.max_seconds * motion.fps))))
     if motion.up_axis != "z":
         motion = motion.to_up_axis("z")
+    work.mkdir(parents=True, exist_ok=True)
+    reference.save(work / "reference.png")
     motion.save_npz(work / "motion.npz")
     record["outputs"]["motion"] = str(work / "motion.npz")
     record["motion"] = {"n_frames": motion.n_frames, "fps": float(motion.fps), "seconds": motion.duration_s}
@@ -199,7 +232,8 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
     pose = PoseVideo(motion.joints(), float(motion.fps), cfg.fps, cfg.width, cfg.height)
     seconds = len(pose) / cfg.fps
     audio, sr = _music(cfg.music, seconds)
-    write_video(work / "pose_video.mp4", iter(pose), fps=cfg.fps, audio=audio, audio_sr=sr)
+    frames = progress_bar(iter(pose), progress, total=len(pose), desc="pose video", unit="frame", leave=False)
+    write_video(work / "pose_video.mp4", frames, fps=cfg.fps, audio=audio, audio_sr=sr)
     record["outputs"]["pose_video"] = str(work / "pose_video.mp4")
     record["timings_s"]["pose_video"] = round(time.time() - t, 3)
 
@@ -207,7 +241,14 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None) -> dict:
     if cfg.mannequin:
         t = time.time()
         try:
-            frames = render_mannequin(motion, cfg.width, cfg.height)
+            frames = progress_bar(
+                render_mannequin(motion, cfg.width, cfg.height),
+                progress,
+                total=motion.n_frames,
+                desc="mannequin render",
+                unit="frame",
+                leave=False,
+            )
             mannequin_path = write_video(
                 work / "mannequin.mp4", frames, fps=float(motion.fps), audio=audio, audio_sr=sr
             )

@@ -31,7 +31,8 @@ from models.appearance_expert.cli import parse_resolution, with_memory_options
     "--motion-ckpt",
     type=click.Path(path_type=Path),
     default=None,
-    help="Motion Expert checkpoint (train-motion last.pt or official train-3750.pt); default: weights cache.",
+    help="Motion Expert checkpoint (train-motion last.pt or official train-3750.pt); default: weights cache. "
+    "None yet? `mace-dance train-motion --demo --preset tiny --out runs/me` trains one in about a minute.",
 )
 @click.option("--motion-steps", type=int, default=50, show_default=True, help="Motion Expert DDIM steps.")
 @click.option("--beta", type=float, default=0.75, show_default=True, help="Motion Expert GFT temperature.")
@@ -69,10 +70,17 @@ from models.appearance_expert.cli import parse_resolution, with_memory_options
     "--mannequin/--no-mannequin", default=True, show_default=True, help="Also render a mannequin video."
 )
 @click.option("--device", default=None, help="torch device (default: cuda when available, else cpu).")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="torch CPU threads (0 = torch's default; 1 suits the tiny Motion Expert on a busy machine).",
+)
 @with_memory_options
 def generate(music, reference, genre, out, appearance, motion_ckpt, motion_steps, beta, model_dir, body_adapter,
              lora, lora_strength, resolution, fps, steps, guidance_scale, overlap, prompt, seed, max_seconds,
-             mannequin, device, dtype, offload, vae_tiling):  # fmt: skip
+             mannequin, device, threads, dtype, offload, vae_tiling):  # fmt: skip
     """Music + photo -> dance video: Motion Expert -> pose video -> Appearance Expert -> video with the music.
 
     Intermediates (motion.npz, pose_video.mp4, mannequin.mp4, reference.png, cascade.json) are kept in
@@ -82,6 +90,8 @@ def generate(music, reference, genre, out, appearance, motion_ckpt, motion_steps
 
     from models.cascade import CascadeConfig, intermediates_dir, run_cascade
 
+    if threads > 0:
+        torch.set_num_threads(threads)
     height, width = parse_resolution(resolution)
     cfg = CascadeConfig(
         music=str(music),
@@ -109,8 +119,14 @@ def generate(music, reference, genre, out, appearance, motion_ckpt, motion_steps
         mannequin=mannequin,
         memory={"dtype": dtype, "offload": offload, "vae_tiling": vae_tiling},
     )
+    from ma_data.core.cli import new_output_folder
+    from models.cascade import motion_checkpoint
+
+    motion_checkpoint(cfg)  # before anything is created: says how to train or get one
+    new_output_folder(out.parent)  # removed again if generation fails before writing into it
+    new_output_folder(intermediates_dir(out))
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = run_cascade(cfg)
+    record = run_cascade(cfg, progress=True)
     skipped = "; ".join(f"{k}: {v}" for k, v in record["skipped"].items())
     click.echo(
         f"wrote {out} (intermediates in {intermediates_dir(out)})"

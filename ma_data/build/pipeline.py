@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,12 @@ class BuildContext:
     finedance_dir: Path | None = None
     progress: bool | None = None
     reports: list = field(default_factory=list)
+    #: status lines for the user (what is being built, how much of it), e.g. ``click.echo``
+    log: Callable[[str], None] | None = None
+
+    def say(self, line: str) -> None:
+        if self.log is not None:
+            self.log(line)
 
 
 @dataclass
@@ -146,6 +154,12 @@ def build_render_subset(ctx: BuildContext) -> list[dict[str, Any]]:
     )
     if not items:
         raise MaceError(f"{ctx.finedance_dir}: no usable FineDance sequences (all missing or ignored)")
+    done = sum(1 for r in ctx.ledger.records("render") if r.item_id in items and r.status == "done")
+    n_sources = len({p["source_id"] for p in items.values()})
+    ctx.say(
+        f"render subset: {len(items)} clips from {n_sources} sequences at {rc['width']}x{rc['height']}, "
+        f"{rc['fps']:g} fps" + (f" ({done} built by an earlier run)" if done else "")
+    )
     report = run_stage(
         ctx.ledger,
         "render",
@@ -201,14 +215,20 @@ def build(
     workers: int | None = None,
     address: str | None = None,
     progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Build (or resume) a dataset root. Safe to re-run: finished clips are never redone."""
+    """Build (or resume) a dataset root. Safe to re-run: finished clips are never redone. ``log`` receives
+    a status line per step (the sample written, each subset started and finished)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = config if config is not None else load_config(None, demo=demo)
     if demo and finedance_dir is None:
         from ma_data.sample import write_sample
 
+        if log is not None:
+            log(
+                f"writing the bundled SYNTHETIC FineDance-format sample to {out / '_sources' / 'finedance_sample'}"
+            )
         finedance_dir = write_sample(out / "_sources" / "finedance_sample")
     lock = _lock_root(out)  # one driver per root; the kernel releases the lock if the driver is killed
     sweep_temp_files(out)  # temporaries of writes a SIGKILL interrupted
@@ -237,9 +257,17 @@ def build(
             executor=ex,
             finedance_dir=Path(finedance_dir) if finedance_dir else None,
             progress=progress,
+            log=log,
         )
         for name in subsets:
-            rows += _builder(name)(ctx)
+            ctx.say(f"building the {name} subset ({executor} executor)")
+            t0 = time.perf_counter()
+            built = _builder(name)(ctx)
+            ok = sum(r["status"] == "ok" for r in built)
+            ctx.say(
+                f"{name} subset: {ok} clips ok, {len(built) - ok} failed ({time.perf_counter() - t0:.0f} s)"
+            )
+            rows += built
     kept = rows_of_other_subsets(out / MANIFEST_NAME, set(subsets))  # e.g. clips of an earlier crawl
     manifest = write_manifest(out / MANIFEST_NAME, rows + kept)
     led.close()

@@ -43,15 +43,52 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or exc.__class__.__name__
 
 
+#: Output folders the running command created (registered by :func:`check_outputs` and
+#: :func:`new_output_folder`); a command that fails removes those still empty, so a failed run leaves no
+#: empty folder behind.
+_NEW_FOLDERS: list[Any] = []
+
+
+def new_output_folder(path: str | os.PathLike) -> None:
+    """Register ``path`` (and its missing parents) as created by this command, before creating it: if the
+    command fails, each of them that holds no file is removed."""
+    from pathlib import Path
+
+    p = Path(path).absolute()
+    missing = []
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    _NEW_FOLDERS.extend(missing)  # deepest first
+
+
+def _remove_new_empty_folders() -> None:
+    import shutil
+
+    for folder in list(_NEW_FOLDERS):
+        try:
+            if folder.is_dir() and not any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+                shutil.rmtree(folder)
+        except OSError:
+            pass
+    _NEW_FOLDERS.clear()
+
+
 def _run_reporting_errors(invoke: Callable[[], Any]) -> Any:
+    _NEW_FOLDERS.clear()
     try:
         return invoke()
-    except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+    except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 1))
+        if not (isinstance(exc, click.exceptions.Exit | SystemExit) and code in (0, None)):
+            _remove_new_empty_folders()
         raise
     except MaceError as exc:
+        _remove_new_empty_folders()
         click.echo(f"error: {_one_line(exc)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except Exception as exc:
+        _remove_new_empty_folders()
         if os.environ.get("MACE_DANCE_DEBUG"):
             traceback.print_exc()
         click.echo(
@@ -163,7 +200,8 @@ def check_outputs(
 ) -> None:
     """Fail fast, before any work, when an output path cannot be written; create nothing.
 
-    ``files`` and ``folders`` map the flag (``"--out"``) to the path given (None = not given). A file's
+    An output folder that does not exist yet is registered (:func:`new_output_folder`): if the command then
+    fails, it is removed unless it holds a file. ``files`` and ``folders`` map the flag (``"--out"``) to the path given (None = not given). A file's
     folder must already exist and be writable, and the file must not be a folder; an output folder may be
     created, but only inside an existing writable folder (so a typo such as ``--out /nonexistent/dir/x.json``
     fails in a second instead of creating a tree or failing after the work). Raises :class:`MaceError`
@@ -198,3 +236,4 @@ def check_outputs(
             writable_dir(flag, path, path)
         else:
             writable_dir(flag, path, path.parent)
+            new_output_folder(path)  # removed again if the command fails before writing into it

@@ -133,6 +133,9 @@ def crawl(
         deny_lists=tuple(deny),
         retry_failed=retry_failed,
     )
+    from ma_data.core.cli import new_output_folder
+
+    new_output_folder(out)  # removed again if the crawl fails before writing anything
     summary = run_crawl(urls, out, cfg)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
     state = "updated" if summary.manifest_changed else "unchanged"
