@@ -47,10 +47,10 @@ test: setup  ## run the whole test suite (slow tests included)
 test-fast: setup  ## run the tests not marked slow
 	MACE_DANCE_NO_PROGRESS=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow"
 
-demo: setup  ## run the main job on bundled sample data and print the results table
+demo: setup  ## the main job end to end, offline: GT test set, tiny Motion Expert, generated videos, scores, Table 1, board
 	$(BIN)/python -m tools.demo --out $(DEMO_OUT)
 
-build-data: setup  ## build MA-Data from $$FINEDANCE_DIR, or from the bundled sample when unset
+build-data: setup  ## build MA-Data from $$FINEDANCE_DIR, or from the bundled sample when unset (prints each step)
 	$(BIN)/ma-data build $(if $(FINEDANCE_DIR),--finedance $(FINEDANCE_DIR),--demo --subsets render,internet) --out $(DATA_OUT)
 
 lint: setup  ## ruff lint and format check

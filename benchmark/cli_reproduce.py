@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import check_outputs, command
+from ma_data.core.cli import check_outputs, command, new_output_folder
 
 
 @command("reproduce")
@@ -53,7 +53,11 @@ def reproduce(config_file: Path, out: Path, report: Path | None, fmt: str, resco
     from benchmark.reproduce import run_reproduce
     from benchmark.reproduce_config import load_config
 
-    check_outputs(folders={"--out": out, "--report": report})
+    check_outputs(folders={"--out": out})
+    if report is not None and report.absolute().parent == out.absolute():
+        new_output_folder(report)  # inside --out (OUT/report), which this command creates
+    else:
+        check_outputs(folders={"--report": report})
     cfg = load_config(config_file)
     outcome = run_reproduce(
         cfg,

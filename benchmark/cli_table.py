@@ -64,4 +64,4 @@ def table(
     text = render_page([(t, extra, caption)], t.title) if fmt == "html" else render(t, extra, fmt, caption)
     if out is not None:
         Path(out).write_text(text + "\n", encoding="utf-8")
-    click.echo(text)
+    click.echo(f"wrote {out}" if fmt == "html" and out is not None else text)

@@ -92,10 +92,21 @@ def unavailable_dims(dims: list[str] | None, have_gt: bool) -> dict[str, str]:
         for name in spec.weights:
             try:
                 resolve_weight(name, verify=False)
-            except MissingWeightError as exc:
-                out[d] = str(exc)
+            except MissingWeightError:
+                out[d] = _how_to_get(name)
                 break
     return out
+
+
+def _how_to_get(name: str) -> str:
+    """One short line: which weight is missing, where it belongs, the command that fetches it."""
+    from ma_data.core.weights import get_spec, weight_path
+
+    spec = get_spec(name)
+    how = (
+        f"`mace-bench weights fetch {name}`" if spec.url and not spec.is_dir else "see manifests/weights.yaml"
+    )
+    return f"needs weight {name!r} ({weight_path(name)}): {how}"
 
 
 def _chunks(it: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
