@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--steps", type=int, default=TRAIN_STEPS, help=f"Motion Expert training steps ({TRAIN_STEPS})"
     )
+    parser.add_argument(
+        "--songs", type=int, default=None, help="use only the first N of the sample's 4 songs (2 clips each)"
+    )
     args = parser.parse_args(argv)
 
     from benchmark.cli import main as mace_bench
@@ -142,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. GT test set
     demo.step("Render a GT test set from the bundled SYNTHETIC FineDance sample, and write its manifest")
-    (out / "build_config.yaml").write_text(BUILD_CONFIG)
+    limit = f"sources: {{ids: null, limit: {args.songs}}}\n" if args.songs else ""
+    (out / "build_config.yaml").write_text(BUILD_CONFIG + limit)
     build = out / "ma-data"
     demo.run(
         ma_data,
