@@ -26,12 +26,12 @@ import torch
 
 from ma_data.core.errors import TrainingError
 from ma_data.sources.finedance import FINEDANCE_GENRES
+from models.ema import EMA
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import load_finedance, make_windows
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .diffusion import MotionDiffusion
-from .ema import EMA
 from .normalizer import MinMaxNormalizer
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from ma_data.core.errors import FormatError
-from models.appearance_expert.training import TrainableEMA, TrainConfig, load_checkpoint, save_checkpoint
+from models.appearance_expert.training import TrainConfig, load_checkpoint, save_checkpoint
+from models.ema import EMA
 
 
 class Marker:
@@ -27,7 +28,7 @@ def _setup():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model(torch.ones(1, 3)).sum().backward()
     opt.step()
-    ema = TrainableEMA(dict(model.named_parameters()), 0.9)
+    ema = EMA(dict(model.named_parameters()), 0.9)
     return model, opt, ema
 
 

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from ma_data.core.errors import FormatError
 from ma_data.sources.finedance import FINEDANCE_GENRES as GENRES
 from models.cli import main
+from models.ema import EMA
 from models.motion_expert.checkpoint import load_expert, read_checkpoint, save_checkpoint
 from models.motion_expert.denoiser import MotionDenoiser
-from models.motion_expert.ema import EMA
 from models.motion_expert.normalizer import MinMaxNormalizer
 from models.motion_expert.train import PRESETS, make_optimizer
 
