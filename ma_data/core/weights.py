@@ -28,13 +28,13 @@ import shutil
 import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from ma_data.core.errors import FormatError, MissingWeightError, WeightMismatchError
 from ma_data.core.io.atomic import atomic_path, atomic_write, sha256_file
+from ma_data.core.packaged import read_packaged_text
 
 CACHE_ENV = "MACE_DANCE_CACHE"
 HASH_CACHE_FILE = "sha256-cache.json"
@@ -104,7 +104,7 @@ def _entry_spec(name: str, entry: dict) -> WeightSpec:
 @lru_cache(maxsize=1)
 def registry() -> dict[str, WeightSpec]:
     """All weights listed in ``manifests/weights.yaml``, by name."""
-    text = resources.files("manifests").joinpath("weights.yaml").read_text()
+    text = read_packaged_text("weights.yaml")
     raw = yaml.safe_load(text) or {}
     specs = {}
     for name, entry in (raw.get("weights") or {}).items():

@@ -21,13 +21,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ma_data.core.errors import FormatError
+from ma_data.core.packaged import packaged_path
 from ma_data.crawl.urls import normalize_url
 
 __all__ = ["DenyList", "default_takedown_path", "load_deny_list"]
 
 
 def default_takedown_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "manifests" / "takedown.txt"
+    return packaged_path("takedown.txt")
 
 
 @dataclass
