@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ma_data.core.errors import ConfigError, FormatError, MediaError, MissingWeightError
+from ma_data.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -136,16 +137,11 @@ def _check_appearance_weights(cfg: CascadeConfig) -> None:
 
 def _segment_progress():
     """A tqdm bar over relay segments (hidden when not a TTY or MACE_DANCE_NO_PROGRESS=1)."""
-    import sys
-
-    from tqdm.auto import tqdm
-
-    hidden = not sys.stderr.isatty() or os.environ.get("MACE_DANCE_NO_PROGRESS") == "1"
     state: dict = {}
 
     def update(done: int, total: int) -> None:
         if "bar" not in state:
-            state["bar"] = tqdm(total=total, desc="appearance segments", unit="seg", disable=hidden)
+            state["bar"] = progress_bar(total=total, desc="appearance segments", unit="seg")
         state["bar"].update(1)
         if done == total:
             state["bar"].close()

@@ -30,7 +30,7 @@ from ma_data.build.executors import (
     make_executor,
 )
 from ma_data.build.ledger import STATUSES, ItemRecord, Ledger
-from ma_data.build.runner import StageReport, progress_enabled, run_stage, sweep_temp_files
+from ma_data.build.runner import StageReport, run_stage, sweep_temp_files
 
 __all__ = [
     "EXECUTORS",
@@ -45,7 +45,6 @@ __all__ = [
     "StageReport",
     "call_safely",
     "make_executor",
-    "progress_enabled",
     "run_stage",
     "sweep_temp_files",
 ]
