@@ -47,7 +47,7 @@ def crawl(out: Path, **settings):
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one record per URL.")
 def status(out, as_json):
     """Each URL's fate in the crawl at OUT: done, filtered, failed or pending, with the reason or error
-    class and the number of download attempts."""
+    class and the number of download attempts. A URL listed with several windows has one line per window."""
     from ma_data.crawl.status import crawl_status
 
     records = crawl_status(out)
@@ -58,5 +58,9 @@ def status(out, as_json):
     for r in records:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
         why = r["reason"] or (f"{r['n_clips']} clips" if r["status"] == "done" else "")
-        click.echo(f"{r['status']:<9} attempts={r['attempts']:<2} {r['url']}  {why}")
+        window = ""
+        if r.get("start") is not None or r.get("end") is not None:
+            start, end = r.get("start"), r.get("end")
+            window = f" [{'' if start is None else f'{start:g}'}-{'' if end is None else f'{end:g}'} s]"
+        click.echo(f"{r['status']:<9} attempts={r['attempts']:<2} {r['url']}{window}  {why}")
     click.echo("total: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

@@ -274,7 +274,7 @@ def _existing(raw_dir: Path, key: str) -> dict | None:
         return None
     try:
         rec = json.loads(probe.read_text(encoding="utf-8"))
-        if (raw_dir / rec["file"]).is_file():
+        if rec["sha256"] and (raw_dir / rec["file"]).is_file():
             return rec
     except (OSError, ValueError, KeyError):
         pass
@@ -329,12 +329,13 @@ def download_attempt(payload: dict) -> dict:
 
     payload: ``url`` (no credentials: the form we store), ``key``, ``raw_dir``, ``archive_path``,
     ``deny_lists`` (files), ``options`` (``DownloadOptions`` fields), ``creators`` (from the URL manifest,
-    for the deny list), and ``fetch_url`` (the URL with its credentials; given at dispatch, never stored).
+    for the deny list); added at dispatch and never stored: ``fetch_url`` (the URL with its credentials)
+    and ``secret_options`` (options holding credentials, e.g. a proxy URL with ``user:pass@``).
     """
     url, key = payload["url"], payload["key"]
     raw_dir = Path(payload["raw_dir"])
     raw_dir.mkdir(parents=True, exist_ok=True)
-    opts = DownloadOptions(**payload.get("options", {}))
+    opts = DownloadOptions(**{**payload.get("options", {}), **payload.get("secret_options", {})})
 
     prev = _existing(raw_dir, key)
     if prev is not None:

@@ -52,7 +52,7 @@ from ma_data.crawl.state import (
 )
 from ma_data.crawl.takedown import load_deny_list
 from ma_data.crawl.upgrade import upgrade_ledger
-from ma_data.crawl.urls import UrlEntry, read_url_manifest
+from ma_data.crawl.urls import UrlEntry, read_url_manifest, redact_url
 from ma_data.curation.curate import CurationConfig, curate_source, quiet_av_logs
 from ma_data.curation.dedupe import find_duplicates
 
@@ -86,8 +86,9 @@ class CrawlConfig:
     deny_lists: tuple[str, ...] = ()
     retry_failed: bool = False
     split_seed: int = 0
-    # Byte-identical downloads from different URLs count as one source. Off by default: mirrors of one file
-    # under several URLs are then kept as separate sources (the perceptual clip dedupe still applies).
+    # Byte-identical downloads of *site* videos with different ids (one file on two sites) count as one
+    # source. Off by default: the perceptual clip dedupe still applies. Generic pages are always one source
+    # per content hash (their source id is that hash).
     dedupe_identical_files: bool = False
 
 
@@ -128,7 +129,7 @@ def _download_payload(e: UrlEntry, out: Path, cfg: CrawlConfig) -> dict:
         "raw_dir": str(out / RAW_DIR),
         "archive_path": str(out / ARCHIVE_NAME),
         "deny_lists": [str(p) for p in cfg.deny_lists],
-        "options": cfg.download.to_dict(),
+        "options": {**cfg.download.to_dict(), "proxy": redact_url(cfg.download.proxy or "") or None},
         "creator": e.creator,
         "creators": [e.creator] if e.creator else [],
     }
@@ -152,9 +153,15 @@ def _run_downloads(
 ) -> int:
     """Download ``todo`` (key -> payload) in rounds with backoff; returns the number of attempts made.
 
-    ``fetch_urls``: key -> URL with credentials, added to a payload only when it is handed to a worker (the
-    ledger, logs and status never see it)."""
+    ``fetch_urls``: key -> URL with credentials, added to a payload (like a proxy URL with credentials)
+    only when it is handed to a worker: the ledger, logs and status never see them."""
     fetch_urls = fetch_urls or {}
+    proxy = cfg.download.proxy
+    secret = {"secret_options": {"proxy": proxy}} if proxy and redact_url(proxy) != proxy else {}
+
+    def dispatch(k: str) -> dict:
+        return {**todo[k], **secret, **({"fetch_url": fetch_urls[k]} if k in fetch_urls else {})}
+
     rng = random.Random(0)
     workers = max(1, min(cfg.max_concurrent_downloads, cfg.workers or cfg.max_concurrent_downloads))
     # Downloads are network-bound and capped for politeness: a small local pool (Ray keeps the curation, the
@@ -192,7 +199,7 @@ def _run_downloads(
             def feed(batch: list[str] = ready):
                 for k in batch:
                     led.start(DOWNLOAD, k)
-                    yield k, ({**todo[k], "fetch_url": fetch_urls[k]} if k in fetch_urls else todo[k])
+                    yield k, dispatch(k)
 
             batch, ready = ready, []
             for key, outcome in ex.imap_unordered(download_attempt, feed(batch)):

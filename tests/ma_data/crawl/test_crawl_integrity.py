@@ -366,3 +366,20 @@ def test_folder_of_a_newer_scheme_is_refused(tmp_path):
     (tmp_path / "u.txt").write_text("http://127.0.0.1:9/v.mp4\n")
     res = _crawl("--urls", tmp_path / "u.txt", "--out", out, *FAST)
     assert res.exit_code == 2 and res.stderr.count("\n") == 1 and "newer mace-dance" in res.stderr
+
+
+def test_proxy_credentials_are_used_and_not_stored(sources, tmp_path):
+    out = tmp_path / "ds"
+    proxy = f"http://carol:pr0xy@127.0.0.1:{_free_port()}"  # nobody listens: a used proxy fails the download
+    with LoopbackServer({"v.mp4": sources["good_b.mp4"][0]}) as srv:
+        (tmp_path / "u.txt").write_text(srv.url("v.mp4") + "\n")
+        res = _crawl(
+            "--urls", tmp_path / "u.txt", "--out", out, "--proxy", proxy, "--max-retries", "0", *FAST
+        )
+        assert srv.requests == []  # the request went to the (dead) proxy, not straight to the server
+    (rec,) = _status(out)
+    assert (rec["status"], rec["error_class"]) == ("failed", "network")
+    texts = [res.output, json.dumps(rec)] + [
+        p.read_bytes().decode("latin-1") for p in out.rglob("*") if p.is_file()
+    ]
+    assert not any("pr0xy" in t for t in texts)
