@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ma_data.core.errors import FormatError
+from ma_data.core.errors import ConfigError
 from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 from ma_data.curation.curate import FILTERS
 
@@ -71,7 +71,7 @@ def _setting(
 @dataclass(frozen=True)
 class CrawlSettings:
     """Every setting of a crawl (see the module docstring). Sizes in bytes, times in seconds; 0 turns a cap
-    off where the help says so. Construction validates every value."""
+    off where the help says so. Construction validates every value (:class:`ConfigError`, a ``ValueError``)."""
 
     urls: str | None = _setting(
         None,
@@ -154,19 +154,19 @@ class CrawlSettings:
         if data is None:
             data = {}
         if not isinstance(data, Mapping):
-            raise FormatError(f"{where}: must be a mapping of crawl settings, got {type(data).__name__}")
+            raise ConfigError(f"{where}: must be a mapping of crawl settings, got {type(data).__name__}")
         known = {f.name: f for f in dataclasses.fields(cls)}
         for key in data:
             f = known.get(key)
             if f is None:
                 hint = f"; renamed to {RENAMED[key]!r}" if key in RENAMED else ""
-                raise FormatError(f"{where}: unknown key {key!r}{hint}")
+                raise ConfigError(f"{where}: unknown key {key!r}{hint}")
             if not f.metadata["yaml"]:
-                raise FormatError(f"{where}: {key!r} is a flag of the command (--{key}), not a config key")
+                raise ConfigError(f"{where}: {key!r} is a flag of the command (--{key}), not a config key")
         try:
             return cls(**dict(data), **flags)
         except (TypeError, ValueError) as exc:
-            raise FormatError(f"{where}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
 
     def to_config(self):
         """The runtime :class:`~ma_data.crawl.pipeline.CrawlConfig` (the one mapping from these settings)."""
@@ -213,37 +213,39 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
     if m["multiple"]:
         items = (value,) if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
-            raise ValueError(f"{name!r} must be a list of strings, got {value!r}")
+            raise ConfigError(f"{name!r} must be a list of strings, got {value!r}")
         for v in items:
             _check_choice(name, v, m["choices"])
         return tuple(items)
     if value is None:
         if f.default is None:
             return None
-        raise ValueError(f"{name!r} must be set")
+        raise ConfigError(f"{name!r} must be set")
     kind = m["kind"]
     if kind is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"{name!r} must be true or false, got {value!r}")
+            raise ConfigError(f"{name!r} must be true or false, got {value!r}")
         return value
     if kind in (int, float):
         ok = isinstance(value, int) if kind is int else isinstance(value, int | float)
         if isinstance(value, bool) or not ok or (kind is float and not math.isfinite(value)):
-            raise ValueError(f"{name!r} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+            raise ConfigError(
+                f"{name!r} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
+            )
         value = kind(value)
         lo = m["min"]
         if lo is not None and (value <= lo if m["min_open"] else value < lo):
-            raise ValueError(f"{name!r} must be {'>' if m['min_open'] else '>='} {lo:g}, got {value:g}")
+            raise ConfigError(f"{name!r} must be {'>' if m['min_open'] else '>='} {lo:g}, got {value:g}")
         return value
     if not isinstance(value, str):
-        raise ValueError(f"{name!r} must be a string, got {value!r}")
+        raise ConfigError(f"{name!r} must be a string, got {value!r}")
     _check_choice(name, value, m["choices"])
     return value
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...] | None) -> None:
     if choices is not None and value not in choices:
-        raise ValueError(f"{name!r} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigError(f"{name!r} must be one of {', '.join(choices)}; got {value!r}")
 
 
 def check_internet_section(section: Any, where: str) -> None:

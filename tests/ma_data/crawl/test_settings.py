@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from click.testing import CliRunner
 
-from ma_data.core.errors import FormatError, MaceError
+from ma_data.core.errors import ConfigError, MaceError
 from ma_data.crawl.cli import crawl
 from ma_data.crawl.settings import CrawlSettings
 
@@ -68,7 +68,7 @@ def test_yaml_errors_name_the_key_and_file(tmp_path, section, msg):
 
     cfg = tmp_path / "build.yaml"
     cfg.write_text(yaml.safe_dump({"internet": section}))
-    with pytest.raises(FormatError) as ei:
+    with pytest.raises(ConfigError) as ei:
         load_config(cfg)
     assert msg in str(ei.value) and str(cfg) in str(ei.value) and "\n" not in str(ei.value)
 
