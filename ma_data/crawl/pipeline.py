@@ -52,7 +52,7 @@ from ma_data.crawl.state import (
 )
 from ma_data.crawl.takedown import load_deny_list
 from ma_data.crawl.upgrade import upgrade_ledger
-from ma_data.crawl.urls import UrlEntry, read_url_manifest, redact_url
+from ma_data.crawl.urls import UrlEntry, read_url_manifest, redact_text, redact_url
 from ma_data.curation.curate import CurationConfig, curate_source, quiet_av_logs
 from ma_data.curation.dedupe import find_duplicates
 
@@ -219,7 +219,8 @@ def _run_downloads(
                     if key in retry_due:
                         set_due(key, None)
                     continue
-                err = ClassifiedError(res["error_class"], res.get("error", ""), res.get("retry_after_s"))
+                message = redact_text(res.get("error") or "")  # a crashed worker's message is unchecked text
+                err = ClassifiedError(res["error_class"], message, res.get("retry_after_s"))
                 led.fail(DOWNLOAD, key, err.error_class, err.message)
                 attempts = led.get(DOWNLOAD, key).attempts
                 if cfg.retry.should_retry(err, attempts):

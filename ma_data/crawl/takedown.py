@@ -5,7 +5,7 @@ One entry per line, ``#`` starts a comment:
 - a full URL (matched after normalisation: scheme and host case, default ports, ``localhost``/``127.0.0.1``/
   ``[::1]``, percent-escapes, ``./`` and ``../`` segments and fragments do not matter; see
   :func:`ma_data.crawl.urls.normalize_url`),
-- ``domain:example.com`` (the host and its subdomains),
+- ``domain:example.com`` (the host and its subdomains; ``localhost``, ``127.0.0.1`` and ``::1`` are one host),
 - ``id:<extractor>:<video id>`` (e.g. ``id:youtube:dQw4w9WgXcQ``; matched after extraction, so every URL
   form of a video is covered),
 - ``source:<source_id>`` (our source id as written in the manifest),
@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ma_data.core.errors import FormatError
-from ma_data.crawl.urls import normalize_url
+from ma_data.crawl.urls import normalize_host, normalize_url
 
 __all__ = ["DenyList", "default_takedown_path", "load_deny_list"]
 
@@ -56,7 +56,7 @@ class DenyList:
             except FormatError as exc:
                 raise FormatError(f"{where}: {exc}") from None
         elif kind == "domain" and value.strip():
-            self.domains.add(value.strip().lower().lstrip("."))
+            self.domains.add(normalize_host(value.strip().lstrip(".")))
         elif kind == "id" and ":" in value:
             ext, _, vid = value.strip().partition(":")
             self.ids.add(f"{ext.strip().lower()}:{vid.strip()}")

@@ -25,6 +25,7 @@ from ma_data.core.errors import FormatError
 
 __all__ = [
     "UrlEntry",
+    "normalize_host",
     "normalize_url",
     "read_url_manifest",
     "redact_text",
@@ -119,15 +120,19 @@ def _remove_dot_segments(path: str) -> str:
     return joined if joined.startswith("/") else "/" + joined
 
 
-def _host(parts) -> str:
-    host = (parts.hostname or "").rstrip(".")
+def normalize_host(host: str) -> str:
+    """A host name in the normal form (lower case, no trailing dot or brackets, IDNA, one loopback name)."""
+    host = host.strip().strip("[]").rstrip(".")
     try:
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:
         pass
     host = host.lower()
-    if host in _LOOPBACK:
-        host = LOOPBACK_HOST
+    return LOOPBACK_HOST if host in _LOOPBACK else host
+
+
+def _host(parts) -> str:
+    host = normalize_host(parts.hostname or "")
     return f"[{host}]" if ":" in host else host
 
 

@@ -50,6 +50,12 @@ def test_deny_list_entry_matches_every_form(tmp_path):
     for form in ("http://127.0.0.1:8000/v/%64enied.mp4", "http://[::1]:8000/v/x/../denied.mp4#f"):
         assert deny.check_url(form) == "takedown: url"
     assert deny.check_url("http://127.0.0.1:8000/v/other.mp4") is None
+    deny.add_line("domain:LOCALHOST.")
+    assert deny.check_url("http://[::1]:9/x") == "takedown: domain 127.0.0.1"
+    deny.add_line("domain:Example.ORG")
+    assert deny.check_url("https://cdn.example.org./v") and not deny.check_url(
+        "https://example.org.evil.net/"
+    )
 
 
 def test_rows_are_url_and_window(tmp_path, caplog):
