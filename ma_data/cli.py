@@ -60,7 +60,12 @@ def main() -> None:
     default="process",
     help="Where items run: this process, a local process pool, or Ray.",
 )
-@click.option("--workers", type=int, default=None, help="Pool size / local Ray CPUs (default: CPU count).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Pool size / local Ray CPUs (default: CPU count).",
+)
 @click.option("--address", default=None, help="Ray cluster address (e.g. auto, ray://host:10001).")
 @click.option("--preset", default=None, help="Render preset (default, demo); overrides the config.")
 @click.option(
