@@ -280,10 +280,17 @@ def curate_source(payload: dict) -> dict:
 
 
 def quiet_av_logs() -> None:
-    """x264/AAC print per-file statistics at INFO level (in every worker); a crawl writes thousands."""
+    """Silence FFmpeg (x264/AAC print per-file statistics in every worker; a crawl writes thousands).
+
+    PySceneDetect re-installs FFmpeg's own stderr logger, so this runs again after shot detection. It sets
+    PyAV's level to ``None``, which drops FFmpeg's messages in C. Any other level routes every FFmpeg message
+    through a Python callback that needs the GIL from FFmpeg's decoder threads, and that can deadlock a
+    frame-threaded decode stopped before its end (PyAV issues #751, #909, #1849): seen here as an
+    intermittent hang of a later decode in the same process.
+    """
     try:
         import av.logging
 
-        av.logging.set_level(av.logging.ERROR)
+        av.logging.set_level(None)
     except Exception:  # noqa: BLE001 - cosmetic only
         pass

@@ -168,3 +168,14 @@ def test_person_check_with_a_stand_in_detector():
     one = person_check(frames, use_pose=False, detector=Boxes(1))
     assert one.keep and one.numbers["people_counts"] == [1, 1, 1, 1]
     assert person_check(frames, use_pose=False, detector="hog").numbers["people_counter"] == "hog"
+
+
+def test_quiet_av_logs_installs_no_python_log_callback():
+    """FFmpeg messages are dropped in C: a Python log callback can deadlock frame-threaded decoders."""
+    import av.logging
+
+    from ma_data.curation.curate import quiet_av_logs
+
+    av.logging.set_level(av.logging.ERROR)  # what the former quiet_av_logs did
+    quiet_av_logs()
+    assert av.logging.get_level() is None
