@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import main
+from ma_data.core.synthetic import click_track
 
 DATA = Path(__file__).parent / "data" / "mace2d_golden_inputs.npz"
 # Official Evaluation-Motion numbers on these keypoints (see test_mace2d_score.py); BAS depends on the audio.
@@ -33,8 +34,7 @@ def test_cli_on_official_json(tmp_path, monkeypatch):
     for p in dirs.values():
         p.mkdir()
     sr = 16000
-    t = np.arange(5 * sr) / sr
-    clicks = (np.sin(2 * np.pi * 440 * t) * (np.mod(t, 0.5) < 0.03)).astype(np.float32)
+    clicks = click_track(120.0, 5.0, sr, click_hz=440.0)
     frames = [np.zeros((16, 16, 3), np.uint8)] * 80  # the official script reads GT audio from GT .mp4 videos
     for i in range(d["gt"].shape[0]):
         stem = f"clip{i:02d}"

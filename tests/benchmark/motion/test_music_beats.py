@@ -11,17 +11,14 @@ import pytest
 from benchmark.motion.music_beats import beat_times_to_frames, music_beat_frames, music_beat_times
 from benchmark.protocols import get_protocol
 from ma_data.core.errors import MaceError
+from ma_data.core.synthetic import click_track
 
 SR = 22050
 CLICKS = np.arange(0.5, 8.0, 0.5)  # 120 bpm
 
 
 def _click_audio() -> np.ndarray:
-    import librosa
-
-    return (0.8 * librosa.clicks(times=CLICKS, sr=SR, length=int(8.0 * SR), click_duration=0.05)).astype(
-        np.float32
-    )
+    return click_track(120.0, 8.0, SR, offset_s=float(CLICKS[0]))
 
 
 @pytest.fixture(scope="module")

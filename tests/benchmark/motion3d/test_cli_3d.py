@@ -7,8 +7,9 @@ from click.testing import CliRunner
 
 from benchmark.cli import main
 from benchmark.motion.protocols3d import METRIC_KEYS, score_3d
-from benchmark.synthetic import synthetic_dance_3d as make_dance
 from ma_data.core.formats.motion import from_joints_array
+from ma_data.core.synthetic import click_track
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 
@@ -142,13 +143,9 @@ def test_cli_beats_from_music(dirs, tmp_path):
     music = tmp_path / "music"
     music.mkdir()
     sr = 22050
-    t = np.arange(int(3.0 * sr)) / sr
-    y = 0.02 * np.sin(2 * np.pi * 220 * t)
-    for b in np.arange(0.2, 3.0, 0.5):
-        m = (t >= b) & (t < b + 0.04)
-        y[m] += 0.8 * np.sin(2 * np.pi * 1000 * t[m])
+    y = click_track(120.0, 3.0, sr, offset_s=0.2, drone=0.02)
     for i in range(5):
-        write_wav(music / f"{i:03d}.wav", y.astype(np.float32), sr)
+        write_wav(music / f"{i:03d}.wav", y, sr)
     out = tmp_path / "r.json"
     res = _run(
         "--protocol", "finedance3d", "--gt", gt, "--pred", pred, "--music", music, "--out", out, "--n-boot", 0

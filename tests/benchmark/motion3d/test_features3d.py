@@ -10,7 +10,7 @@ from benchmark.motion.features3d import (
     kinetic_features_mace,
     manual_features_aist,
 )
-from benchmark.synthetic import synthetic_dance_3d as make_dance
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
 
 
 def test_template_lengths():

@@ -8,8 +8,8 @@ from benchmark.motion.physical import (
     pfc_score,
     pfc_sequence,
 )
-from benchmark.synthetic import synthetic_dance_3d as make_dance
 from ma_data.core.body import rest_joints, y_up_to_z_up
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
 
 
 def test_pfc_matches_loop(metric_tester):
