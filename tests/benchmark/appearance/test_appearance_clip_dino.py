@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from appearance_media import moving_frames, write_frames
-from tiny_checkpoints import (
-    dino_sd,
-    openai_clip_visual_sd,
-    reference_clip_encode_image,
-    reference_dino_forward,
-    save_as_torchscript,
-)
 
 from benchmark.appearance import score_appearance
 from benchmark.appearance.clip_models import build_clip_vision, load_openai_clip_state_dict
 from benchmark.appearance.dino import build_dino_vit, load_dino_state_dict
 from benchmark.appearance.transforms import clip_transform, dino_transform, frames_to_tensor
 from ma_data.core.errors import FormatError
+from tests.benchmark.appearance.appearance_media import moving_frames, write_frames
+from tests.helpers.tiny_checkpoints import (
+    dino_sd,
+    openai_clip_visual_sd,
+    reference_clip_encode_image,
+    reference_dino_forward,
+    save_as_torchscript,
+)
 
 
 @pytest.mark.slow
