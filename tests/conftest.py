@@ -22,7 +22,7 @@ import pytest
 
 #: cache variable -> folder under the temporary root. Each one is read by the code or a library it uses.
 CACHE_VARS: dict[str, str] = {
-    "MACE_DANCE_CACHE": "mace-dance",  # ma_data.core.weights.cache_dir: weights, keypoint tracks, beats
+    "MACE_DANCE_CACHE": "mace-dance",  # ma_data.core.cache.cache_dir: weights, file hashes, tracks, beats
     "XDG_CACHE_HOME": "xdg-cache",  # the ~/.cache default of Mesa, fontconfig, yt-dlp, pip, ...
     "MESA_SHADER_CACHE_DIR": "mesa-shader-cache",  # llvmpipe's compiled shaders (pyrender rendering)
     "MPLCONFIGDIR": "matplotlib",  # matplotlib's config and font cache
