@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lb_helpers import bundle, evaluate_motion
 
 from benchmark.leaderboard.board import build_site
 from benchmark.leaderboard.testset import load_testset
+from tests.benchmark.leaderboard.lb_helpers import bundle, evaluate_motion
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -56,7 +56,7 @@ def site(scored, tmp_path_factory) -> Path:
 
 
 def _meta(method: str) -> dict:
-    from lb_helpers import META
+    from tests.benchmark.leaderboard.lb_helpers import META
 
     return {**META, "method": method}
 

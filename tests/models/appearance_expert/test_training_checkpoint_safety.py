@@ -3,7 +3,6 @@ hostile ``optimizer.pt`` never runs."""
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -13,14 +12,7 @@ import torch
 from ma_data.core.errors import FormatError
 from models.appearance_expert.training import TrainConfig, load_checkpoint, save_checkpoint
 from models.ema import EMA
-
-
-class Marker:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
+from tests.helpers.hostile import SYSTEM, Marker
 
 
 def _setup():
@@ -66,5 +58,5 @@ def test_hostile_optimizer_file_never_runs(tmp_path):
     torch.save({"optimizer": opt.state_dict(), "rng": Marker(marker)}, ckpt / "optimizer.pt")
     with pytest.raises(FormatError) as err:
         load_checkpoint(ckpt, *_setup())
-    assert str(ckpt / "optimizer.pt") in str(err.value) and f"{os.system.__module__}.system" in str(err.value)
+    assert str(ckpt / "optimizer.pt") in str(err.value) and SYSTEM in str(err.value)
     assert not marker.exists()
