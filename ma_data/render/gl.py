@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -131,10 +131,19 @@ def body_box(xy: np.ndarray, width: int, height: int, margin: int = 2) -> Box:
     return Box(max(0, int(lo[0])), max(0, int(lo[1])), min(width, int(hi[0])), min(height, int(hi[1])))
 
 
-@lru_cache(maxsize=2)
+@cache
 def offscreen_renderer(width: int, height: int):
-    """One EGL offscreen renderer per size and process (creating a GL context is the slow part)."""
-    import pyrender
+    """One EGL offscreen renderer per size, kept for the life of the process (creating a GL context is the
+    slow part). Never evicted: deleting a pyrender offscreen renderer calls ``eglTerminate`` on the display
+    that every other renderer of the process shares, which breaks them all (a third size in one process did
+    that with a two-entry cache)."""
+    try:
+        import pyrender
+    except ImportError as exc:
+        raise ConfigError(
+            f"rendering needs pyrender ({exc}): `make setup` installs it; by hand, pip install -e '.[render]' "
+            "then pip install --no-deps pyrender==0.1.45 (pyproject.toml says why --no-deps)"
+        ) from exc
 
     return pyrender.OffscreenRenderer(viewport_width=width, viewport_height=height)
 

@@ -22,7 +22,7 @@ see tests/ma_data/render/test_render_paths.py for the measured bound.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def resolve_render_path(requested: str, info: GLInfo) -> str:
     return requested
 
 
-@lru_cache(maxsize=2)
+@cache
 def gl_target(width: int, height: int) -> GLTarget:
     """One :class:`GLTarget` per size and process, over the shared pyrender offscreen renderer."""
     return GLTarget(offscreen_renderer(width, height))

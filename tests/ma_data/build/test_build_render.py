@@ -74,7 +74,9 @@ def test_manifest_contents(reference_build, tiny_finedance):
     from ma_data.render import PRESETS
     from ma_data.render.renderer import ClipRenderer
 
-    drawn_by = ClipRenderer(PRESETS["demo"].with_(width=96, height=160)).render_path()  # "auto" on this machine
+    drawn_by = ClipRenderer(
+        PRESETS["demo"].with_(width=96, height=160)
+    ).render_path()  # "auto" on this machine
     for row in df.to_dict("records"):
         assert json.loads(row["provenance"])["render_path"] == drawn_by
         assert row["clip_id"] == f"render-{row['source_id']}-{row['start_frame']:06d}-{row['n_frames']:04d}"
