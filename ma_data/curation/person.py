@@ -23,7 +23,7 @@ Measured on Debian's opencv-doc footage (the tests use the same files):
   ``messi5.jpg`` (one player mid-dribble) gives no detection >= 0.5 (one at 0.33), so 0.5 separates.
 - Articulation: the messi5 photo panned by a camera (one still person) scores 0.03 (estimator jitter); the
   same frames with every other one mirrored (a pose change) 0.97. ``MIN_ARTICULATION = 0.1`` leaves a
-  factor of three above jitter; real dance moves between samples ~0.6 s apart are far above it.
+  factor of three above jitter; real dance moves between samples (2.5 s apart at the default rate) are far above it.
 
 The pose models live in the base layer (``ma_data.core.pose``), shared with the benchmark; they are imported lazily (heavy dependencies).
 """
