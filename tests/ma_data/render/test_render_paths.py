@@ -120,3 +120,20 @@ def test_shader_patches_refuse_a_source_they_were_not_written_for():
     src += "for (int i = 0; i < n_spot_lights; i++) {}\n"
     out = fixed_lights_fragment_shader(src, LightCounts(2, 0, 1))
     assert "i < 2;" in out and "i < 0;" in out and "i < 1;" in out and "n_spot_lights" not in out
+
+
+def test_render_path_is_part_of_the_build_config():
+    from click.testing import CliRunner
+
+    from ma_data.build.pipeline import resolve_render_config
+    from ma_data.cli import main
+
+    assert resolve_render_config({"render": {"preset": "demo"}})["render_path"] == "auto"
+    assert (
+        resolve_render_config({"render": {"preset": "demo", "render_path": "gpu-scene"}})["render_path"]
+        == "gpu-scene"
+    )
+    with pytest.raises(ConfigError, match="render_path"):
+        resolve_render_config({"render": {"preset": "demo", "render_path": "vulkan"}})
+    out = CliRunner().invoke(main, ["build", "--help"]).output
+    assert "--render-path [auto|cpu-composite|gpu-scene]" in out
