@@ -8,6 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= all
 STAMP := $(VENV)/.setup-$(EXTRAS).stamp
+# pyrender pins PyOpenGL==3.1.0 (broken on Python >= 3.12); the render extra declares pyrender's requirements
+# with PyOpenGL >= 3.1.9 and pyrender itself goes in without its pin (pyproject.toml explains).
+PYRENDER := pyrender==0.1.45
+comma := ,
+WANTS_RENDER := $(filter all render,$(subst $(comma), ,$(EXTRAS)))
 # System libraries: ffmpeg (interop checks), GL/EGL for OpenCV and headless rendering (Mesa on the CPU),
 # chromium + chromium-driver (the leaderboard page is tested in a real headless browser).
 APT_PACKAGES := ffmpeg libgl1 libglib2.0-0 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 opencv-doc chromium chromium-driver
@@ -28,6 +33,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[$(EXTRAS)]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(if $(WANTS_RENDER),$(BIN)/python -m pip install -q --no-deps '$(PYRENDER)' 2>&1 | { grep -v "^WARNING: Location" || true; })
 	@$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	@touch $@
 

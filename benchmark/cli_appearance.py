@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 
 import click
 
 from ma_data.core.cli import check_outputs, group
 from ma_data.core.errors import MaceError
+from ma_data.core.packaged import read_packaged_text
 
 #: Default relative tolerance per dimension for the self-check. TF is model-free and exact; the model-backed
 #: dimensions differ from VBench's run by its fp16 CLIP on CUDA, GPU kernels and decoder versions.
@@ -29,7 +29,7 @@ SELFCHECK_RTOL = {
 
 def load_demo_reference() -> dict:
     """The official per-video and aggregate VBench values of the demo videos."""
-    text = resources.files("manifests").joinpath("reference/vbench_demo_results.json").read_text()
+    text = read_packaged_text("reference", "vbench_demo_results.json")
     return json.loads(text)
 
 

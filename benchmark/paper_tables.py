@@ -20,6 +20,7 @@ import yaml
 
 from benchmark.markup import latex_escape, latex_label, latex_markup, markdown_escape, number_text
 from ma_data.core.errors import FormatError
+from ma_data.core.packaged import packaged_path
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,7 @@ class PaperTable:
 
 
 def tables_dir() -> Path:
-    import manifests
-
-    return Path(manifests.__file__).resolve().parent / "paper"
+    return packaged_path("paper")
 
 
 def available_tables() -> list[str]:

@@ -60,16 +60,40 @@ def main() -> None:
     default="process",
     help="Where items run: this process, a local process pool, or Ray.",
 )
-@click.option("--workers", type=int, default=None, help="Pool size / local Ray CPUs (default: CPU count).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Pool size / local Ray CPUs (default: CPU count).",
+)
 @click.option("--address", default=None, help="Ray cluster address (e.g. auto, ray://host:10001).")
 @click.option("--preset", default=None, help="Render preset (default, demo); overrides the config.")
+@click.option(
+    "--render-path",
+    type=click.Choice(["auto", "cpu-composite", "gpu-scene"]),
+    default=None,
+    help="How frames are drawn: auto (cpu-composite on Mesa's CPU rasteriser, gpu-scene on a GPU), or "
+    "either explicitly (pin it to build identical bytes on both kinds of machine); overrides the config.",
+)
 @click.option(
     "--smpl-model-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Folder with SMPL model files: render the SMPL mesh instead of the built-in mannequin.",
 )
-def build(finedance, demo, out, config_file, subsets, executor, workers, address, preset, smpl_model_dir):
+def build(
+    finedance,
+    demo,
+    out,
+    config_file,
+    subsets,
+    executor,
+    workers,
+    address,
+    preset,
+    render_path,
+    smpl_model_dir,
+):
     """Build (or resume) a dataset root: clips, per-clip files and manifest.parquet.
 
     Re-running the same command resumes: finished clips are kept, interrupted ones redone.
@@ -83,6 +107,8 @@ def build(finedance, demo, out, config_file, subsets, executor, workers, address
     cfg = load_config(config_file, demo=demo and finedance is None)
     if preset:
         cfg["render"]["preset"] = preset
+    if render_path:
+        cfg["render"]["render_path"] = render_path
     if smpl_model_dir:
         cfg["render"].update(body="smpl", smpl_model_dir=str(smpl_model_dir.resolve()))
     if finedance is not None:

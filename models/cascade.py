@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ma_data.core.errors import ConfigError, FormatError, MediaError, MissingWeightError
+from ma_data.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -152,16 +153,11 @@ def _check_appearance_weights(cfg: CascadeConfig) -> None:
 
 def _segment_progress():
     """A tqdm bar over relay segments (hidden when not a TTY or MACE_DANCE_NO_PROGRESS=1)."""
-    import sys
-
-    from tqdm.auto import tqdm
-
-    hidden = not sys.stderr.isatty() or os.environ.get("MACE_DANCE_NO_PROGRESS") == "1"
     state: dict = {}
 
     def update(done: int, total: int) -> None:
         if "bar" not in state:
-            state["bar"] = tqdm(total=total, desc="appearance segments", unit="seg", disable=hidden)
+            state["bar"] = progress_bar(total=total, desc="appearance segments", unit="seg")
         state["bar"].update(1)
         if done == total:
             state["bar"].close()
@@ -198,7 +194,6 @@ def run_cascade(cfg: CascadeConfig, motion=None, expert=None, progress: bool = F
     reference photo are checked before anything is written.
     """
     from ma_data.core.io.video import write_video
-    from ma_data.core.progress import progress_bar
 
     from .appearance_expert.conditioning import DEFAULT_PROMPT, PoseVideo, load_reference_image
 

@@ -22,7 +22,7 @@ import pytest
 
 #: cache variable -> folder under the temporary root. Each one is read by the code or a library it uses.
 CACHE_VARS: dict[str, str] = {
-    "MACE_DANCE_CACHE": "mace-dance",  # ma_data.core.weights.cache_dir: weights, keypoint tracks, beats
+    "MACE_DANCE_CACHE": "mace-dance",  # ma_data.core.cache.cache_dir: weights, file hashes, tracks, beats
     "XDG_CACHE_HOME": "xdg-cache",  # the ~/.cache default of Mesa, fontconfig, yt-dlp, pip, ...
     "MESA_SHADER_CACHE_DIR": "mesa-shader-cache",  # llvmpipe's compiled shaders (pyrender rendering)
     "MPLCONFIGDIR": "matplotlib",  # matplotlib's config and font cache
@@ -77,3 +77,15 @@ def unpinned_weights(monkeypatch):
     specs = {n: replace(s, sha256=None, sha256_prefix=None, files=()) for n, s in weights.registry().items()}
     monkeypatch.setattr(weights, "registry", lambda: specs)
     return specs
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """torch runs one intra-op thread for the module, then gets its setting back. Tiny models are as fast that
+    way and immune to an oversubscribed shared CPU; folders of torch tests request it from an autouse fixture."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

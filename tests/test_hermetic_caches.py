@@ -12,7 +12,7 @@ from tests.conftest import CACHE_VARS
 REPO = Path(__file__).resolve().parents[1]
 
 # Run in a fresh interpreter whose HOME is an empty folder: every cache the toolkit fills (keypoint tracks, the
-# weights folder, beats: all under ma_data.core.weights.cache_dir) and the libraries' own (matplotlib's font
+# weights folder, file hashes, beats: all under ma_data.core.cache.cache_dir) and the libraries' own (matplotlib's font
 # cache, Mesa's shader cache when a GL context is available) must land under the temporary root, never HOME.
 _SCRIPT = r"""
 import sys
@@ -23,11 +23,14 @@ import numpy as np
 work = Path(sys.argv[1])
 from ma_data.core.formats.keypoints import KeypointTrack
 from ma_data.core.pose.cache import TrackCache
-from ma_data.core.weights import cache_dir, weights_dir
+from ma_data.core.cache import cache_dir
+from ma_data.core.weights import cached_sha256, weights_dir
 
 track = KeypointTrack(data=np.ones((2, 25, 3), np.float32), fps=30.0, width=8, height=8)
 TrackCache().put(track, "ab" * 32, "test-backend", "1", "w")
 weights_dir().mkdir(parents=True, exist_ok=True)
+(work / "weight.bin").write_bytes(b"weights")
+cached_sha256(work / "weight.bin")  # remembered in the file-hash cache
 beats = cache_dir() / "beats"  # benchmark.motion.music_beats caches under the same root
 beats.mkdir(parents=True, exist_ok=True)
 
@@ -56,8 +59,8 @@ except Exception as exc:  # no EGL here: the other caches still count
 
 
 def test_caches_point_into_the_session_root(hermetic_caches):
+    from ma_data.core.cache import cache_dir
     from ma_data.core.pose.cache import default_cache_root
-    from ma_data.core.weights import cache_dir
 
     for var, sub in CACHE_VARS.items():
         assert os.environ[var] == str(hermetic_caches / sub)
@@ -77,3 +80,4 @@ def test_cache_users_leave_home_untouched(hermetic_caches, tmp_path):
     assert written == [], f"written under HOME: {written}"
     mace = hermetic_caches / "mace-dance"
     assert list((mace / "keypoints" / "test-backend").rglob("*.npz")), "the track cache was not used"
+    assert list((mace / "file-sha256").rglob("*.json")), "the file-hash cache was not used"

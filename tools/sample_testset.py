@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.synthetic import click_track, synthetic_dancer
 from ma_data.core.formats.keypoints import JOINT_NAMES
 from ma_data.core.io.atomic import atomic_write
 from ma_data.core.io.video import write_video
+from ma_data.core.synthetic import click_track, synthetic_dancer
 from tools.synthetic_keypoints import stick_figure_frames
 
 N_STEMS = 8

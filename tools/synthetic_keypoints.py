@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.synthetic import click_track, synthetic_dancer
 from ma_data.core.formats.keypoints import SKELETON_EDGES, KeypointTrack, write_official_json
 from ma_data.core.io.video import write_video
+from ma_data.core.synthetic import click_track, synthetic_dancer
 
 FPS = 16.0
 N_FRAMES = 96  # 6 s at 16 fps; the protocols use the first 64 frames

@@ -25,6 +25,7 @@ import yaml
 
 from benchmark.leaderboard.safejson import canonical
 from ma_data.core.errors import FormatError, MaceError
+from ma_data.core.packaged import packaged_path
 
 SCHEMA = "mace-dance/testset"
 SCHEMA_VERSION = "1.0"
@@ -134,9 +135,7 @@ def params_sha256(params: dict[str, Any]) -> str:
 
 
 def testsets_dir() -> Path:
-    import manifests
-
-    return Path(manifests.__file__).resolve().parent / "testsets"
+    return packaged_path("testsets")
 
 
 def packaged_testsets() -> list[Path]:

@@ -14,16 +14,14 @@ Verified against librosa 0.11 ``librosa.load`` (audioread -> Debian ffmpeg 5.1 C
 without edit lists: same length and alignment; about 1e-4 of the samples differ by one 16-bit step because
 the AAC decoders of different FFmpeg releases differ by ~1e-8 before rounding; beat frames identical.
 
-Beat times are cached on disk (``<cache dir>/beats/``, cache dir ``$MACE_DANCE_CACHE`` or
-``~/.cache/mace-dance``), keyed by the audio file's sha256, the sample rate, the beat-tracker settings and the
+Beat times are cached on disk (:class:`ma_data.core.cache.ContentCache` ``beats``, under ``$MACE_DANCE_CACHE``
+or ``~/.cache/mace-dance``), keyed by the audio file's sha256, the sample rate, the beat-tracker settings and the
 librosa/PyAV versions, so a re-run or a second protocol does not decode and track the same song again.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.motion.protocols2d import BeatsUnit, BeatTrack, Mace2dProtocol
+from ma_data.core.cache import ContentCache, settings_tag
 from ma_data.core.errors import MaceError, MediaError
 
 __all__ = [
@@ -44,21 +43,27 @@ __all__ = [
 _DEFAULT_BEAT_TRACK = dataclasses.asdict(BeatTrack())
 
 
-def _cache_file(path: Path, sr: int, opts: dict[str, Any]) -> Path | None:
+_BEATS = ContentCache("beats", ".npz")
+
+
+def _cache_key(path: Path, sr: int, opts: dict[str, Any]) -> tuple[str, str] | None:
+    """(audio sha256, settings tag) naming the cache entry, or None when the library versions are unknown."""
     from importlib import metadata
 
     from ma_data.core.io.atomic import sha256_file
-    from ma_data.core.weights import cache_dir
 
     try:
         versions = {pkg: metadata.version(pkg) for pkg in ("librosa", "av", "soxr")}
     except metadata.PackageNotFoundError:
         return None
     # "layout" 2: an npz holding the beat times and the decoded duration.
-    key = json.dumps({"sr": sr, "beat_track": opts, "versions": versions, "layout": 2}, sort_keys=True)
-    tag = hashlib.sha256(key.encode()).hexdigest()[:16]
-    digest = sha256_file(path)
-    return cache_dir() / "beats" / digest[:2] / f"{digest}-{tag}.npz"
+    tag = settings_tag({"sr": sr, "beat_track": opts, "versions": versions, "layout": 2})
+    return sha256_file(path), tag
+
+
+def _load_entry(path: Path) -> tuple[np.ndarray, float]:
+    with np.load(path, allow_pickle=False) as entry:
+        return np.asarray(entry["times"], dtype=np.float64), float(entry["duration"])
 
 
 def music_beat_times(
@@ -89,13 +94,9 @@ def music_beat_times_and_duration(
 
     path = Path(path)
     opts = dict(_DEFAULT_BEAT_TRACK if beat_track is None else beat_track)
-    cached = _cache_file(path, sr, opts) if cache and path.is_file() else None
-    if cached is not None and cached.is_file():
-        try:
-            with np.load(cached, allow_pickle=False) as entry:
-                return np.asarray(entry["times"], dtype=np.float64), float(entry["duration"])
-        except (OSError, ValueError, KeyError):
-            cached.unlink(missing_ok=True)  # corrupt entry: recompute
+    key = _cache_key(path, sr, opts) if cache and path.is_file() else None
+    if key is not None and (hit := _BEATS.get(*key, _load_entry)) is not None:
+        return hit
     y, sr_out = load_audio(path, sr=sr)
     if y.size == 0:
         raise MediaError(f"{path}: audio track has no samples")
@@ -105,15 +106,8 @@ def music_beat_times_and_duration(
         raise MediaError(f"{path}: beat extraction failed ({exc.__class__.__name__}: {exc})") from exc
     times = np.asarray(librosa.frames_to_time(frames, sr=sr_out, hop_length=opts["hop_length"]), np.float64)
     duration = float(y.shape[-1] / sr_out)
-    if cached is not None:
-        try:
-            from ma_data.core.io.atomic import atomic_write
-
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(cached, "wb") as fh:
-                np.savez(fh, times=times, duration=np.float64(duration))
-        except OSError:
-            pass  # a read-only cache never fails the measurement
+    if key is not None:
+        _BEATS.put(*key, lambda tmp: np.savez(tmp, times=times, duration=np.float64(duration)))
     return times, duration
 
 

@@ -9,6 +9,7 @@ Public API (stable; the internet-crawl subset and keypoint extraction reuse it):
 * :func:`~ma_data.build.runner.run_stage` — run ``fn`` over items not yet done, recording outcomes in the
   ledger; returns a :class:`~ma_data.build.runner.StageReport`.
 * :func:`~ma_data.build.runner.sweep_temp_files` — remove temporaries left by killed atomic writes.
+* :func:`~ma_data.build.lock.lock_root` — the one-driver-per-folder lock (``build`` and ``crawl`` share it).
 
 Typical use::
 
@@ -30,7 +31,8 @@ from ma_data.build.executors import (
     make_executor,
 )
 from ma_data.build.ledger import STATUSES, ItemRecord, Ledger
-from ma_data.build.runner import StageReport, progress_enabled, run_stage, sweep_temp_files
+from ma_data.build.lock import RootLock, lock_root
+from ma_data.build.runner import StageReport, run_stage, sweep_temp_files
 
 __all__ = [
     "EXECUTORS",
@@ -39,13 +41,14 @@ __all__ = [
     "ItemRecord",
     "Ledger",
     "Outcome",
+    "RootLock",
     "ProcessExecutor",
     "RayExecutor",
     "SerialExecutor",
     "StageReport",
     "call_safely",
+    "lock_root",
     "make_executor",
-    "progress_enabled",
     "run_stage",
     "sweep_temp_files",
 ]

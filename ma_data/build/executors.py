@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import socket
 import threading
 import time
 import traceback
@@ -26,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ma_data.core.errors import ConfigError
 
@@ -37,6 +39,7 @@ __all__ = [
     "RayExecutor",
     "SerialExecutor",
     "call_safely",
+    "check_ray_address",
     "make_executor",
 ]
 
@@ -173,6 +176,50 @@ class ProcessExecutor(Executor):
             self._pool = None
 
 
+#: Ports Ray listens on when an address names none: the client server (``ray://``) and the GCS.
+RAY_CLIENT_PORT = 10001
+RAY_GCS_PORT = 6379
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def check_ray_address(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail fast, in one line, when nothing listens at a Ray cluster ``address``.
+
+    ``ray.init`` retries an unreachable address for minutes, printing warnings. So before it runs, the host
+    and port are probed with one TCP connection (``timeout_s``); ``None``, ``"auto"`` and ``"local"`` are left
+    to Ray (which fails at once when it finds no cluster). Like Ray, a loopback host also counts when the
+    cluster listens on this machine's own address.
+    """
+    if address is None or address.strip().lower() in ("auto", "local", ""):
+        return
+    text = address.strip()
+    parts = urlsplit(text if "://" in text else "//" + text)
+    default = RAY_CLIENT_PORT if parts.scheme == "ray" else RAY_GCS_PORT
+    try:
+        host, port = parts.hostname, parts.port or default
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise ConfigError(f"Ray address {address!r}: expected host:port or ray://host:port")
+    hosts = [host]
+    if host in _LOOPBACK_NAMES:
+        try:
+            hosts.append(socket.gethostbyname(socket.gethostname()))
+        except OSError:
+            pass
+    errors = []
+    for h in hosts:
+        try:
+            with socket.create_connection((h, port), timeout=timeout_s):
+                return
+        except OSError as exc:
+            errors.append(exc.strerror or type(exc).__name__)
+    raise ConfigError(
+        f"cannot reach a Ray cluster at {address} ({errors[0]}); start one there (`ray start --head`) "
+        "or fix --address"
+    )
+
+
 class RayExecutor(Executor):
     """Runs items as Ray tasks (one CPU each by default).
 
@@ -201,6 +248,8 @@ class RayExecutor(Executor):
         self.env = dict(env or {})
         self._owns = not ray.is_initialized()
         if self._owns:
+            check_ray_address(address)
+        if self._owns:
             kwargs: dict[str, Any] = {
                 "ignore_reinit_error": True,
                 "include_dashboard": False,
@@ -211,7 +260,13 @@ class RayExecutor(Executor):
                 kwargs["num_cpus"] = workers or os.cpu_count() or 1
             else:
                 kwargs["address"] = address
-            ray.init(**kwargs)
+            try:
+                ray.init(**kwargs)
+            except ConnectionError as exc:  # e.g. "auto" and no cluster running
+                first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                raise ConfigError(
+                    f"cannot connect to Ray at {address or 'a local instance'}: {first}"
+                ) from None
         self._remote = ray.remote(num_cpus=num_cpus_per_task, num_gpus=num_gpus_per_task)(call_safely)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.max_inflight = max_inflight or max(2, 2 * cpus)

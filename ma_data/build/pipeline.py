@@ -27,6 +27,7 @@ from typing import Any
 
 from ma_data.build.executors import Executor, make_executor
 from ma_data.build.ledger import Ledger
+from ma_data.build.lock import lock_root
 from ma_data.build.runner import run_stage, sweep_temp_files
 from ma_data.core.errors import MaceError
 from ma_data.core.io.atomic import atomic_write
@@ -72,6 +73,10 @@ SUBSET_BUILDERS: dict[str, str] = {
     "render": "ma_data.build.pipeline:build_render_subset",
     "internet": "ma_data.crawl.subset:build_internet_subset",
 }
+
+#: Config sections a subset owns and checks when the config is loaded: ``fn(section, where)`` raises a
+#: one-line error naming the file and the bad key.
+CONFIG_CHECKS: dict[str, str] = {"internet": "ma_data.crawl.settings:check_internet_section"}
 
 
 @dataclass
@@ -124,6 +129,10 @@ def load_config(path: str | Path | None, demo: bool = False) -> dict[str, Any]:
         raise MaceError(f"{p}: cannot read build config ({exc})") from exc
     if not isinstance(user, dict):
         raise MaceError(f"{p}: build config must be a mapping")
+    for section, spec in CONFIG_CHECKS.items():
+        if section in user:
+            mod, fn = spec.split(":")
+            getattr(importlib.import_module(mod), fn)(user[section], str(p))
     return _merge(json.loads(json.dumps(cfg)), user)
 
 
@@ -191,20 +200,6 @@ def _builder(name: str):
         raise MaceError(f"subset {name!r} is not available ({SUBSET_BUILDERS[name]}: {exc})") from exc
 
 
-def _lock_root(out: Path):
-    """Hold an exclusive lock on ``<out>/.build/lock`` (refuse a second concurrent build of the same root)."""
-    import fcntl
-
-    (out / ".build").mkdir(parents=True, exist_ok=True)
-    fh = open(out / ".build" / "lock", "w")  # noqa: SIM115 - held for the whole build
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        raise MaceError(f"{out}: another ma-data build is running on this root") from None
-    return fh
-
-
 def build(
     out: str | Path,
     finedance_dir: str | Path | None = None,
@@ -230,7 +225,7 @@ def build(
                 f"writing the bundled SYNTHETIC FineDance-format sample to {out / '_sources' / 'finedance_sample'}"
             )
         finedance_dir = write_sample(out / "_sources" / "finedance_sample")
-    lock = _lock_root(out)  # one driver per root; the kernel releases the lock if the driver is killed
+    lock = lock_root(out, "ma-data build")  # one driver per root (also refuses a crawl of it meanwhile)
     sweep_temp_files(out)  # temporaries of writes a SIGKILL interrupted
 
     led = Ledger(out / LEDGER_PATH)
@@ -271,7 +266,7 @@ def build(
     kept = rows_of_other_subsets(out / MANIFEST_NAME, set(subsets))  # e.g. clips of an earlier crawl
     manifest = write_manifest(out / MANIFEST_NAME, rows + kept)
     led.close()
-    lock.close()
+    lock.release()
     failures = [(r["clip_id"], "", r["error"] or "") for r in rows if r["status"] != "ok"]
     return BuildResult(
         out=out,

@@ -168,6 +168,10 @@ def render_clip(p: dict[str, Any]) -> dict[str, Any]:
 
     renderer = ClipRenderer(cfg)
     prep = renderer.prepare(clip.poses, clip.trans)
+    # "auto" resolves per machine (GPU or Mesa); the row records the path that drew this clip's pixels
+    provenance = json.dumps(
+        {**json.loads(p["provenance"]), "render_path": renderer.render_path()}, sort_keys=True
+    )
     write_video(paths["video_path"], renderer.frames(prep), fps, audio=seg, audio_sr=sr, crf=cfg.crf)
     sha = sha256_file(paths["video_path"])
 
@@ -209,7 +213,7 @@ def render_clip(p: dict[str, Any]) -> dict[str, Any]:
         **{k: _rel(k, cid) for k in RENDER_DIRS},
         "sha256": sha,
         "license": p["license"],
-        "provenance": p["provenance"],
+        "provenance": provenance,
         "status": "ok",
         "error": None,
     }

@@ -15,19 +15,16 @@ and records every outcome in the ledger as it arrives (one committed transaction
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from ma_data.build.executors import Executor
 from ma_data.build.ledger import Ledger
+from ma_data.core.progress import progress_bar
 
-__all__ = ["StageReport", "progress_enabled", "run_stage", "sweep_temp_files"]
+__all__ = ["StageReport", "run_stage", "sweep_temp_files"]
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +43,6 @@ class StageReport:
     @property
     def ok(self) -> bool:
         return self.n_failed == 0 and self.n_done == self.n_items
-
-
-def progress_enabled() -> bool:
-    """Progress bars only on a terminal, and never when ``MACE_DANCE_NO_PROGRESS=1``."""
-    return sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS", "0") != "1"
 
 
 def run_stage(
@@ -72,8 +64,7 @@ def run_stage(
     wanted = set(items)
     todo = [i for i in ledger.todo(stage, max_attempts=max_attempts) if i in wanted]
     report = StageReport(stage=stage, n_items=len(items))
-    show = progress_enabled() if progress is None else progress
-    bar = tqdm(total=len(todo), desc=stage, unit="item", disable=not show, dynamic_ncols=True)
+    bar = progress_bar(total=len(todo), wanted=progress is not False, desc=stage, unit="item")
 
     def feed():
         for item_id in todo:

@@ -52,16 +52,24 @@ def _egl() -> str:
 
     if not hasattr(np, "infty"):
         setattr(np, "infty", np.inf)  # noqa: B010 - pyrender 0.1.45 uses the alias numpy 2 removed
+    import OpenGL
     import pyrender
+    from OpenGL import GL
 
     renderer = pyrender.OffscreenRenderer(16, 16)
     try:
         scene = pyrender.Scene()
         scene.add(pyrender.PerspectiveCamera(yfov=1.0), pose=np.eye(4))
         color, _ = renderer.render(scene)
+        renderer._platform.make_current()
+        device = GL.glGetString(GL.GL_RENDERER)
     finally:
         renderer.delete()
-    return f"offscreen EGL render {color.shape[1]}x{color.shape[0]} ok"
+    device = device.decode("utf-8", "replace") if isinstance(device, bytes) else str(device)
+    return (
+        f"offscreen EGL render {color.shape[1]}x{color.shape[0]} ok on {device!r} "
+        f"(PyOpenGL {OpenGL.__version__}; render_path auto: cpu-composite on llvmpipe/softpipe, else gpu-scene)"
+    )
 
 
 def _ffmpeg() -> str:

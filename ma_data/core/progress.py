@@ -18,10 +18,14 @@ def progress_enabled(wanted: bool = True) -> bool:
     return wanted and sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS", "0") != "1"
 
 
-def progress_bar(items: Iterable[T], wanted: bool = True, **tqdm_kwargs: Any) -> Iterable[T]:
-    """``items`` wrapped in a tqdm bar on stderr when :func:`progress_enabled`, else ``items`` unchanged."""
-    if not progress_enabled(wanted):
+def progress_bar(items: Iterable[T] | None = None, wanted: bool = True, **tqdm_kwargs: Any) -> Any:
+    """``items`` wrapped in a tqdm bar on stderr when :func:`progress_enabled`, else ``items`` unchanged.
+
+    Without ``items`` it returns a manual bar (``total=...``, ``.update(n)``, ``.close()``), disabled (every
+    call a no-op) when bars are off.
+    """
+    if items is not None and not progress_enabled(wanted):
         return items
     from tqdm import tqdm
 
-    return tqdm(items, **tqdm_kwargs)
+    return tqdm(items, disable=not progress_enabled(wanted), dynamic_ncols=True, **tqdm_kwargs)

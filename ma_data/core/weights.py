@@ -14,12 +14,13 @@ Nothing is downloaded unless the user asks (``mace-bench weights fetch NAME``); 
 - a weight with no published hash on record (``sha256: null``, with ``hash_source`` saying why) loads with a
   warning, once per weight and process.
 
-Hashes are cached by (path, size, mtime, inode), in memory and in ``$MACE_DANCE_CACHE/sha256-cache.json``,
-so loading a multi-GB weight again does not read it again.
+Hashes are cached by (path, size, mtime, inode), in memory and on disk (:data:`HASH_CACHE`, one small entry per
+file state under ``$MACE_DANCE_CACHE/file-sha256/``), so loading a multi-GB weight again does not read it again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -28,17 +29,17 @@ import shutil
 import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import yaml
 
+from ma_data.core.cache import CACHE_ENV, ContentCache, cache_dir
 from ma_data.core.errors import FormatError, MissingWeightError, WeightMismatchError
-from ma_data.core.io.atomic import atomic_path, atomic_write, sha256_file
+from ma_data.core.io.atomic import atomic_path, sha256_file
+from ma_data.core.packaged import read_packaged_text
 
-CACHE_ENV = "MACE_DANCE_CACHE"
-HASH_CACHE_FILE = "sha256-cache.json"
-_HASH_CACHE_MAX = 2000  # entries kept in the on-disk hash cache
+#: On-disk memory of file hashes: entry ``digest`` = sha256 of the file state ``"path|size|mtime_ns|inode"``.
+HASH_CACHE = ContentCache("file-sha256", ".json")
 
 log = logging.getLogger(__name__)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -63,11 +64,6 @@ class WeightSpec:
     files: tuple[tuple[str, str], ...] = ()
     #: Where the recorded hash comes from, or why none is recorded.
     hash_source: str = ""
-
-
-def cache_dir() -> Path:
-    """The toolkit's cache root (weights, keypoint tracks, ...)."""
-    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "mace-dance")).expanduser()
 
 
 def weights_dir() -> Path:
@@ -104,7 +100,7 @@ def _entry_spec(name: str, entry: dict) -> WeightSpec:
 @lru_cache(maxsize=1)
 def registry() -> dict[str, WeightSpec]:
     """All weights listed in ``manifests/weights.yaml``, by name."""
-    text = resources.files("manifests").joinpath("weights.yaml").read_text()
+    text = read_packaged_text("weights.yaml")
     raw = yaml.safe_load(text) or {}
     specs = {}
     for name, entry in (raw.get("weights") or {}).items():
@@ -158,30 +154,23 @@ _HASHES: dict[tuple[str, int, int, int], str] = {}
 _WARNED: set[tuple[str, str]] = set()
 
 
-def _hash_cache_path() -> Path:
-    return cache_dir() / HASH_CACHE_FILE
+def _read_hash_cache(state: str) -> str | None:
+    def load(path: Path) -> str | None:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if not (isinstance(doc, dict) and isinstance(doc.get("sha256"), str) and _HEX64.match(doc["sha256"])):
+            raise ValueError("not a file-hash entry")
+        return doc["sha256"] if doc.get("file") == state else None
+
+    return HASH_CACHE.get(_state_digest(state), "", load)
 
 
-def _read_hash_cache() -> dict[str, str]:
-    try:
-        data = json.loads(_hash_cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str) and _HEX64.match(v)}
+def _write_hash_cache(state: str, digest: str) -> None:
+    text = json.dumps({"file": state, "sha256": digest})
+    HASH_CACHE.put(_state_digest(state), "", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def _write_hash_cache(key: str, digest: str) -> None:
-    entries = _read_hash_cache()
-    entries.pop(key, None)
-    entries[key] = digest
-    entries = dict(list(entries.items())[-_HASH_CACHE_MAX:])
-    try:
-        with atomic_write(_hash_cache_path(), "w", encoding="utf-8") as fh:
-            json.dump(entries, fh, indent=0)
-    except OSError as exc:  # a read-only cache only costs re-hashing next time
-        log.debug("could not write %s: %s", _hash_cache_path(), exc)
+def _state_digest(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
 
 
 def cached_sha256(path: str | os.PathLike, fresh: bool = False) -> str:
@@ -196,7 +185,7 @@ def cached_sha256(path: str | os.PathLike, fresh: bool = False) -> str:
     if not fresh:
         if key in _HASHES:
             return _HASHES[key]
-        digest = _read_hash_cache().get(text_key)
+        digest = _read_hash_cache(text_key)
         if digest:
             _HASHES[key] = digest
             return digest

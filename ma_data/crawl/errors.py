@@ -35,6 +35,7 @@ ERROR_CLASSES = (
     "format_unavailable",  # no format satisfies the selector (height cap, ...)
     "server_error",  # 5xx
     "network",  # timeouts, resets, refused connections, DNS
+    "deadline",  # the whole attempt ran past --download-timeout (e.g. a server trickling bytes)
     "truncated",  # fewer bytes than announced
     "corrupt",  # the file does not demux/decode completely
     "too_large",  # over the size cap
@@ -45,7 +46,7 @@ ERROR_CLASSES = (
 )
 # Transient classes. Truncated transfers are retried from scratch (never resumed: a resumed file mixes two
 # transfers we cannot verify against a checksum), corrupt files are not retried (the same bytes come back).
-RETRYABLE = frozenset({"rate_limited", "server_error", "network", "truncated", "worker_crashed"})
+RETRYABLE = frozenset({"rate_limited", "server_error", "network", "deadline", "truncated", "worker_crashed"})
 
 
 @dataclass(frozen=True)

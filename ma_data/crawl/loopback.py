@@ -20,7 +20,7 @@ from pathlib import Path
 
 __all__ = ["Fault", "LoopbackServer", "RequestRecord"]
 
-FAULT_KINDS = ("status", "truncate", "slow")
+FAULT_KINDS = ("status", "truncate", "slow", "trickle")
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -31,7 +31,8 @@ class Fault:
     kind: ``"status"`` answers ``status`` with no body (404, 403, 410, 429, 503, ...); ``"truncate"`` announces
     the full Content-Length (or none, with ``announce_length=False``) but sends only ``fraction`` of the
     bytes, then closes; ``"slow"`` sleeps
-    ``delay_s`` before answering normally.
+    ``delay_s`` before answering normally; ``"trickle"`` answers normally but sends the body ``chunk`` bytes
+    at a time, ``delay_s`` apart (a server that never times out a socket yet never finishes).
     times: how many requests the fault applies to (then the path behaves normally); ``None`` = always.
     retry_after: value of the Retry-After header sent with a status fault (seconds), if any.
     """
@@ -44,6 +45,7 @@ class Fault:
     delay_s: float = 0.0
     announce_length: bool = True  # truncate: send the full Content-Length (False: none, just close early)
     after: int = 0  # requests answered normally before the fault starts (e.g. 1: only the download fails)
+    chunk: int = 1  # trickle: bytes per step
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -60,6 +62,7 @@ class RequestRecord:
     range: str | None
     bytes_sent: int  # bytes the server meant to send (a client may hang up earlier)
     fault: str | None
+    authorization: str | None = None  # the request's Authorization header (tests of credential use)
 
 
 class _Server(ThreadingHTTPServer):
@@ -94,6 +97,7 @@ class LoopbackServer:
         self.requests: list[RequestRecord] = []
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @staticmethod
     def _norm(path: str) -> str:
@@ -101,6 +105,7 @@ class LoopbackServer:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> LoopbackServer:
+        self._stopping.clear()
         handler = _make_handler(self)
         try:
             self._httpd = _Server(("127.0.0.1", self._want_port), handler)
@@ -112,6 +117,7 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # ends trickling answers
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -196,6 +202,10 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             self._serve(head=False)
 
+        def _record(self, method: str, path: str, status: int, rng: str | None, sent: int, fault: str | None):
+            auth = self.headers.get("Authorization")
+            server._log(RequestRecord(method, path, status, rng, sent, fault, auth))
+
         def _serve(self, head: bool) -> None:
             path = self.path.split("?", 1)[0]
             rng = self.headers.get("Range")
@@ -206,19 +216,19 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 fault_name = f"slow:{fault.delay_s}"
                 fault = None
             if fault is not None and fault.kind == "status":
-                server._log(RequestRecord(self.command, path, fault.status, rng, 0, f"status:{fault.status}"))
+                self._record(self.command, path, fault.status, rng, 0, f"status:{fault.status}")
                 self._plain(fault.status, fault.retry_after)
                 return
             body = server._body(path)
             if body is None:
-                server._log(RequestRecord(self.command, path, 404, rng, 0, fault_name))
+                self._record(self.command, path, 404, rng, 0, fault_name)
                 self._plain(404, None)
                 return
             status, start, end = 200, 0, len(body)
             if rng:
                 m = _RANGE_RE.match(rng.strip())
                 if m is None or (m.group(1) == "" and m.group(2) == ""):
-                    server._log(RequestRecord(self.command, path, 416, rng, 0, fault_name))
+                    self._record(self.command, path, 416, rng, 0, fault_name)
                     self._plain(416, None, extra={"Content-Range": f"bytes */{len(body)}"})
                     return
                 if m.group(1) == "":  # suffix range: last N bytes
@@ -228,7 +238,7 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                     if m.group(2):
                         end = min(len(body), int(m.group(2)) + 1)
                 if start >= len(body) or start >= end:
-                    server._log(RequestRecord(self.command, path, 416, rng, 0, fault_name))
+                    self._record(self.command, path, 416, rng, 0, fault_name)
                     self._plain(416, None, extra={"Content-Range": f"bytes */{len(body)}"})
                     return
                 status = 206
@@ -245,7 +255,7 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "truncate":
                 # Announce the full length, send a prefix, and close: a classic truncated transfer.
                 sent = 0 if head else int(len(chunk) * fault.fraction)
-                server._log(RequestRecord(self.command, path, status, rng, sent, "truncate"))
+                self._record(self.command, path, status, rng, sent, "truncate")
                 self.send_header("Connection", "close")
                 self.end_headers()
                 if not head:
@@ -253,13 +263,27 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                 self.close_connection = True
                 return
-            server._log(RequestRecord(self.command, path, status, rng, 0 if head else len(chunk), fault_name))
+            if fault is not None and fault.kind == "trickle":
+                fault_name = f"trickle:{fault.chunk}/{fault.delay_s}s"
+            self._record(self.command, path, status, rng, 0 if head else len(chunk), fault_name)
             self.end_headers()
-            if not head:
-                try:
+            if head:
+                return
+            try:
+                if fault is not None and fault.kind == "trickle":
+                    self._trickle(chunk, max(1, fault.chunk), fault.delay_s)
+                else:
                     self.wfile.write(chunk)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client hung up (e.g. yt-dlp sniffing only the first bytes)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up (e.g. yt-dlp sniffing only the first bytes)
+
+        def _trickle(self, data: bytes, step: int, delay_s: float) -> None:
+            for i in range(0, len(data), step):
+                if server._stopping.wait(delay_s):
+                    self.close_connection = True
+                    return
+                self.wfile.write(data[i : i + step])
+                self.wfile.flush()
 
         def _plain(self, status: int, retry_after: float | None, extra: dict[str, str] | None = None) -> None:
             body = f"{status}\n".encode()

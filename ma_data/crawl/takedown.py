@@ -2,8 +2,10 @@
 
 One entry per line, ``#`` starts a comment:
 
-- a full URL (matched after normalisation),
-- ``domain:example.com`` (the host and its subdomains),
+- a full URL (matched after normalisation: scheme and host case, default ports, ``localhost``/``127.0.0.1``/
+  ``[::1]``, percent-escapes, ``./`` and ``../`` segments and fragments do not matter; see
+  :func:`ma_data.crawl.urls.normalize_url`),
+- ``domain:example.com`` (the host and its subdomains; ``localhost``, ``127.0.0.1`` and ``::1`` are one host),
 - ``id:<extractor>:<video id>`` (e.g. ``id:youtube:dQw4w9WgXcQ``; matched after extraction, so every URL
   form of a video is covered),
 - ``source:<source_id>`` (our source id as written in the manifest),
@@ -21,13 +23,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ma_data.core.errors import FormatError
-from ma_data.crawl.urls import normalize_url
+from ma_data.core.packaged import packaged_path
+from ma_data.crawl.urls import normalize_host, normalize_url
 
 __all__ = ["DenyList", "default_takedown_path", "load_deny_list"]
 
 
 def default_takedown_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "manifests" / "takedown.txt"
+    return packaged_path("takedown.txt")
 
 
 @dataclass
@@ -49,9 +52,12 @@ class DenyList:
         kind, _, value = line.partition(":")
         kind = kind.lower()
         if kind in ("http", "https"):
-            self.urls.add(normalize_url(line))
+            try:
+                self.urls.add(normalize_url(line))
+            except FormatError as exc:
+                raise FormatError(f"{where}: {exc}") from None
         elif kind == "domain" and value.strip():
-            self.domains.add(value.strip().lower().lstrip("."))
+            self.domains.add(normalize_host(value.strip().lstrip(".")))
         elif kind == "id" and ":" in value:
             ext, _, vid = value.strip().partition(":")
             self.ids.add(f"{ext.strip().lower()}:{vid.strip()}")
@@ -109,6 +115,10 @@ def load_deny_list(paths: Iterable[str | Path] = (), include_default: bool = Tru
             if include_default and f == default_takedown_path():
                 continue
             raise FormatError(f"{f}: deny list not found")
-        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            text = f.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first entry
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"{f}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        for n, line in enumerate(text.splitlines(), start=1):
             deny.add_line(line, where=f"{f}:{n}")
     return deny

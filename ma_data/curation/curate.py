@@ -19,25 +19,57 @@ import numpy as np
 from ma_data.core.errors import ConfigError
 from ma_data.core.io.atomic import sha256_file
 from ma_data.curation.clips import ClipPolicy, draw_windows, write_clips
+from ma_data.curation.decode import iter_selected_frames
 from ma_data.curation.person import MIN_ARTICULATION, person_check
 from ma_data.curation.shots import CONTENT_THRESHOLD, Shot, detect_shots
 from ma_data.curation.static import STATIC_THRESHOLD, STEP_S, flow_speed, to_analysis_gray
 
-__all__ = ["FILTERS", "CurationConfig", "curate_source"]
+__all__ = [
+    "FILTERS",
+    "PERSON_SAMPLES_PER_S",
+    "CurationConfig",
+    "analysis_plan",
+    "curate_source",
+    "person_sample_count",
+]
 
 FILTERS = ("shots", "static", "person", "dedupe")
 
 
+#: Person-filter frames per second of shot: one every 2.5 s (3 for a 5-7 s shot, 8 from 20 s on). The person
+#: filter's cost is the people counter on each sampled frame (HOG: ~0.25 s at 640 px, 400x a frame's decode
+#: at 640x360); at 0.4/s curation with every filter costs ~8x a plain decode of 640x360 footage (was ~20x with
+#: 8 frames a shot; benchmarks/bench_curation.py), and the decisions and reasons on the test footage stayed
+#: the same as with 8 frames a shot (vtest.avi whole and 0-6 s, messi5 still and panned, synthetic sources).
+PERSON_SAMPLES_PER_S = 0.4
+
+
+def person_sample_count(n_frames: int, fps: float, cfg: CurationConfig) -> int:
+    """How many frames of an ``n_frames``-long shot the person filter looks at."""
+    k = round(cfg.person_samples_per_s * n_frames / fps) if fps > 0 else cfg.person_samples
+    return int(min(n_frames, cfg.person_samples, max(cfg.person_min_samples, k)))
+
+
 @dataclass(frozen=True)
 class CurationConfig:
+    """What curation does to a source; recorded with every source it curates.
+
+    Sampling (see :func:`analysis_plan`): the static filter measures optical flow on ``flow_pairs_per_s``
+    frame pairs per second of shot (3 to 40 pairs); the person filter looks at ``person_samples_per_s``
+    frames per second of shot (``person_min_samples`` to ``person_samples`` frames), evenly spaced inside
+    the shot. Frames are decoded once for both, and only sampled ones are converted to RGB.
+    """
+
     skip: tuple[str, ...] = ()
     shot_method: str = "content"  # content | transnetv2 | auto
     content_threshold: float = CONTENT_THRESHOLD
     static_threshold: float = STATIC_THRESHOLD
-    flow_pairs_per_s: float = 2.0  # flow pairs sampled per second of shot (at most 40 per shot)
+    flow_pairs_per_s: float = 2.0  # flow pairs sampled per second of shot (at least 3, at most 40 per shot)
     pose_backend: str = "mediapipe"
     people_detector: str = "auto"  # auto (RT-DETR when its weights exist, else HOG) | hog
-    person_samples: int = 8
+    person_samples_per_s: float = PERSON_SAMPLES_PER_S  # person-filter frames per second of shot ...
+    person_min_samples: int = 3  # ... at least this many per shot ...
+    person_samples: int = 8  # ... and at most this many
     min_articulation: float = MIN_ARTICULATION
     seed: int = 0
     policy: ClipPolicy = field(default_factory=ClipPolicy)
@@ -46,6 +78,11 @@ class CurationConfig:
         bad = set(self.skip) - set(FILTERS)
         if bad:
             raise ConfigError(f"unknown filter(s) {sorted(bad)}; choose from {', '.join(FILTERS)}")
+        if not self.person_samples_per_s > 0 or not 1 <= self.person_min_samples <= self.person_samples:
+            raise ConfigError(
+                "person sampling needs person_samples_per_s > 0 and 1 <= person_min_samples <= person_samples, "
+                f"got {self.person_samples_per_s}, {self.person_min_samples}, {self.person_samples}"
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -72,7 +109,7 @@ def _span_shots(shots: list[Shot], fps: float, start: float | None, end: float |
     return out
 
 
-def _analysis_plan(shots: list[Shot], fps: float, cfg: CurationConfig) -> tuple[dict, dict]:
+def analysis_plan(shots: list[Shot], fps: float, cfg: CurationConfig) -> tuple[dict, dict]:
     """Frame indices to sample: flow pairs per shot, person frames per shot."""
     step = max(1, round(STEP_S * fps))
     pairs: dict[int, list[tuple[int, int]]] = {}
@@ -83,7 +120,7 @@ def _analysis_plan(shots: list[Shot], fps: float, cfg: CurationConfig) -> tuple[
             starts = np.linspace(s.start, s.end - 1 - step, num=n).round().astype(int)
             pairs[si] = sorted({(int(a), int(a) + step) for a in starts})
         if "person" not in cfg.skip:
-            k = min(cfg.person_samples, s.n_frames)
+            k = person_sample_count(s.n_frames, fps, cfg)
             people[si] = sorted(
                 set(np.linspace(s.start, s.end - 1, num=k + 2)[1:-1].round().astype(int).tolist())
             )
@@ -98,8 +135,6 @@ def _analyse(path: str, pairs: dict, people: dict, fps: float, cfg: CurationConf
     """
     import cv2
 
-    from ma_data.core.io.video import iter_frames
-
     need_gray = {i: si for si, ps in pairs.items() for p in ps for i in p}
     need_rgb = {i: si for si, fs in people.items() for i in fs}
     last = {}
@@ -113,7 +148,6 @@ def _analyse(path: str, pairs: dict, people: dict, fps: float, cfg: CurationConf
     pending = sorted(last, key=last.get)
     if not pending:
         return out
-    stop = max(last.values())
 
     def judge(si: int) -> None:
         res: dict = {}
@@ -131,7 +165,7 @@ def _analyse(path: str, pairs: dict, people: dict, fps: float, cfg: CurationConf
             )
         out[si] = res
 
-    for i, frame in enumerate(iter_frames(path)):
+    for i, frame in iter_selected_frames(path, set(need_gray) | set(need_rgb)):
         if i in need_gray:
             gray[i] = to_analysis_gray(frame)
         if i in need_rgb:
@@ -141,8 +175,6 @@ def _analyse(path: str, pairs: dict, people: dict, fps: float, cfg: CurationConf
             rgb.setdefault(need_rgb[i], []).append(frame)
         while pending and last[pending[0]] <= i:
             judge(pending.pop(0))
-        if i >= stop:
-            break
     for si in pending:  # the video decoded fewer frames than announced: judge on what arrived
         judge(si)
     return out
@@ -185,7 +217,7 @@ def curate_source(payload: dict) -> dict:
             long_shots.append((len(decisions), s))
         decisions.append(d)
 
-    pairs, people = _analysis_plan([s for _, s in long_shots], fps, cfg)
+    pairs, people = analysis_plan([s for _, s in long_shots], fps, cfg)
     analysed = _analyse(video, pairs, people, fps, cfg)
     for li, (di, _s) in enumerate(long_shots):
         d = decisions[di]
@@ -280,10 +312,17 @@ def curate_source(payload: dict) -> dict:
 
 
 def quiet_av_logs() -> None:
-    """x264/AAC print per-file statistics at INFO level (in every worker); a crawl writes thousands."""
+    """Silence FFmpeg (x264/AAC print per-file statistics in every worker; a crawl writes thousands).
+
+    PySceneDetect re-installs FFmpeg's own stderr logger, so this runs again after shot detection. It sets
+    PyAV's level to ``None``, which drops FFmpeg's messages in C. Any other level routes every FFmpeg message
+    through a Python callback that needs the GIL from FFmpeg's decoder threads, and that can deadlock a
+    frame-threaded decode stopped before its end (PyAV issues #751, #909, #1849): seen here as an
+    intermittent hang of a later decode in the same process.
+    """
     try:
         import av.logging
 
-        av.logging.set_level(av.logging.ERROR)
+        av.logging.set_level(None)
     except Exception:  # noqa: BLE001 - cosmetic only
         pass

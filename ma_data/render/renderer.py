@@ -25,8 +25,10 @@ from ma_data.core.body.fk import forward_kinematics
 from ma_data.core.errors import FormatError, MissingWeightError
 from ma_data.render.camera import Camera, front_camera
 from ma_data.render.config import RenderConfig
+from ma_data.render.gl import offscreen_renderer
 from ma_data.render.mannequin import build_mannequin, part_transforms, sole_height
 from ma_data.render.markers import coco25_from_markers, marker_positions
+from ma_data.render.paths import gl_target, make_body, render_frames, resolve_render_path
 
 __all__ = ["ClipRenderer", "PreparedClip", "offscreen_renderer"]
 
@@ -50,15 +52,7 @@ class PreparedClip:
 
 
 @lru_cache(maxsize=2)
-def offscreen_renderer(width: int, height: int):
-    """One EGL offscreen renderer per size and process (creating a GL context is the slow part)."""
-    import pyrender
-
-    return pyrender.OffscreenRenderer(viewport_width=width, viewport_height=height)
-
-
-@lru_cache(maxsize=2)
-def _mannequin_parts(detail: int = 2):
+def mannequin_parts(detail: int = 2):
     return build_mannequin(detail)
 
 
@@ -79,8 +73,8 @@ class _Skin:
 
 
 @lru_cache(maxsize=2)
-def _mannequin_skin(detail: int = 2) -> _Skin:
-    parts = _mannequin_parts(detail)
+def mannequin_skin(detail: int = 2) -> _Skin:
+    parts = mannequin_parts(detail)
     verts, norms, faces, owner = [], [], [], []
     base = 0
     for k, part in enumerate(parts):
@@ -100,7 +94,7 @@ def _mannequin_skin(detail: int = 2) -> _Skin:
 
 
 @lru_cache(maxsize=2)
-def _smpl_model(model_dir: str):
+def smpl_model(model_dir: str):
     path = Path(model_dir)
     if not path.is_dir():
         raise MissingWeightError(
@@ -209,7 +203,7 @@ class ClipRenderer:
     def __init__(self, config: RenderConfig):
         self.config = config
         if config.body == "smpl":
-            _smpl_model(str(config.smpl_model_dir))  # fail early with a clear message
+            smpl_model(str(config.smpl_model_dir))  # fail early with a clear message
 
     # -- geometry, no GL ----------------------------------------------------------------------------------
     def prepare(self, poses: np.ndarray, trans: np.ndarray) -> PreparedClip:
@@ -225,11 +219,11 @@ class ClipRenderer:
         if cfg.body == "mannequin":
             joints, rots = forward_kinematics(poses, trans, return_rotations=True)
             markers = marker_positions(joints, rots)
-            transforms = {p.name: part_transforms(joints, rots, p.joint) for p in _mannequin_parts(1)}
+            transforms = {p.name: part_transforms(joints, rots, p.joint) for p in mannequin_parts(1)}
             floor_y = sole_height(joints, rots)
             extent = np.concatenate([joints.reshape(-1, 3), *[m for m in markers.values()]])
         else:
-            vertices, joints, markers, _ = _smpl_forward(_smpl_model(str(cfg.smpl_model_dir)), poses, trans)
+            vertices, joints, markers, _ = _smpl_forward(smpl_model(str(cfg.smpl_model_dir)), poses, trans)
             floor_y = float(vertices[..., 1].min())
             extent = vertices.reshape(-1, 3)[::7]
         kp3d = coco25_from_markers(joints, markers)
@@ -251,7 +245,7 @@ class ClipRenderer:
         )
 
     # -- pixels -----------------------------------------------------------------------------------------------
-    def _scene(self, prep: PreparedClip, floor: bool = True):
+    def scene(self, prep: PreparedClip, floor: bool = True):
         import pyrender
 
         cfg = self.config
@@ -280,64 +274,44 @@ class ClipRenderer:
             scene.add(_floor_mesh(cfg, float(cam_pose[0, 3]), prep.floor_y, float(cam_pose[2, 3])))
         return scene
 
-    def _material(self):
+    def material(self):
         import pyrender
 
         return pyrender.MetallicRoughnessMaterial(
             baseColorFactor=(*self.config.body_color, 1.0), metallicFactor=0.0, roughnessFactor=0.6
         )
 
-    def frames(self, prep: PreparedClip, with_depth: bool = False) -> Iterator[np.ndarray]:
-        """Yield the clip's frames as (H, W, 3) uint8 RGB (or ``(rgb, depth)`` pairs when ``with_depth``)."""
-        import pyrender
-        import trimesh
-
+    def render_path(self) -> str:
+        """The concrete render path this config resolves to on this process's EGL device."""
         cfg = self.config
-        r = offscreen_renderer(cfg.width, cfg.height)
-        # The camera is fixed for a clip and the floor lies below it, behind the dancer: render the floor and
-        # sky once, then only the body per frame (RGBA, premultiplied by MSAA coverage) and composite. This
-        # skips shading the floor's pixels every frame, most of a frame's cost on a CPU rasteriser.
-        backdrop = r.render(self._scene(prep, floor=True))[0].astype(np.float32)
-        scene = self._scene(prep, floor=False)
+        return resolve_render_path(cfg.render_path, gl_target(cfg.width, cfg.height).info)
 
-        def render_frame():
-            rgba, depth = r.render(scene, flags=pyrender.RenderFlags.RGBA)
-            alpha = rgba[..., 3:4].astype(np.float32) * (1.0 / 255.0)
-            color = np.clip(rgba[..., :3] + backdrop * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
-            return color, depth
+    def frames(self, prep: PreparedClip, with_depth: bool = False) -> Iterator[np.ndarray]:
+        """Yield the clip's frames as (H, W, 3) uint8 RGB (or ``(rgb, depth)`` pairs when ``with_depth``;
+        depth is the body's, in metres along the view axis, 0 where the body is not).
 
-        material = self._material()
+        The camera is fixed for a clip and the floor lies below it, behind the dancer: the floor and sky are
+        drawn once and per frame only a box around the body is redrawn (see :mod:`ma_data.render.paths` for
+        the two ways, ``cpu-composite`` and ``gpu-scene``, and how ``render_path="auto"`` chooses).
+        """
+        cfg = self.config
+        target = gl_target(cfg.width, cfg.height)
+        path = resolve_render_path(cfg.render_path, target.info)
+        skin = faces = None
         if prep.transforms is not None:
-            # All parts are merged into one mesh whose vertices are skinned on the CPU each frame: one draw
-            # call instead of one per part (pyrender's per-primitive Python overhead dominated otherwise).
-            skin = _mannequin_skin(mesh_detail(cfg))
-            joints_idx = skin.joint
-            rots = np.stack([prep.transforms[name][:, :3, :3] for name in skin.part_names], 1)  # (T, P, 3, 3)
-            offs = np.stack([prep.transforms[name][:, :3, 3] for name in skin.part_names], 1)
-            node = None
-            for t in range(prep.n_frames):
-                r_v = rots[t][joints_idx]
-                pos = np.einsum("vij,vj->vi", r_v, skin.vertices) + offs[t][joints_idx]
-                nrm = np.einsum("vij,vj->vi", r_v, skin.normals)
-                prim = pyrender.Primitive(
-                    positions=pos.astype(np.float32),
-                    normals=nrm.astype(np.float32),
-                    indices=skin.faces,
-                    material=material,
-                    mode=pyrender.constants.GLTF.TRIANGLES,
-                )
-                if node is not None:
-                    scene.remove_node(node)
-                node = scene.add(pyrender.Mesh([prim]))
-                color, depth = render_frame()
-                yield (color, depth.copy()) if with_depth else color
+            # All parts form one mesh (one draw call; pyrender's per-primitive Python overhead dominated with
+            # one node per part), skinned on the CPU or in the vertex shader.
+            skin = mannequin_skin(mesh_detail(cfg))
         else:
-            faces = np.asarray(_smpl_model(str(cfg.smpl_model_dir)).faces, dtype=np.int64)
-            node = None
-            for t in range(prep.n_frames):
-                if node is not None:
-                    scene.remove_node(node)
-                tm = trimesh.Trimesh(prep.vertices[t], faces, process=False)
-                node = scene.add(pyrender.Mesh.from_trimesh(tm, material=material, smooth=True))
-                color, depth = render_frame()
-                yield (color, depth.copy()) if with_depth else color
+            faces = np.asarray(smpl_model(str(cfg.smpl_model_dir)).faces, dtype=np.int64)
+        body = make_body(prep, skin, faces, self.material(), gpu=path == "gpu-scene")
+        yield from render_frames(
+            target,
+            path,
+            self.scene(prep, floor=True),
+            self.scene(prep, floor=False),
+            body,
+            prep.camera,
+            prep.n_frames,
+            with_depth=with_depth,
+        )

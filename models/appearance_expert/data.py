@@ -21,6 +21,7 @@ from the keypoints, the null face.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,11 +95,12 @@ def read_frames_at(path: str | os.PathLike, indices: np.ndarray) -> np.ndarray:
     last = int(wanted.max())
     keep = set(wanted.tolist())
     got: dict[int, np.ndarray] = {}
-    for i, frame in enumerate(iter_frames(path)):
-        if i in keep:
-            got[i] = frame
-        if i >= last:
-            break
+    with contextlib.closing(iter_frames(path)) as frames:  # stop the decoder here, not whenever GC runs
+        for i, frame in enumerate(frames):
+            if i in keep:
+                got[i] = frame
+            if i >= last:
+                break
     if not got:
         raise MediaError(f"{path}: no decodable frames")
     # Truncated files: clamp to the last decoded frame.

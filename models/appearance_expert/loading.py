@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ma_data.core.errors import ConfigError, FormatError, MissingWeightError
+from ma_data.core.progress import progress_enabled
 
 #: Registry name (``manifests/weights.yaml``) of the base Wan2.2-Animate-14B model in diffusers layout.
 BASE_WEIGHT = "wan2.2-animate-14b-diffusers"
@@ -169,7 +170,7 @@ def load_pipeline(model_dir: str | os.PathLike, memory: MemoryOptions | None = N
     from diffusers import WanAnimatePipeline
 
     pipe = WanAnimatePipeline(**load_components(model_dir, memory, transformer))
-    pipe.set_progress_bar_config(disable=_progress_disabled())
+    pipe.set_progress_bar_config(disable=not progress_enabled())
     return pipe
 
 
@@ -200,9 +201,3 @@ def apply_memory_options(pipe, memory: MemoryOptions, device: str | None = None)
     else:
         pipe.to(device)
     return pipe
-
-
-def _progress_disabled() -> bool:
-    import sys
-
-    return os.environ.get("MACE_DANCE_NO_PROGRESS") == "1" or not sys.stderr.isatty()

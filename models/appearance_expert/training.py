@@ -33,6 +33,7 @@ import torch
 
 from ma_data.core.errors import ConfigError, FormatError
 from ma_data.core.io.torch_files import load_torch_file
+from models.ema import EMA
 
 from .conditioning import DEFAULT_PROMPT
 from .encoding import Conditioner, SegmentConditioning, transformer_forward
@@ -102,24 +103,6 @@ class TrainConfig:
         return self.lr if self.lr is not None else DEFAULT_LR[self.stage]
 
 
-class TrainableEMA:
-    """Exponential moving average of the trainable tensors only (fp32 shadow copies)."""
-
-    def __init__(self, params: dict[str, torch.nn.Parameter], decay: float):
-        self.decay = decay
-        self.shadow = {n: p.detach().float().clone() for n, p in params.items()}
-
-    @torch.no_grad()
-    def update(self, params: dict[str, torch.nn.Parameter]) -> None:
-        for n, p in params.items():
-            self.shadow[n].lerp_(p.detach().float(), 1.0 - self.decay)
-
-    @torch.no_grad()
-    def copy_to(self, params: dict[str, torch.nn.Parameter]) -> None:
-        for n, p in params.items():
-            p.copy_(self.shadow[n].to(p.dtype))
-
-
 def compute_loss(
     transformer,
     cond: SegmentConditioning,
@@ -180,7 +163,7 @@ def _checkpoints(out: Path) -> list[Path]:
 
 
 def save_checkpoint(
-    out: Path, step: int, model, optimizer, ema: TrainableEMA | None, cfg: TrainConfig, scheduler=None
+    out: Path, step: int, model, optimizer, ema: EMA | None, cfg: TrainConfig, scheduler=None
 ) -> Path:
     from safetensors.torch import save_file
 
@@ -192,7 +175,9 @@ def save_checkpoint(
         {n: p.detach().cpu().contiguous() for n, p in params.items()}, str(tmp / "trainable.safetensors")
     )
     if ema is not None:
-        save_file({n: t.cpu().contiguous() for n, t in ema.shadow.items()}, str(tmp / "ema.safetensors"))
+        save_file(
+            {n: t.cpu().contiguous() for n, t in ema.state_dict().items()}, str(tmp / "ema.safetensors")
+        )
     extra = {"optimizer": optimizer.state_dict(), "rng": _rng_state()}
     if scheduler is not None:
         extra["scheduler"] = scheduler.state_dict()
@@ -206,7 +191,7 @@ def save_checkpoint(
     return ckpt
 
 
-def load_checkpoint(ckpt: Path, model, optimizer, ema: TrainableEMA | None, scheduler=None) -> int:
+def load_checkpoint(ckpt: Path, model, optimizer, ema: EMA | None, scheduler=None) -> int:
     from safetensors.torch import load_file
 
     state = json.loads((ckpt / "state.json").read_text())
@@ -229,7 +214,7 @@ def load_checkpoint(ckpt: Path, model, optimizer, ema: TrainableEMA | None, sche
         scheduler.load_state_dict(extra["scheduler"])
     _set_rng_state(extra["rng"])
     if ema is not None and (ckpt / "ema.safetensors").is_file():
-        ema.shadow = {n: t.float() for n, t in load_file(str(ckpt / "ema.safetensors")).items()}
+        ema.load_state_dict(load_file(str(ckpt / "ema.safetensors")))
     return int(state["step"])
 
 
@@ -309,7 +294,7 @@ def train(cfg: TrainConfig, pipe=None) -> dict:
         optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
     )
     model, optimizer, loader, scheduler = accelerator.prepare(transformer, optimizer, loader, scheduler)
-    ema = TrainableEMA(trainable_parameters(model), cfg.ema_decay) if cfg.ema_decay else None
+    ema = EMA(trainable_parameters(model), cfg.ema_decay) if cfg.ema_decay else None
 
     step = 0
     if cfg.resume:

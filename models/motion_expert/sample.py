@@ -7,9 +7,7 @@ length, as in the release.
 
 from __future__ import annotations
 
-import os
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import torch
 
 from ma_data.core.formats.motion import Motion
 from ma_data.core.music_features import FPS, HOP_LENGTH, baseline_features
+from ma_data.core.progress import progress_bar
 
 from .checkpoint import LoadedExpert
 from .diffusion import EditConstraint, MotionDiffusion
@@ -58,17 +57,9 @@ def sample_motion(
     g = torch.tensor([int(genre)], device=device)
     if constraint is not None:
         constraint = EditConstraint(constraint.mask.to(device), constraint.value.to(device))
-    show = (
-        progress
-        if progress is not None
-        else sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS") != "1"
-    )
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
 
-        def bar(it):
-            return tqdm(it, desc="sampling", unit="step")
+    def bar(it):
+        return progress_bar(it, wanted=progress is not False, desc="sampling", unit="step")
 
     x = diffusion.ddim_sample(
         m, g, steps=steps, eta=eta, beta=beta, guidance=guidance, cfg_scale=cfg_scale,

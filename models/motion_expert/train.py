@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -25,13 +23,14 @@ import numpy as np
 import torch
 
 from ma_data.core.errors import TrainingError
+from ma_data.core.progress import progress_bar
 from ma_data.sources.finedance import FINEDANCE_GENRES
+from models.ema import EMA
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import load_finedance, make_windows
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .diffusion import MotionDiffusion
-from .ema import EMA
 from .normalizer import MinMaxNormalizer
 
 log = logging.getLogger(__name__)
@@ -107,10 +106,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _progress_enabled() -> bool:
-    return sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS") != "1"
-
-
 def truncate_metrics(path: Path, step: int) -> None:
     """Keep only the ``metrics.jsonl`` lines of steps <= ``step`` (atomically; a torn last line is dropped).
 
@@ -143,9 +138,9 @@ def make_optimizer(params, cfg: TrainConfig):
 def _prepare_data(
     finedance: Path, run: Path, cfg: TrainConfig, normalizer: MinMaxNormalizer | None, genres=None
 ):
-    from tqdm.auto import tqdm
+    def bar(it):
+        return progress_bar(it, desc="loading FineDance", unit="seq")
 
-    bar = (lambda it: tqdm(it, desc="loading FineDance", unit="seq")) if _progress_enabled() else None
     seqs, failed, genres = load_finedance(finedance, cfg.split, run / "features", progress=bar, genres=genres)
     if not seqs:
         first = next(iter(failed.items()))
@@ -252,11 +247,7 @@ def train(
     # Lines past the restored step were logged by the interrupted run and will be logged again.
     truncate_metrics(run / "metrics.jsonl", step)
     metrics = (run / "metrics.jsonl").open("a")
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=cfg.steps, initial=step, desc="train-motion", unit="step", disable=not _progress_enabled()
-    )
+    bar = progress_bar(total=cfg.steps, initial=step, desc="train-motion", unit="step")
     acc, acc_parts, acc_n = 0.0, {}, 0
     t0 = time.perf_counter()
     start_step, eta_told = step, False

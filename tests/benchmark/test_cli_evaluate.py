@@ -1,13 +1,13 @@
 """`mace-bench evaluate` end to end on synthetic keypoints and click-track music, and on bad input."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import main
+from tests.benchmark.demo_set import copy_set, evaluate_args
 from tools.synthetic_keypoints import make_demo_set
 
 
@@ -17,28 +17,8 @@ def demo_set(tmp_path_factory):
 
 
 def _run(dirs, *extra, out=None):
-    args = [
-        "evaluate",
-        "--gt-keypoints",
-        str(dirs["gt_keypoints"]),
-        "--pred-keypoints",
-        str(dirs["pred_keypoints"]),
-        "--audio",
-        str(dirs["audio"]),
-        "--n-boot",
-        "50",
-        *extra,
-    ]
-    if out is not None:
-        args += ["--out", str(out)]
+    args = evaluate_args(dirs, *extra, n_boot=50) + (["--out", str(out)] if out is not None else [])
     return CliRunner().invoke(main, args, catch_exceptions=False)
-
-
-def _copy(dirs, tmp_path):
-    new = {k: tmp_path / k for k in dirs}
-    for k, v in dirs.items():
-        shutil.copytree(v, new[k])
-    return new
 
 
 def test_results_file_has_the_contract(demo_set, tmp_path):
@@ -61,7 +41,7 @@ def test_results_file_has_the_contract(demo_set, tmp_path):
 
 
 def test_bad_items_are_skipped_with_reasons(demo_set, tmp_path):
-    dirs = _copy(demo_set, tmp_path)
+    dirs = copy_set(demo_set, tmp_path)
     (dirs["gt_keypoints"] / "demo_000.json").write_text('{"keypoints": [[[1, 2')  # truncated
     doc = json.loads((dirs["pred_keypoints"] / "demo_001.json").read_text())
     doc["keypoints"] = np.zeros((70, 17, 3)).tolist()  # wrong joint count
@@ -111,7 +91,7 @@ def test_official_file_rules_are_the_official_glob(demo_set, tmp_path):
     """mace2d-official reads *.mp4 audio and *.json keypoints case-sensitively, hidden files included."""
     from ma_data.core.io.audio import load_audio, write_wav
 
-    dirs = _copy(demo_set, tmp_path)
+    dirs = copy_set(demo_set, tmp_path)
     audio, sr = load_audio(dirs["audio"] / "demo_005.mp4")
     write_wav(dirs["audio"] / "demo_005.wav", audio, sr)
     (dirs["audio"] / "demo_005.mp4").unlink()
@@ -137,7 +117,7 @@ def test_official_file_rules_are_the_official_glob(demo_set, tmp_path):
 def test_strict_reads_each_files_frame_rate(demo_set, tmp_path):
     """mace2d-strict uses the JSON's fps (the official protocol assumes 16): the same arrays labelled 20 fps
     are faster, so their pauses drift off the music's beats (96 frames at 20 fps still cover the 4 s window)."""
-    dirs = _copy(demo_set, tmp_path)
+    dirs = copy_set(demo_set, tmp_path)
     base = tmp_path / "base.json"
     assert _run(demo_set, "--protocol", "mace2d-strict", out=base).exit_code == 0
     for side in ("gt_keypoints", "pred_keypoints"):

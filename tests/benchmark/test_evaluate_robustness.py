@@ -3,7 +3,6 @@ output paths are checked before any work, and numbers that cannot be trusted car
 
 import json
 import os
-import shutil
 import time
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import main
+from tests.benchmark.demo_set import copy_set, evaluate_args
 from tools.synthetic_keypoints import make_demo_set
 
 
@@ -25,28 +25,6 @@ def demo_set(tmp_path_factory):
     return make_demo_set(tmp_path_factory.mktemp("demo"), n_samples=8, seed=1)
 
 
-def _copy(dirs, tmp_path):
-    new = {k: tmp_path / k for k in dirs}
-    for k, v in dirs.items():
-        shutil.copytree(v, new[k], symlinks=True)
-    return new
-
-
-def _args(dirs, *extra):
-    return [
-        "evaluate",
-        "--gt-keypoints",
-        str(dirs["gt_keypoints"]),
-        "--pred-keypoints",
-        str(dirs["pred_keypoints"]),
-        "--audio",
-        str(dirs["audio"]),
-        "--n-boot",
-        "0",
-        *extra,
-    ]
-
-
 def _run(args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
@@ -58,7 +36,7 @@ def _reasons(out):
 def test_hostile_files_are_named_and_skipped(demo_set, tmp_path):
     """A 100,000-deep JSON, an npz whose metadata has a string fps, a folder, a FIFO, a symlink loop and a
     broken link: each is skipped with a reason naming the file; the other stems are scored."""
-    d = _copy(demo_set, tmp_path)
+    d = copy_set(demo_set, tmp_path)
     (d["pred_keypoints"] / "demo_000.json").write_text('{"keypoints": ' + "[" * 100000 + "]" * 100000 + "}")
     kp = np.array(json.loads((d["gt_keypoints"] / "demo_001.json").read_text())["keypoints"])
     (d["gt_keypoints"] / "demo_001.json").unlink()
@@ -78,7 +56,7 @@ def test_hostile_files_are_named_and_skipped(demo_set, tmp_path):
     (d["audio"] / "demo_005.mp4").unlink()
     os.symlink("elsewhere.mp4", d["audio"] / "demo_005.mp4")
     out = tmp_path / "r.json"
-    run = _run(_args(d, "--protocol", "mace2d-strict", "--out", out))
+    run = _run(evaluate_args(d, "--protocol", "mace2d-strict", "--out", out))
     assert run.exit_code == 0, run.output
     reasons = _reasons(out)
     assert set(reasons) == {f"demo_{i:03d}" for i in range(6)}
@@ -92,14 +70,14 @@ def test_hostile_files_are_named_and_skipped(demo_set, tmp_path):
 
 def test_implausible_fps_is_skipped_with_its_reason(demo_set, tmp_path):
     """mace2d-strict used to score a 2-frame file declaring fps 1e-6 as 2,000,000 seconds of dance."""
-    d = _copy(demo_set, tmp_path)
+    d = copy_set(demo_set, tmp_path)
     path = d["pred_keypoints"] / "demo_000.json"
     doc = json.loads(path.read_text())
     doc["fps"], doc["keypoints"] = 1e-6, doc["keypoints"][:2]
     path.write_text(json.dumps(doc))
     for protocol in ("mace2d-strict", "mace2d-official"):
         out = tmp_path / f"{protocol}.json"
-        assert _run(_args(d, "--protocol", protocol, "--out", out)).exit_code == 0
+        assert _run(evaluate_args(d, "--protocol", protocol, "--out", out)).exit_code == 0
         reason = _reasons(out)["demo_000"]
         assert "demo_000.json" in reason and "1e-06 fps" in reason and "[1, 240]" in reason
 
@@ -120,7 +98,7 @@ def test_options_and_output_paths_fail_before_any_work(demo_set, tmp_path, monke
     ]
     for flag, value, message in cases:
         start = time.monotonic()
-        run = _run(_args(demo_set, flag, value))
+        run = _run(evaluate_args(demo_set, flag, value))
         assert run.exit_code == 2, (flag, run.output)
         assert run.output.count("\n") == 1 and run.output.startswith("error:") and message in run.output
         assert time.monotonic() - start < 1.0
@@ -161,7 +139,7 @@ def test_identical_sets_print_zero_and_ordered_intervals(demo_set, tmp_path):
     """GT scored against itself: FID is ~1e-13 below zero; it prints as 0 and its interval in order."""
     d = dict(demo_set, pred_keypoints=demo_set["gt_keypoints"])
     out = tmp_path / "same.json"
-    run = _run(_args(d, "--n-boot", "20", "--out", out))
+    run = _run(evaluate_args(d, "--n-boot", "20", "--out", out))
     assert run.exit_code == 0, run.output
     assert "-0.0000" not in run.output
     for entry in json.loads(out.read_text())["metrics"].values():
@@ -180,12 +158,12 @@ def _silent_wav(path, seconds):
 def test_bas_undefined_without_music_beats(demo_set, tmp_path):
     """Silent, too-short (0.3 s) GT music: strict leaves that clip's BAS undefined (null, out of the mean,
     listed); the official protocol keeps the reference's 0 and names the clips in a warning."""
-    d = _copy(demo_set, tmp_path)
+    d = copy_set(demo_set, tmp_path)
     for stem, seconds in (("demo_000", 6.0), ("demo_001", 0.3)):
         (d["audio"] / f"{stem}.mp4").unlink()
         _silent_wav(d["audio"] / f"{stem}.wav", seconds)
     out = tmp_path / "strict.json"
-    assert _run(_args(d, "--protocol", "mace2d-strict", "--out", out)).exit_code == 0
+    assert _run(evaluate_args(d, "--protocol", "mace2d-strict", "--out", out)).exit_code == 0
     doc = json.loads(out.read_text())
     assert doc["per_sample"]["demo_000"]["bas"] is None and doc["per_sample"]["demo_001"]["bas_gt"] is None
     defined = [doc["per_sample"][f"demo_{i:03d}"]["bas"] for i in range(2, 8)]
@@ -208,7 +186,7 @@ def test_bas_undefined_without_music_beats(demo_set, tmp_path):
             audio_sr=22050,
         )
     out = tmp_path / "official.json"
-    assert _run(_args(d, "--out", out)).exit_code == 0
+    assert _run(evaluate_args(d, "--out", out)).exit_code == 0
     doc = json.loads(out.read_text())
     assert doc["per_sample"]["demo_000"]["bas"] == 0.0  # the reference's behaviour, kept
     warning = next(w for w in doc["warnings"] if "BAS of" in w)

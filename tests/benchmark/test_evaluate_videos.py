@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import main
-from benchmark.synthetic import click_track
 from ma_data.core.io.video import write_video
+from ma_data.core.synthetic import click_track
 
 MESSI = Path("/usr/share/doc/opencv-doc/examples/data/messi5.jpg")
 FPS, N = 16, 64

@@ -300,7 +300,7 @@ def test_cli(first, methods, tmp_path):
 
 
 def test_table2_from_3d_motions(tmp_path):
-    from benchmark.synthetic import synthetic_dance_3d
+    from ma_data.core.synthetic import synthetic_dance_3d
 
     for name, offset in (("gt3d", 0), ("pred3d", 50), ("beats", None)):
         (tmp_path / name).mkdir()

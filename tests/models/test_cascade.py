@@ -11,17 +11,7 @@ from PIL import Image
 
 from ma_data.core.io.audio import write_wav
 from ma_data.core.io.video import probe_video, read_video
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run far faster single-threaded on the shared CPU; restore the setting after."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from ma_data.core.synthetic import click_track
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +23,7 @@ def inputs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("cascade")
     sr = 22050
-    t = np.arange(int(1.5 * sr)) / sr
-    song = 0.2 * np.sin(2 * np.pi * 220 * t) * (np.mod(t, 0.5) < 0.05)  # 120 bpm clicks
-    write_wav(root / "song.wav", song.astype(np.float32), sr)
+    write_wav(root / "song.wav", click_track(120.0, 1.5, sr, click_hz=220.0), sr)
     Image.fromarray(np.full((48, 32, 3), (30, 140, 200), np.uint8)).save(root / "photo.png")
     import torch
 

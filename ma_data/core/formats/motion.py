@@ -10,6 +10,7 @@ Readers (``load_motion`` picks one from the file's content):
 - FineDance ``motion/NNN.npy``: (T, 315) = root translation + 52 SMPL-H joints x 6D (first two matrix rows),
   Y-up, 30 fps. SMPL-24 keeps SMPL-H joints [0..22, 37] (left/right index1 stand in for the SMPL hands).
   LODGE's variants are accepted too: (T, 319) with 4 leading contact flags, (T, 135)/(T, 139) body-only.
+  :func:`to_finedance_array` writes the (T, 315) layout back (the bundled synthetic sample uses it).
 - Motion Expert / EDGE output pickles: ``smpl_poses`` (T, 72), ``smpl_trans`` (T, 3), ``full_pose``
   (T, 24, 3), Z-up, 30 fps. A pickle that also has ``smpl_scaling`` is an AIST++ annotation (Y-up, 60 fps,
   translation divided by the scaling).
@@ -32,7 +33,7 @@ import numpy as np
 
 from ma_data.core.body.axes import UP_AXES, convert_motion, convert_points
 from ma_data.core.body.fk import forward_kinematics
-from ma_data.core.body.rotations import rotation_6d_to_axis_angle
+from ma_data.core.body.rotations import axis_angle_to_matrix, matrix_to_rotation_6d, rotation_6d_to_axis_angle
 from ma_data.core.errors import FormatError
 
 #: SMPL-H (52-joint) indices that make up SMPL-24: the 22 body joints, then left and right index1.
@@ -231,6 +232,16 @@ def from_finedance_array(arr: np.ndarray, source: str = "finedance", fps: float 
     else:  # 22 body joints only: SMPL hands are leaves, identity is as good as any
         poses = np.concatenate([aa, np.zeros((len(arr), 2, 3))], axis=1)
     return Motion(poses=poses, trans=trans, fps=fps, up_axis="y", source=source)
+
+
+def to_finedance_array(poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """SMPL-24 axis-angle (T, 24, 3) + translation (T, 3) -> FineDance (T, 315) float32: translation, then 52
+    SMPL-H joints x 6D; the SMPL hands go to left/right index1, the other finger joints stay at identity."""
+    n = len(poses)
+    smplh = np.zeros((n, 52, 3))
+    smplh[:, list(SMPLH_TO_SMPL24)] = poses
+    d6 = matrix_to_rotation_6d(axis_angle_to_matrix(smplh)).reshape(n, 52 * 6)
+    return np.concatenate([trans, d6], axis=1).astype(np.float32)
 
 
 def _read_npy(path: Path) -> np.ndarray:

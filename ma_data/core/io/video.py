@@ -8,6 +8,7 @@ so the same frames give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -134,10 +135,11 @@ def read_video(
     """Decode a whole video (or its first ``max_frames``) into a (T, H, W, 3) uint8 array and its fps."""
     info = probe_video(path, count_frames=False)
     frames = []
-    for i, frame in enumerate(iter_frames(path, fmt)):
-        if max_frames is not None and i >= max_frames:
-            break
-        frames.append(frame)
+    with contextlib.closing(iter_frames(path, fmt)) as decoded:  # stop the decoder here, not at GC
+        for i, frame in enumerate(decoded):
+            if max_frames is not None and i >= max_frames:
+                break
+            frames.append(frame)
     if not frames:
         raise MediaError(f"{path}: no decodable frames")
     return np.stack(frames), info.fps

@@ -1,4 +1,4 @@
-"""Fixtures: small synthetic videos with known content, written with PyAV (independent of OpenCV)."""
+"""Small synthetic videos with known content, written with PyAV (independent of OpenCV)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
 
 def write_frames(path: Path, frames: np.ndarray, codec: str = "libx264", fps: int = 16, **opts) -> Path:
@@ -53,16 +52,3 @@ def moving_frames(t: int = 12, h: int = 64, w: int = 96, seed: int = 1) -> np.nd
         img += rng.normal(0, 4, img.shape)
         frames.append(np.clip(img, 0, 255).astype(np.uint8))
     return np.stack(frames)
-
-
-@pytest.fixture
-def lossless_flicker_video(tmp_path: Path):
-    offsets = [0, 3, 3, 10, 0, 7, 7, 1]
-    frames = flicker_frames(offsets)
-    return write_frames(tmp_path / "flicker.mkv", frames, codec="ffv1"), frames, offsets
-
-
-@pytest.fixture
-def h264_video(tmp_path: Path):
-    frames = moving_frames()
-    return write_frames(tmp_path / "moving.mp4", frames), frames

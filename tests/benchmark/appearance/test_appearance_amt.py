@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from appearance_media import moving_frames, write_frames
 
 from benchmark.appearance import score_appearance
 from benchmark.appearance.amt import AmtS, MotionSmoothness, build_amt, load_amt, vbench_scale
 from benchmark.appearance.decode import read_frames_bgr
 from ma_data.core.errors import FormatError
+from tests.benchmark.appearance.appearance_media import moving_frames, write_frames
 
 
 class Blend(nn.Module):

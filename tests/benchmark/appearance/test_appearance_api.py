@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from appearance_media import flicker_frames, moving_frames, write_frames
 
 from benchmark.appearance import VBENCH_APPEARANCE, collect_videos, score_appearance
 from benchmark.appearance.full_reference import psnr_frames
 from benchmark.appearance.temporal_flickering import temporal_flickering_video
 from benchmark.protocols import get_protocol
 from ma_data.core.errors import MaceError
+from tests.benchmark.appearance.appearance_media import flicker_frames, moving_frames, write_frames
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import hashlib
 import json
 
 import pytest
-from appearance_media import flicker_frames, write_frames
 from click.testing import CliRunner
 
 from benchmark.cli import main
 from benchmark.cli_appearance import compare_with_reference, load_demo_reference
+from tests.benchmark.appearance.appearance_media import flicker_frames, write_frames
 
 
 @pytest.fixture

@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from appearance_media import moving_frames, write_frames
-from tiny_checkpoints import (
-    dino_sd,
-    openai_clip_visual_sd,
-    reference_clip_encode_image,
-    reference_dino_forward,
-    save_as_torchscript,
-)
 
 from benchmark.appearance import score_appearance
 from benchmark.appearance.clip_models import build_clip_vision, load_openai_clip_state_dict
 from benchmark.appearance.dino import build_dino_vit, load_dino_state_dict
 from benchmark.appearance.transforms import clip_transform, dino_transform, frames_to_tensor
 from ma_data.core.errors import FormatError
+from tests.benchmark.appearance.appearance_media import moving_frames, write_frames
+from tests.helpers.tiny_checkpoints import (
+    dino_sd,
+    openai_clip_visual_sd,
+    reference_clip_encode_image,
+    reference_dino_forward,
+    save_as_torchscript,
+)
 
 
 @pytest.mark.slow
@@ -133,23 +133,22 @@ def test_clip_and_dino_dimensions_through_the_metric_tester(metric_tester, small
     b32, l14, dsd = openai_clip_visual_sd(seed=3), openai_clip_visual_sd(seed=4, embed=24), dino_sd(seed=5)
     head = torch.nn.Linear(24, 1)
     common = {"chunks": (1, 4, 16), "batch_sizes": (1, 16), "devices": ("cpu", "cuda"), "device_rtol": 2e-2}
+    tol = {"rtol": 1e-5, "invariance_rtol": 1e-5}
     bc = _consistency_reference(small_videos, lambda x: reference_clip_encode_image(b32, clip_transform(x)))
     metric_tester.dimension(
         functools.partial(BackgroundConsistency, model=build_clip_vision(b32)),
         small_videos,
         reference={s: {"background_consistency": v} for s, v in bc.items()},
-        rtol=1e-5,
-        invariance_rtol=1e-5,
         **common,
+        **tol,
     )
     sc = _consistency_reference(small_videos, lambda x: reference_dino_forward(dsd, dino_transform(x)))
     metric_tester.dimension(
         functools.partial(SubjectConsistency, model=build_dino_vit(dsd)),
         small_videos,
         reference={s: {"subject_consistency": v} for s, v in sc.items()},
-        rtol=1e-5,
-        invariance_rtol=1e-5,
         **common,
+        **tol,
     )
     from benchmark.appearance.decode import read_frames_bgr
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from appearance_media import moving_frames, write_frames
 
 from benchmark.appearance import VBENCH_APPEARANCE, score_appearance
 from benchmark.appearance.fvd import FvdDimension, feature_stats, frechet_distance
 from benchmark.appearance.protocol import appearance_protocol
 from ma_data.core.errors import MaceError
+from tests.benchmark.appearance.appearance_media import moving_frames, write_frames
 
 
 class MeanStdDetector(nn.Module):

@@ -10,12 +10,12 @@ import scipy.linalg
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from appearance_media import moving_frames, write_frames
 
 from benchmark.appearance import score_appearance
 from benchmark.appearance.fvd import feature_stats, frechet_distance
 from benchmark.appearance.lpips import build_lpips
 from ma_data.core.errors import FormatError
+from tests.benchmark.appearance.appearance_media import moving_frames, write_frames
 
 _ALEX = {0: (64, 3, 11), 3: (192, 64, 5), 6: (384, 192, 3), 8: (256, 384, 3), 10: (256, 256, 3)}
 

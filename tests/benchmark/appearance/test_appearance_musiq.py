@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from appearance_media import moving_frames, write_frames
 
 from benchmark.appearance import score_appearance
 from benchmark.appearance.musiq import Musiq, WSConv, build_musiq, same_pad
 from benchmark.appearance.transforms import frames_to_tensor, musiq_transform
 from ma_data.core.errors import FormatError
+from tests.benchmark.appearance.appearance_media import moving_frames, write_frames
 
 
 def tiny_musiq_sd(seed=0) -> dict[str, torch.Tensor]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import typing
 
 import pytest
@@ -16,17 +15,7 @@ from benchmark.appearance.lpips import load_lpips
 from benchmark.appearance.musiq import load_musiq
 from ma_data.core.errors import FormatError
 from ma_data.core.pose.vitpose_convert import load_vitpose
-
-SYSTEM = f"{os.system.__module__}.system"
-
-
-class Marker:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
-
+from tests.helpers.hostile import SYSTEM, Marker
 
 LOADERS = {
     "dino": load_dino_state_dict,

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from appearance_media import write_frames
 from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmark.appearance.full_reference import PSNR_MAX_DB, psnr_frames, ssim_frames
+from tests.benchmark.appearance.appearance_media import write_frames
 
 
 def _reference_ssim(a: np.ndarray, b: np.ndarray) -> float:

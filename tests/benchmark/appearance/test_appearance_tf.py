@@ -6,7 +6,6 @@ import av
 import cv2
 import numpy as np
 import pytest
-from appearance_media import flicker_frames, moving_frames, write_frames
 
 from benchmark.appearance.decode import collect_videos, read_frames_bgr
 from benchmark.appearance.temporal_flickering import (
@@ -16,6 +15,7 @@ from benchmark.appearance.temporal_flickering import (
     temporal_flickering_video,
 )
 from ma_data.core.errors import MediaError
+from tests.benchmark.appearance.appearance_media import flicker_frames, moving_frames, write_frames
 
 
 def test_known_flicker_lossless(lossless_flicker_video):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import lb_helpers  # noqa: E402
+from tests.benchmark.leaderboard import lb_helpers
 
 
 @pytest.fixture(autouse=True)

@@ -7,12 +7,12 @@ import stat
 import zipfile
 
 import pytest
-from lb_helpers import SAMPLE, bundle, codes, members_of, raw_zip
 
 from benchmark.leaderboard.archive import Limits, check_name, read_archive
 from benchmark.leaderboard.safejson import JsonError, loads_strict
 from benchmark.leaderboard.testset import load_testset
 from benchmark.leaderboard.validate import validate_bundle
+from tests.benchmark.leaderboard.lb_helpers import SAMPLE, bundle, codes, members_of, raw_zip
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import json
 import re
 
 import pytest
-from lb_helpers import META, bundle
 
 from benchmark.leaderboard.board import build_site, csv_text, rank_rows
 from benchmark.leaderboard.testset import load_testset
+from tests.benchmark.leaderboard.lb_helpers import META, bundle
 
 EVIL = "<script>alert(1)</script>"
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lb_helpers import bundle, evaluate_motion
 
 from benchmark.leaderboard.board import build_site
 from benchmark.leaderboard.testset import load_testset
+from tests.benchmark.leaderboard.lb_helpers import bundle, evaluate_motion
 
 pytestmark = pytest.mark.slow  # the `browser` fixture (tests/benchmark/conftest.py) skips without chromium
 
@@ -36,7 +36,7 @@ def site(scored, tmp_path_factory) -> Path:
 
 
 def _meta(method: str) -> dict:
-    from lb_helpers import META
+    from tests.benchmark.leaderboard.lb_helpers import META
 
     return {**META, "method": method}
 

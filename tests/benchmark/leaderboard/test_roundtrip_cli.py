@@ -7,11 +7,11 @@ import shutil
 
 import yaml
 from click.testing import CliRunner
-from lb_helpers import META, sample_dir
 
 from benchmark.cli import main
 from benchmark.leaderboard.testset import load_testset
 from ma_data.core.io.atomic import sha256_file
+from tests.benchmark.leaderboard.lb_helpers import META, sample_dir
 
 
 def _run(*args):
@@ -63,7 +63,7 @@ def test_round_trip_evaluate_pack_validate_build(scored, tmp_path):
 
 
 def test_validate_exit_code_and_one_line_per_problem(scored, tmp_path):
-    from lb_helpers import bundle, load, save
+    from tests.benchmark.leaderboard.lb_helpers import bundle, load, save
 
     doc = load(scored["on-beat/motion"])
     doc["metrics"]["bas"]["value"] = 0.5
@@ -89,7 +89,7 @@ def test_pack_refuses_bad_metadata_and_rejected_bundles(scored, tmp_path):
     assert "method: must be non-empty" in r.output and "code_url" in r.output
     assert not (tmp_path / "b.zip").exists()
 
-    from lb_helpers import load, save
+    from tests.benchmark.leaderboard.lb_helpers import load, save
 
     doc = load(scored["on-beat/motion"])
     doc["per_sample"]["sample_000"]["bas"] = 1.0

@@ -7,10 +7,19 @@ import json
 import shutil
 
 import pytest
-from lb_helpers import META, SAMPLE, bundle, codes, evaluate_motion, load, sample_dir, save
 
 from benchmark.leaderboard.testset import load_testset
 from benchmark.leaderboard.validate import validate_bundle
+from tests.benchmark.leaderboard.lb_helpers import (
+    META,
+    SAMPLE,
+    bundle,
+    codes,
+    evaluate_motion,
+    load,
+    sample_dir,
+    save,
+)
 
 
 @pytest.fixture(scope="module")
@@ -312,7 +321,7 @@ def test_matching_hashes_but_extra_per_sample_stems(scored, testset, tmp_path):
 
 
 def test_appearance_without_gt_is_not_tied_to_the_test_set(scored, testset, tmp_path):
-    from lb_helpers import evaluate_appearance
+    from tests.benchmark.leaderboard.lb_helpers import evaluate_appearance
 
     results = evaluate_appearance(scored["on-beat/videos"], tmp_path / "nogt.json", gt=None)
     report = _validate(bundle(tmp_path / "b.zip", [results]), testset)
@@ -441,7 +450,7 @@ def test_bad_signatures(scored, testset, tmp_path, keys):
         doc["signature"] = __import__("base64").b64encode(bytes(sig)).decode()
         members["signature.json"] = json.dumps(doc).encode()
 
-    from lb_helpers import members_of, raw_zip
+    from tests.benchmark.leaderboard.lb_helpers import members_of, raw_zip
 
     members = dict(members_of(signed))
     corrupt(members)

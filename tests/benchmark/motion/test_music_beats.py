@@ -11,17 +11,14 @@ import pytest
 from benchmark.motion.music_beats import beat_times_to_frames, music_beat_frames, music_beat_times
 from benchmark.protocols import get_protocol
 from ma_data.core.errors import MaceError
+from ma_data.core.synthetic import click_track
 
 SR = 22050
 CLICKS = np.arange(0.5, 8.0, 0.5)  # 120 bpm
 
 
 def _click_audio() -> np.ndarray:
-    import librosa
-
-    return (0.8 * librosa.clicks(times=CLICKS, sr=SR, length=int(8.0 * SR), click_duration=0.05)).astype(
-        np.float32
-    )
+    return click_track(120.0, 8.0, SR, offset_s=float(CLICKS[0]))
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +128,14 @@ def test_beat_times_are_cached_by_content(click_wav, tmp_path, monkeypatch):
     np.testing.assert_array_equal(music_beat_times(copy), first)  # same bytes, other name: a hit
     with pytest.raises(AssertionError, match="decoded"):
         music_beat_times(copy, sr=16000)  # other settings: a miss
+
+
+@pytest.mark.slow
+def test_a_damaged_cache_entry_is_recomputed(click_wav, tmp_path, monkeypatch):
+    monkeypatch.setenv("MACE_DANCE_CACHE", str(tmp_path))
+    first = music_beat_times(click_wav)
+    (entry,) = (tmp_path / "beats").rglob("*.npz")
+    entry.write_bytes(entry.read_bytes()[:100])  # a truncated file (a full disk, a killed copy)
+    np.testing.assert_array_equal(music_beat_times(click_wav), first)
+    with np.load(entry) as rewritten:
+        np.testing.assert_array_equal(rewritten["times"], first)

@@ -1,15 +1,10 @@
-"""3D motion test fixtures: ``dance(T, seed, dtype)`` is :func:`benchmark.synthetic.synthetic_dance_3d`;
-``dance_folders(root, n)`` writes GT, generated and beat folders of ``n`` stems."""
+"""3D motion test fixtures: ``dance_folders(root, n)`` writes GT, generated and beat folders of ``n`` stems
+(dances from :func:`ma_data.core.synthetic.synthetic_dance_3d`)."""
 
 import numpy as np
 import pytest
 
-from benchmark.synthetic import synthetic_dance_3d
-
-
-@pytest.fixture
-def dance():
-    return synthetic_dance_3d
+from ma_data.core.synthetic import synthetic_dance_3d
 
 
 @pytest.fixture

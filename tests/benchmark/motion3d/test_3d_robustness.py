@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from benchmark.cli import main
 from benchmark.motion.protocols3d import score_3d
-from benchmark.synthetic import synthetic_dance_3d as make_dance
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 

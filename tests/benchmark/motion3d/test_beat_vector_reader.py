@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 import pytest
 
 from benchmark.motion.inputs3d import read_beat_vector
 from ma_data.core.errors import FormatError
-
-
-class Marker:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
+from tests.helpers.hostile import Marker
 
 
 def _npy(arr, allow_pickle=False) -> bytes:

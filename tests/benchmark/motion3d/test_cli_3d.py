@@ -7,8 +7,9 @@ from click.testing import CliRunner
 
 from benchmark.cli import main
 from benchmark.motion.protocols3d import METRIC_KEYS, score_3d
-from benchmark.synthetic import synthetic_dance_3d as make_dance
 from ma_data.core.formats.motion import from_joints_array
+from ma_data.core.synthetic import click_track
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 
@@ -23,24 +24,17 @@ def _run(*args):
     return CliRunner().invoke(main, ["evaluate-3d", *map(str, args)], catch_exceptions=False)
 
 
+def _run_on(dirs, out, *args):
+    """``evaluate-3d`` on the fixture's GT, generated and beat folders, writing ``out``."""
+    gt, pred, beats = dirs
+    return _run("--gt", gt, "--pred", pred, "--music-beats", beats, "--out", out, *args)
+
+
 @pytest.mark.parametrize("protocol", ["bailando3d", "finedance3d"])
 def test_cli_matches_score_3d(dirs, tmp_path, protocol):
     gt, pred, beats = dirs
     out = tmp_path / "r.json"
-    res = _run(
-        "--protocol",
-        protocol,
-        "--gt",
-        gt,
-        "--pred",
-        pred,
-        "--music-beats",
-        beats,
-        "--out",
-        out,
-        "--n-boot",
-        0,
-    )
+    res = _run_on(dirs, out, "--protocol", protocol, "--n-boot", 0)
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert list(data["metrics"]) == list(METRIC_KEYS)
@@ -63,20 +57,7 @@ def test_cli_mixed_readers_and_bad_files(dirs, tmp_path):
     np.save(pred / "dup.npy", make_dance(20, 1))
     np.savez(pred / "dup.npz", joints=make_dance(20, 1))
     out = tmp_path / "r.json"
-    res = _run(
-        "--gt",
-        gt,
-        "--pred",
-        pred,
-        "--music-beats",
-        beats,
-        "--out",
-        out,
-        "--n-boot",
-        5,
-        "--plots",
-        tmp_path / "p",
-    )
+    res = _run_on(dirs, out, "--n-boot", 5, "--plots", tmp_path / "p")
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     reasons = {s["stem"]: s["reason"] for s in data["skipped"]}
@@ -107,22 +88,8 @@ def test_cli_exit_2_when_nothing_usable(dirs, tmp_path):
 
 
 def test_table_command_with_results(dirs, tmp_path):
-    gt, pred, beats = dirs
     out = tmp_path / "r.json"
-    _run(
-        "--protocol",
-        "finedance3d",
-        "--gt",
-        gt,
-        "--pred",
-        pred,
-        "--music-beats",
-        beats,
-        "--out",
-        out,
-        "--n-boot",
-        0,
-    )
+    _run_on(dirs, out, "--protocol", "finedance3d", "--n-boot", 0)
     res = CliRunner().invoke(main, ["table", "--results", str(out), "--label", "Mine", "--with-gt"])
     assert res.exit_code == 0, res.output
     assert "| Motion Expert (Full) | **17.83** |" in res.output and "*Mine*" in res.output
@@ -142,13 +109,9 @@ def test_cli_beats_from_music(dirs, tmp_path):
     music = tmp_path / "music"
     music.mkdir()
     sr = 22050
-    t = np.arange(int(3.0 * sr)) / sr
-    y = 0.02 * np.sin(2 * np.pi * 220 * t)
-    for b in np.arange(0.2, 3.0, 0.5):
-        m = (t >= b) & (t < b + 0.04)
-        y[m] += 0.8 * np.sin(2 * np.pi * 1000 * t[m])
+    y = click_track(120.0, 3.0, sr, offset_s=0.2, drone=0.02)
     for i in range(5):
-        write_wav(music / f"{i:03d}.wav", y.astype(np.float32), sr)
+        write_wav(music / f"{i:03d}.wav", y, sr)
     out = tmp_path / "r.json"
     res = _run(
         "--protocol", "finedance3d", "--gt", gt, "--pred", pred, "--music", music, "--out", out, "--n-boot", 0

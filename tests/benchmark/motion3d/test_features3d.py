@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from motion3d_reference_loops import kinetic_loop, manual_loop
 
 from benchmark.motion.features3d import (
     HIP_WIDTH,
@@ -10,7 +9,8 @@ from benchmark.motion.features3d import (
     kinetic_features_mace,
     manual_features_aist,
 )
-from benchmark.synthetic import synthetic_dance_3d as make_dance
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
+from tests.benchmark.motion3d.motion3d_reference_loops import kinetic_loop, manual_loop
 
 
 def test_template_lengths():

@@ -1,5 +1,4 @@
 import numpy as np
-from motion3d_reference_loops import pfc_loop
 
 from benchmark.motion.physical import (
     foot_skating_ratio,
@@ -8,8 +7,9 @@ from benchmark.motion.physical import (
     pfc_score,
     pfc_sequence,
 )
-from benchmark.synthetic import synthetic_dance_3d as make_dance
 from ma_data.core.body import rest_joints, y_up_to_z_up
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
+from tests.benchmark.motion3d.motion3d_reference_loops import pfc_loop
 
 
 def test_pfc_matches_loop(metric_tester):

@@ -3,14 +3,14 @@ import dataclasses
 import numpy as np
 import pytest
 import scipy.linalg
-from motion3d_reference_loops import bas_loop, kinetic_loop, manual_loop, pfc_loop
 
 from benchmark.motion.physical import foot_skating_sequence
 from benchmark.motion.protocols3d import METRIC_KEYS, PROTOCOLS_3D, score_3d
 from benchmark.protocols import get_protocol, list_protocols
-from benchmark.synthetic import synthetic_dance_3d as make_dance
 from ma_data.core.body import y_up_to_z_up
 from ma_data.core.formats.motion import from_joints_array
+from ma_data.core.synthetic import synthetic_dance_3d as make_dance
+from tests.benchmark.motion3d.motion3d_reference_loops import bas_loop, kinetic_loop, manual_loop, pfc_loop
 
 N, T = 6, 80
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -70,7 +71,14 @@ def test_manifest_contents(reference_build, tiny_finedance):
     assert (
         df["source_uri"].str.startswith("sample://").all() and df["license"].str.contains("synthetic").all()
     )
+    from ma_data.render import PRESETS
+    from ma_data.render.renderer import ClipRenderer
+
+    drawn_by = ClipRenderer(
+        PRESETS["demo"].with_(width=96, height=160)
+    ).render_path()  # "auto" on this machine
     for row in df.to_dict("records"):
+        assert json.loads(row["provenance"])["render_path"] == drawn_by
         assert row["clip_id"] == f"render-{row['source_id']}-{row['start_frame']:06d}-{row['n_frames']:04d}"
         for col in ("video_path", "audio_path", "music_features_path", "motion_path", "keypoints_path",
                     "pose_video_path"):  # fmt: skip

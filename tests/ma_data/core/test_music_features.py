@@ -14,25 +14,17 @@ from ma_data.core.music_features import (
     beat_vector,
     onehot,
 )
+from ma_data.core.synthetic import click_track
 
 # librosa JIT-compiles its onset and beat-tracking kernels on first use (~15 s per process).
 pytestmark = pytest.mark.slow
 
 
-def click_track(seconds=6.0, period=0.5, sr=22050):
-    """Short 1 kHz clicks every ``period`` seconds on a quiet drone."""
-    t = np.arange(int(seconds * sr)) / sr
-    y = 0.02 * np.sin(2 * np.pi * 220 * t)
-    for b in np.arange(0.25, seconds, period):
-        m = (t >= b) & (t < b + 0.04)
-        y[m] += 0.8 * np.sin(2 * np.pi * 1000 * t[m]) * np.exp(-(t[m] - b) * 60)
-    return y.astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def clicks(tmp_path_factory):
     path = tmp_path_factory.mktemp("music") / "song.wav"
-    write_wav(path, click_track(), 22050)
+    # 120 BPM clicks from t = 0.25 s on a quiet drone (no silent stretches)
+    write_wav(path, click_track(120.0, 6.0, 22050, offset_s=0.25, drone=0.02), 22050)
     return path
 
 

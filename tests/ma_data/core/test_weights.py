@@ -139,7 +139,7 @@ def test_hashes_are_cached_by_path_size_mtime(fresh_hashes, monkeypatch):
     assert len(calls) == 1
     monkeypatch.setattr(weights, "_HASHES", {})  # a new process: the on-disk cache answers
     weights.resolve_weight("w")
-    assert len(calls) == 1 and (fresh_hashes / weights.HASH_CACHE_FILE).is_file()
+    assert len(calls) == 1 and list(weights.HASH_CACHE.folder.rglob("*.json"))
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched: hashed again
     weights.resolve_weight("w")

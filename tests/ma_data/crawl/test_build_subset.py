@@ -21,7 +21,7 @@ def test_build_internet_subset_from_config(sources, tmp_path):
             f"url,genre,license,creator\n{srv.url('v.mp4')},Jazz,CC-BY-4.0,ann\n{srv.url('no.mp4')},,,\n"
         )
         cfg = load_config(None)
-        cfg["internet"] = {"urls": str(urls), "skip_filters": ["person"], "backoff_s": 0.01}
+        cfg["internet"] = {"urls": str(urls), "skip_filter": ["person"], "backoff": 0.01}
         res = build(tmp_path / "ds", subsets=("internet",), config=cfg, executor="serial", progress=False)
         assert res.n_ok >= 2 and res.n_failed == 0  # failed URLs are not manifest rows
         n = len(srv.requests)

@@ -25,7 +25,7 @@ def test_crawl_with_faults_rerun_and_status(sources, tmp_path):
     files = {
         "a.mp4": sources["good_a.mp4"][0],
         "flaky503.mp4": sources["good_b.mp4"][0],
-        "limited429.mp4": sources["good_a.mp4"][0],
+        "limited429.mp4": sources["good_a2.mp4"][0],
         "still.mp4": sources["still.mp4"][0],
         "cut.mp4": sources["good_b.mp4"][0],
     }
@@ -57,7 +57,7 @@ def test_crawl_with_faults_rerun_and_status(sources, tmp_path):
         assert "unchanged" in res2.output
 
         # --retry-failed: the missing file appeared, so it is fetched; the truncation persists.
-        srv.set_file("gone.mp4", sources["good_b.mp4"][0])
+        srv.set_file("gone.mp4", sources["good_b2.mp4"][0])
         res3 = _run(crawl, [*args, "--retry-failed"])
         assert res3.exit_code == 0, res3.output
         assert srv.hits("gone.mp4") == 3 and srv.hits("a.mp4") == 2  # done URLs untouched

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from ma_data.crawl.download import download_attempt, format_selector, source_id_from_info
+from ma_data.crawl.download import download_attempt, format_selector, media_source_id
 from ma_data.crawl.loopback import Fault, LoopbackServer
 from ma_data.crawl.urls import url_key
 from ma_data.crawl.verify import MediaCheckError, verify_media
@@ -79,9 +79,10 @@ def test_attempt_outcomes_per_fault(sources, tmp_path):
     raw = tmp_path / "raw"
     with LoopbackServer(files, faults) as srv:
         ok = _attempt(srv, "ok.mp4", raw)
-        assert ok["outcome"] == "downloaded" and ok["source_id"] == url_key(srv.url("ok.mp4"))
-        assert (raw / ok["file"]).is_file() and ok["file"].startswith(ok["source_id"])
-        assert json.loads((raw / f"{ok['source_id']}.probe.json").read_text())["sha256"] == ok["sha256"]
+        key = url_key(srv.url("ok.mp4"))
+        assert ok["outcome"] == "downloaded" and ok["source_id"] == "sha256-" + ok["sha256"][:16]
+        assert (raw / ok["file"]).is_file() and ok["file"].startswith(key)  # named by URL, not remote names
+        assert json.loads((raw / f"{key}.probe.json").read_text())["sha256"] == ok["sha256"]
         assert (raw / ok["info_json"]).is_file()  # yt-dlp's metadata kept as provenance
         assert ok["probe"]["n_frames"] == sources["good_b.mp4"][1][-1][1] and ok["probe"]["has_audio"]
         again = _attempt(srv, "ok.mp4", raw)
@@ -107,14 +108,23 @@ def test_attempt_outcomes_per_fault(sources, tmp_path):
 
 
 def test_attempt_honours_the_deny_list(sources, tmp_path):
+    from ma_data.core.io.atomic import sha256_file
+
     deny = tmp_path / "deny.txt"
-    with LoopbackServer({"v.mp4": sources["good_b.mp4"][0]}) as srv:
-        deny.write_text(f"source:{url_key(srv.url('v.mp4'))}\n")
+    video = sources["good_b.mp4"][0]
+    with LoopbackServer({"v.mp4": video, "w.mp4": video}) as srv:
         url = srv.url("v.mp4")
+        deny.write_text(f"{url.replace('127.0.0.1', 'LOCALHOST')}\n")
         payload = {"url": url, "key": url_key(url), "raw_dir": str(tmp_path), "deny_lists": [str(deny)]}
         r = download_attempt(payload)
-        assert r["outcome"] == "filtered" and r["reason"].startswith("takedown")
+        assert r["outcome"] == "filtered" and r["reason"] == "takedown: url"
         assert srv.hits("v.mp4") == 1  # metadata only, never the video
+        # a generic page's source id is its content hash: known, and denied, once the bytes are here
+        deny.write_text(f"source:sha256-{sha256_file(video)[:16]}\n")
+        url = srv.url("w.mp4")
+        payload = {"url": url, "key": url_key(url), "raw_dir": str(tmp_path), "deny_lists": [str(deny)]}
+        r = download_attempt(payload)
+        assert r["outcome"] == "filtered" and r["reason"].startswith("takedown: source sha256-")
         assert not list(tmp_path.glob("*.mp4"))
 
 
@@ -153,5 +163,8 @@ def test_verify_media_catches_truncation_and_garbage(sources, tmp_path):
 def test_format_selector_and_source_ids():
     assert "height<=?720" in format_selector(720, can_merge=False) and "+" not in format_selector(720, False)
     assert "+ba" in format_selector(720, can_merge=True)
-    assert source_id_from_info({"extractor_key": "Youtube", "id": "a/b?c"}, "ukey") == "youtube-a_b_c"
-    assert source_id_from_info({"extractor_key": "Generic", "id": "video"}, "ukey") == "ukey"
+    sha = "ab" * 32
+    assert media_source_id("Youtube", "a/b?c", sha) == "youtube-a_b_c"
+    # ids of the generic family are file names ("index", "index-1"): the content names the source
+    assert media_source_id("generic", "video", sha) == media_source_id("HTML5MediaEmbed", "index-1", sha)
+    assert media_source_id("html5mediaembed", "index-1", sha) == "sha256-" + sha[:16]

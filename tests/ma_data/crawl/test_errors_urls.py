@@ -95,11 +95,17 @@ def test_url_manifest_csv_and_parquet(tmp_path):
         "http://example.com/b.mp4,,,,,,\n"
     )
     rows = read_url_manifest(p)
-    assert [r.url for r in rows] == ["https://Example.com/v?id=1", "http://example.com/b.mp4"]
+    # the same URL with another window (none) is another row; both use one download
+    assert [r.url for r in rows] == [
+        "https://Example.com/v?id=1",
+        "https://example.com/v?id=1#t=3",
+        "http://example.com/b.mp4",
+    ]
     assert (
         rows[0].start == 1.5 and rows[0].end == 9.0 and rows[0].genre == "Jazz" and rows[0].creator == "ann"
     )
-    assert rows[0].key == url_key("https://example.com/v?id=1") and rows[0].key.isalnum()
+    assert rows[0].url_key == rows[1].url_key == url_key("https://example.com/v?id=1")
+    assert rows[1].key == rows[1].url_key and rows[0].key != rows[1].key and rows[0].key.isalnum()
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from ma_data.core.errors import ConfigError
 from ma_data.core.io.video import iter_frames, write_video
 from ma_data.crawl.synthetic import make_source_video, shot_bounds
 from ma_data.curation.clips import ClipPolicy, draw_windows, output_size, write_clips
@@ -166,5 +167,89 @@ def test_person_check_with_a_stand_in_detector():
     two = person_check(frames, use_pose=False, detector=Boxes(2))
     assert (two.keep, two.reason, two.numbers["people_counter"]) == (False, "multi_person", "stand-in")
     one = person_check(frames, use_pose=False, detector=Boxes(1))
-    assert one.keep and one.numbers["people_counts"] == [1, 1, 1, 1]
+    # 3 frames with one person decide the vote over 4 (2 needed for multi-person): the 4th is not counted
+    assert one.keep and one.numbers["people_counts"] == [1, 1, 1] and one.numbers["people_frames"] == 4
     assert person_check(frames, use_pose=False, detector="hog").numbers["people_counter"] == "hog"
+
+
+def test_multi_person_vote_stops_when_decided():
+    from ma_data.curation.person import multi_person_vote
+
+    assert multi_person_vote([], 8) is None
+    assert multi_person_vote([2, 3, 2], 8) is None  # 3 of the 4 needed
+    assert multi_person_vote([2, 3, 2, 0, 2], 8) is True
+    assert multi_person_vote([1, 0, 2, 1], 8) is None  # 4 left, 3 more hits still possible
+    assert multi_person_vote([1, 0, 2, 1, 0], 8) is None  # 1 hit + 3 left: exactly 4 still possible
+    assert multi_person_vote([1, 0, 2, 1, 0, 0], 8) is False  # 1 hit + 2 left < 4
+    assert multi_person_vote([0, 1], 3) is False  # 2 of 3 needed (>= 50%)
+    assert multi_person_vote([2, 0], 3) is None
+
+
+def test_person_check_counts_only_until_the_vote_is_decided():
+    from ma_data.curation.person import person_check
+
+    class Counting:
+        name = "counting"
+
+        def __init__(self, per_frame):
+            self.per_frame, self.calls = per_frame, 0
+
+        def detect(self, frame):
+            n = self.per_frame[self.calls]
+            self.calls += 1
+            return np.tile([[0, 0, 10, 10, 0.9]], (n, 1))
+
+    frames = [np.zeros((64, 48, 3), np.uint8)] * 8
+    for per_frame, calls, keep in (
+        ([1, 1, 0, 1, 1, 2, 2, 2], 5, True),  # 5 frames without a crowd: 4 of 8 can no longer happen
+        ([2, 2, 1, 2, 2, 0, 0, 0], 5, False),  # the 4th crowded frame decides
+        ([2, 1, 2, 1, 2, 1, 1, 2], 8, False),  # undecided until the last frame: 4 of 8
+    ):
+        det = Counting(per_frame)
+        dec = person_check(frames, use_pose=False, detector=det)
+        assert (det.calls, dec.keep, dec.numbers["people_counts"]) == (calls, keep, per_frame[:calls])
+        assert dec.reason == (None if keep else "multi_person")
+
+
+def test_person_samples_follow_the_documented_rate():
+    from ma_data.curation.curate import PERSON_SAMPLES_PER_S, CurationConfig, person_sample_count
+
+    cfg = CurationConfig()
+    assert cfg.to_dict()["person_samples_per_s"] == PERSON_SAMPLES_PER_S == 0.4
+    # round(0.4 * seconds), at least 3, at most 8, never more than the shot's frames
+    assert [person_sample_count(int(s * 30), 30.0, cfg) for s in (5, 7.4, 10, 12.4, 20, 600)] == [
+        3,
+        3,
+        4,
+        5,
+        8,
+        8,
+    ]
+    assert person_sample_count(2, 30.0, cfg) == 2
+    assert person_sample_count(300, 30.0, CurationConfig(person_samples_per_s=1.0, person_samples=6)) == 6
+    with pytest.raises(ConfigError, match="person_samples_per_s"):
+        CurationConfig(person_samples_per_s=0)
+    with pytest.raises(ConfigError, match="person_min_samples"):
+        CurationConfig(person_min_samples=9)
+
+
+def test_selected_frames_are_the_decoded_frames(tmp_path):
+    from ma_data.curation.decode import iter_selected_frames
+
+    src = write_video(tmp_path / "idx.mp4", _index_frames(40), 30.0)
+    every = list(iter_frames(src))
+    got = list(iter_selected_frames(src, {0, 7, 8, 39, 55}))
+    assert [i for i, _ in got] == [0, 7, 8, 39]  # in order; past the end skipped
+    assert all(np.array_equal(f, every[i]) for i, f in got)
+    assert list(iter_selected_frames(src, [])) == []
+
+
+def test_quiet_av_logs_installs_no_python_log_callback():
+    """FFmpeg messages are dropped in C: a Python log callback can deadlock frame-threaded decoders."""
+    import av.logging
+
+    from ma_data.curation.curate import quiet_av_logs
+
+    av.logging.set_level(av.logging.ERROR)  # what the former quiet_av_logs did
+    quiet_av_logs()
+    assert av.logging.get_level() is None

@@ -77,3 +77,22 @@ def test_smpl_body_renders_and_matches_skeleton(fake_smpl_dir):
         xy = np.floor(prep.keypoints2d[t, :, :2]).astype(int)
         _, kp_depth = prep.camera.project(prep.keypoints3d[t])
         assert (np.abs(depth[xy[:, 1], xy[:, 0]] - kp_depth) < 0.3).mean() > 0.9
+
+
+@pytest.mark.slow
+def test_smpl_body_paths_match_the_reference(fake_smpl_dir):
+    from ma_data.render.reference import reference_frames
+
+    poses, trans, _ = dance_motion(DEMO_SEQUENCES[2])
+    poses, trans = poses[:60:20], trans[:60:20]
+    out = {}
+    for path in ("cpu-composite", "gpu-scene"):
+        r = ClipRenderer(
+            PRESETS["demo"].with_(body="smpl", smpl_model_dir=str(fake_smpl_dir), render_path=path)
+        )
+        prep = r.prepare(poses, trans)
+        out[path] = np.stack(list(r.frames(prep)))
+    ref = np.stack(list(reference_frames(r, prep)))
+    assert np.array_equal(out["cpu-composite"], ref)
+    d = np.abs(out["gpu-scene"].astype(int) - ref).max(-1)
+    assert (d > 0).mean() < 0.01 and (d > 2).mean() < 1e-4 and d.max() <= 48  # test_render_paths' tolerance

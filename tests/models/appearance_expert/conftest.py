@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ae_helpers import H, W
 
 from ma_data.core.io.video import write_video
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny convolutions run ~40x slower with 2 threads on the shared CPU (oversubscription); restore after."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.models.appearance_expert.ae_helpers import H, W
 
 
 @pytest.fixture(scope="session")

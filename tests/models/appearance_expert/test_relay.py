@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ae_helpers import SEGMENT, H, W
 from PIL import Image
 
 from models.appearance_expert.encoding import Conditioner
 from models.appearance_expert.inference import AppearanceExpert, plan_relay
+from tests.models.appearance_expert.ae_helpers import SEGMENT, H, W
 
 
 @pytest.mark.parametrize("n,overlap", [(1, 1), (9, 1), (10, 1), (77, 1), (200, 1), (200, 5), (1000, 5)])

@@ -3,7 +3,6 @@ hostile ``optimizer.pt`` never runs."""
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -11,15 +10,9 @@ import pytest
 import torch
 
 from ma_data.core.errors import FormatError
-from models.appearance_expert.training import TrainableEMA, TrainConfig, load_checkpoint, save_checkpoint
-
-
-class Marker:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
+from models.appearance_expert.training import TrainConfig, load_checkpoint, save_checkpoint
+from models.ema import EMA
+from tests.helpers.hostile import SYSTEM, Marker
 
 
 def _setup():
@@ -27,7 +20,7 @@ def _setup():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model(torch.ones(1, 3)).sum().backward()
     opt.step()
-    ema = TrainableEMA(dict(model.named_parameters()), 0.9)
+    ema = EMA(dict(model.named_parameters()), 0.9)
     return model, opt, ema
 
 
@@ -65,5 +58,5 @@ def test_hostile_optimizer_file_never_runs(tmp_path):
     torch.save({"optimizer": opt.state_dict(), "rng": Marker(marker)}, ckpt / "optimizer.pt")
     with pytest.raises(FormatError) as err:
         load_checkpoint(ckpt, *_setup())
-    assert str(ckpt / "optimizer.pt") in str(err.value) and f"{os.system.__module__}.system" in str(err.value)
+    assert str(ckpt / "optimizer.pt") in str(err.value) and SYSTEM in str(err.value)
     assert not marker.exists()

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from ae_helpers import SEGMENT, H, W
 from PIL import Image
 
 from ma_data.core.errors import FormatError
@@ -15,6 +14,7 @@ from models.appearance_expert.data import ManifestClips
 from models.appearance_expert.inference import AppearanceExpert
 from models.appearance_expert.loading import MemoryOptions
 from models.appearance_expert.training import TrainConfig, latest_checkpoint, train
+from tests.models.appearance_expert.ae_helpers import SEGMENT, H, W
 
 
 def test_manifest_windows(tiny_manifest):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ae_helpers import SEGMENT, H, W
 from PIL import Image
 
 from models.appearance_expert.encoding import Conditioner
 from models.appearance_expert.flow_matching import FlowMatchingConfig, loss_weights, shifted_sigmas
 from models.appearance_expert.stages import adapter_bypass, trainable_parameters
 from models.appearance_expert.training import TrainConfig, compute_loss, prepare_stage
+from tests.models.appearance_expert.ae_helpers import SEGMENT, H, W
 
 
 def _fixed_batch(pipe):

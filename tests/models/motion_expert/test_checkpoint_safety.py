@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import replace
 
@@ -14,21 +13,12 @@ from click.testing import CliRunner
 from ma_data.core.errors import FormatError
 from ma_data.sources.finedance import FINEDANCE_GENRES as GENRES
 from models.cli import main
+from models.ema import EMA
 from models.motion_expert.checkpoint import load_expert, read_checkpoint, save_checkpoint
 from models.motion_expert.denoiser import MotionDenoiser
-from models.motion_expert.ema import EMA
 from models.motion_expert.normalizer import MinMaxNormalizer
 from models.motion_expert.train import PRESETS, make_optimizer
-
-SYSTEM = f"{os.system.__module__}.system"
-
-
-class Marker:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
+from tests.helpers.hostile import SYSTEM, Marker
 
 
 def tiny_checkpoint(path, **extra) -> None:
@@ -79,7 +69,7 @@ def test_hostile_checkpoint_never_runs(tmp_path):
 
 def test_hostile_official_normalizer_never_runs(tmp_path):
     """A file posing as the release: EDGE's classes are data holders, so their state cannot call anything."""
-    from test_checkpoint import official_state, write_official_checkpoint
+    from tests.models.motion_expert.official_release import official_state, write_official_checkpoint
 
     marker = tmp_path / "pwned"
     sd = official_state(0)

@@ -21,6 +21,7 @@ from ma_data.core.formats.keypoints import (
     save_npz,
     write_official_json,
 )
+from tests.helpers.errors import one_line_error
 
 
 def _track(t: int = 6, missed: tuple[int, ...] = (2,), seed: int = 0) -> KeypointTrack:
@@ -130,10 +131,7 @@ def test_npz_roundtrip(tmp_path):
 def test_bad_json_gives_one_line_error_naming_file(tmp_path, content, needle):
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(FormatError) as info:
-        read_official_json(path)
-    msg = str(info.value)
-    assert str(path) in msg and needle in msg and "\n" not in msg
+    one_line_error(lambda: read_official_json(path), path, needle)
 
 
 def test_nan_and_inf_rejected(tmp_path):

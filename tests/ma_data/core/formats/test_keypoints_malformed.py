@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
 
 import numpy as np
@@ -19,6 +18,8 @@ from ma_data.core.formats.keypoints import (
     read_official_json,
     save_npz,
 )
+from tests.helpers.errors import one_line_error
+from tests.helpers.hostile import Marker
 
 FRAME = [[1.0, 2.0, 0.5]] * 25
 GOOD_JSON = {"keypoints": [FRAME, FRAME], "fps": 30}
@@ -109,14 +110,6 @@ def _good(**fields) -> bytes:
     return _npz(data=DATA, mask=MASK, metadata=_meta(**fields))
 
 
-class Marker:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
-
-
 MALFORMED_NPZ = {
     "empty": b"",
     "truncated": _good()[:100],
@@ -160,10 +153,7 @@ MALFORMED_NPZ = {
 def test_malformed_keypoint_npz_is_a_format_error(tmp_path, name):
     path = tmp_path / f"{name}.npz"
     path.write_bytes(MALFORMED_NPZ[name])
-    with pytest.raises((FormatError, MediaError)) as err:
-        load_npz(path)
-    msg = str(err.value)
-    assert msg.startswith(f"{path}: ") and "\n" not in msg and len(msg) < 300 + len(str(path))
+    one_line_error(lambda: load_npz(path), path, errors=(FormatError, MediaError), max_extra=300)
 
 
 def test_npz_with_a_pickled_member_does_not_run_it(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 from ma_data.core.body import axis_angle_to_rotation_6d, forward_kinematics
 from ma_data.core.errors import FormatError
 from ma_data.core.formats.motion import SMPLH_TO_SMPL24, Motion, load_motion
+from tests.helpers.errors import one_line_error
 
 
 @pytest.fixture
@@ -115,10 +116,7 @@ def test_errors_name_the_file(tmp_path, name, content, msg):
             pickle.dump(content, fh)
     else:
         path.write_text(content)
-    with pytest.raises(FormatError) as err:
-        load_motion(path)
-    text = str(err.value)
-    assert str(path) in text and msg in text and "\n" not in text
+    one_line_error(lambda: load_motion(path), path, msg)
 
 
 def test_missing_file_and_validation(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
 import zipfile
 
@@ -13,19 +12,8 @@ import pytest
 
 from ma_data.core.errors import FormatError, MediaError
 from ma_data.core.formats.motion import Motion, load_motion, read_motion_npz, read_motion_pickle
-
-
-class Marker:
-    """Pickles as ``os.system("touch MARKER")``: creates the marker file if anything unpickles it unsafely."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
-
-
-SYSTEM = f"{os.system.__module__}.system"
+from tests.helpers.errors import one_line_error
+from tests.helpers.hostile import SYSTEM, Marker
 
 
 @pytest.mark.parametrize("name", ["evil.pkl", "evil.pickle", "evil.npy"])
@@ -193,10 +181,7 @@ MALFORMED = {
 def test_malformed_motion_files_are_one_line_format_errors(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(MALFORMED[name])
-    with pytest.raises((FormatError, MediaError)) as err:
-        load_motion(path)
-    msg = str(err.value)
-    assert msg.startswith(f"{path}: ") and "\n" not in msg and len(msg) < 400 + len(str(path))
+    one_line_error(lambda: load_motion(path), path, errors=(FormatError, MediaError), max_extra=400)
 
 
 def test_good_variants_of_the_fuzz_inputs_load(tmp_path):

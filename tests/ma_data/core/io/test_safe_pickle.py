@@ -14,6 +14,7 @@ import pytest
 from ma_data.core.errors import FormatError
 from ma_data.core.io import safe_pickle
 from ma_data.core.io.safe_pickle import load_npy, load_pickle, loads_pickle
+from tests.helpers.errors import one_line_error
 
 
 def sample() -> dict:
@@ -218,10 +219,7 @@ def _handmade(*ops: bytes) -> bytes:
 def test_refused_pickles_are_one_line_format_errors(tmp_path, raw, expected):
     path = tmp_path / "x.pkl"
     path.write_bytes(raw)
-    with pytest.raises(FormatError) as err:
-        load_pickle(path)
-    msg = str(err.value)
-    assert msg.startswith(f"{path}: ") and expected in msg and "\n" not in msg
+    one_line_error(lambda: load_pickle(path), path, expected)
 
 
 def test_nesting_and_shared_reference_bombs_are_refused(tmp_path):

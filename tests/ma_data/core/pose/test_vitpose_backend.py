@@ -15,42 +15,25 @@ from ma_data.core.pose.detector import RTDetrPersonDetector, boxes_from_detr  # 
 from ma_data.core.pose.topdown import crop_box, decode_heatmaps, heatmap_to_crop  # noqa: E402
 from ma_data.core.pose.vitpose_backend import ViTPoseBackend  # noqa: E402
 from ma_data.core.pose.vitpose_convert import convert_easy_vitpose_state_dict, load_vitpose, vitpose_config  # noqa: E402
+from tests.helpers.tiny_checkpoints import normal_init, reference_timm_block, timm_block_sd  # noqa: E402
 
 C, LAYERS, HEADS, K = 32, 2, 4, 25
 
 
 def original_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     """Random weights in easy_ViTPose's key layout for a tiny ViTPose (C wide, LAYERS deep, K keypoints)."""
-    g = torch.Generator().manual_seed(seed)
-
-    def r(*shape, scale=0.05):
-        return torch.randn(*shape, generator=g) * scale
-
+    r = normal_init(seed)
     sd = {
-        "backbone.patch_embed.proj.weight": r(C, 3, 16, 16, scale=0.02),
+        "backbone.patch_embed.proj.weight": r(C, 3, 16, 16, s=0.02),
         "backbone.patch_embed.proj.bias": r(C),
         "backbone.pos_embed": r(1, 16 * 12 + 1, C),
         "backbone.last_norm.weight": 1 + r(C),
         "backbone.last_norm.bias": r(C),
     }
     for i in range(LAYERS):
-        p = f"backbone.blocks.{i}."
-        sd |= {
-            p + "norm1.weight": 1 + r(C),
-            p + "norm1.bias": r(C),
-            p + "attn.qkv.weight": r(3 * C, C, scale=0.2),
-            p + "attn.qkv.bias": r(3 * C),
-            p + "attn.proj.weight": r(C, C, scale=0.2),
-            p + "attn.proj.bias": r(C),
-            p + "norm2.weight": 1 + r(C),
-            p + "norm2.bias": r(C),
-            p + "mlp.fc1.weight": r(4 * C, C, scale=0.2),
-            p + "mlp.fc1.bias": r(4 * C),
-            p + "mlp.fc2.weight": r(C, 4 * C, scale=0.2),
-            p + "mlp.fc2.bias": r(C),
-        }
+        sd |= timm_block_sd(f"backbone.blocks.{i}.", C, r, s=0.2)
     for idx, cin in ((0, C), (3, 256)):
-        sd[f"keypoint_head.deconv_layers.{idx}.weight"] = r(cin, 256, 4, 4, scale=0.1)
+        sd[f"keypoint_head.deconv_layers.{idx}.weight"] = r(cin, 256, 4, 4, s=0.1)
         bn = f"keypoint_head.deconv_layers.{idx + 1}."
         sd |= {
             bn + "weight": 1 + r(256),
@@ -59,7 +42,7 @@ def original_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
             bn + "running_var": 1 + r(256).abs(),
             bn + "num_batches_tracked": torch.tensor(100),
         }
-    sd["keypoint_head.final_layer.weight"] = r(K, 256, 1, 1, scale=0.1)
+    sd["keypoint_head.final_layer.weight"] = r(K, 256, 1, 1, s=0.1)
     sd["keypoint_head.final_layer.bias"] = r(K)
     return sd
 
@@ -75,20 +58,7 @@ def reference_forward(sd: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Ten
     pos = sd["backbone.pos_embed"]
     h = h + pos[:, 1:] + pos[:, :1]
     for i in range(LAYERS):
-        p = f"backbone.blocks.{i}."
-
-        def ln(t, name, p=p):
-            return F.layer_norm(t, (C,), sd[p + name + ".weight"], sd[p + name + ".bias"], eps=1e-6)
-
-        y = ln(h, "norm1")
-        qkv = F.linear(y, sd[p + "attn.qkv.weight"], sd[p + "attn.qkv.bias"])
-        qkv = qkv.reshape(b, -1, 3, HEADS, C // HEADS).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        att = ((q * (C // HEADS) ** -0.5) @ k.transpose(-2, -1)).softmax(-1)
-        y = (att @ v).transpose(1, 2).reshape(b, -1, C)
-        h = h + F.linear(y, sd[p + "attn.proj.weight"], sd[p + "attn.proj.bias"])
-        y = F.gelu(F.linear(ln(h, "norm2"), sd[p + "mlp.fc1.weight"], sd[p + "mlp.fc1.bias"]))
-        h = h + F.linear(y, sd[p + "mlp.fc2.weight"], sd[p + "mlp.fc2.bias"])
+        h = reference_timm_block(h, sd, f"backbone.blocks.{i}.", HEADS)
     h = F.layer_norm(h, (C,), sd["backbone.last_norm.weight"], sd["backbone.last_norm.bias"], eps=1e-6)
     h = h.transpose(1, 2).reshape(b, C, hp, wp)
     for idx in (0, 3):

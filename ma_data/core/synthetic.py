@@ -1,9 +1,14 @@
-"""Synthetic music and 2D dance with known answers, for the demo and for tests.
+"""Synthetic music and dances with known answers: the one generator of each for the demo, the sample test set
+and the tests.
 
-- :func:`click_track` — clicks at a known tempo, so beat tracking has a known answer.
+- :func:`click_track` — clicks at a known tempo (optionally on a quiet drone or in noise), so beat tracking has
+  a known answer.
 - :func:`synthetic_dancer` — a ViTPose-25 stick dancer that moves between two key poses once per beat with a
   smoothstep, so its joint speed is zero exactly on the beats (motion beats = music beats, BAS near 1).
 - :func:`synthetic_dance_3d` — SMPL-24 joints of a smooth random 3D dance (the 3D protocols' test input).
+
+The beat-locked SMPL dances with music in FineDance's layout are :mod:`ma_data.sample` (built on the same
+skeleton); this module stays free of anything but numpy and :mod:`ma_data.core.body`.
 """
 
 from __future__ import annotations
@@ -48,9 +53,22 @@ _LEGS = [15, 16, 17, 18, 19, 20, 21, 22, 23, 24]
 
 
 def click_track(
-    bpm: float, duration_s: float, sr: int = 22050, offset_s: float = 0.0, click_hz: float = 1000.0
+    bpm: float,
+    duration_s: float,
+    sr: int = 22050,
+    offset_s: float = 0.0,
+    click_hz: float = 1000.0,
+    *,
+    drone: float = 0.0,
+    noise: float = 0.0,
+    seed: int = 0,
 ) -> np.ndarray:
-    """Mono float32 audio with a 30 ms decaying click on every beat (first at ``offset_s``)."""
+    """Mono float32 audio with a 30 ms decaying ``click_hz`` click on every beat (first at ``offset_s``).
+
+    Clicks peak at 0.8. ``drone`` adds a 220 Hz sine of that amplitude under them (no silent stretches);
+    ``noise`` adds Gaussian noise of that standard deviation (``seed`` picks it). With neither, the output
+    depends on the arguments only (the bundled sample test set's music is made this way).
+    """
     n = int(round(duration_s * sr))
     audio = np.zeros(n, dtype=np.float32)
     t = np.arange(int(0.03 * sr)) / sr
@@ -59,7 +77,12 @@ def click_track(
         start = int(round(beat * sr))
         stop = min(n, start + click.size)
         audio[start:stop] += click[: stop - start]
-    return 0.8 * audio
+    audio = 0.8 * audio
+    if drone:
+        audio += (drone * np.sin(2 * np.pi * 220.0 * np.arange(n) / sr)).astype(np.float32)
+    if noise:
+        audio += (noise * np.random.default_rng(seed).normal(size=n)).astype(np.float32)
+    return audio
 
 
 def _key_pose(rng: np.random.Generator, amplitude: float) -> np.ndarray:

@@ -1,25 +1,55 @@
-"""Synthetic checkpoints in the ORIGINAL layouts (OpenAI CLIP, DINO, LAION head) and reference forwards.
+"""Synthetic checkpoints in the ORIGINAL layouts (OpenAI CLIP, DINO, timm ViT blocks as in ViTPose) and
+reference forwards.
 
 The reference forwards are written from the original architectures' definitions with plain torch ops, so
-they check our key mapping and model wiring independently of transformers.
+they check our key mapping and model wiring independently of transformers. The timm ViT block (``blocks.N.``
+keys of DINO and easy_ViTPose) is built and run by :func:`timm_block_sd` / :func:`reference_timm_block`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+Init = Callable[..., torch.Tensor]
 
-def openai_clip_visual_sd(width=64, layers=1, patch=32, grid=7, embed=16, seed=0) -> dict[str, torch.Tensor]:
+
+def normal_init(seed: int) -> Init:
+    """``r(*shape, s=0.05)``: seeded N(0, s^2) tensors, drawn in call order."""
     g = torch.Generator().manual_seed(seed)
 
-    def r(*shape, s=0.05):
+    def r(*shape: int, s: float = 0.05) -> torch.Tensor:
         return torch.randn(*shape, generator=g) * s
 
+    return r
+
+
+def timm_block_sd(prefix: str, dim: int, r: Init, s: float = 0.1) -> dict[str, torch.Tensor]:
+    """One timm ``Block`` (pre-norm attention with fused qkv, GELU MLP of width 4 * dim) under ``prefix``;
+    ``s`` scales the linear weights."""
+    return {
+        prefix + "norm1.weight": 1 + r(dim),
+        prefix + "norm1.bias": r(dim),
+        prefix + "attn.qkv.weight": r(3 * dim, dim, s=s),
+        prefix + "attn.qkv.bias": r(3 * dim),
+        prefix + "attn.proj.weight": r(dim, dim, s=s),
+        prefix + "attn.proj.bias": r(dim),
+        prefix + "norm2.weight": 1 + r(dim),
+        prefix + "norm2.bias": r(dim),
+        prefix + "mlp.fc1.weight": r(4 * dim, dim, s=s),
+        prefix + "mlp.fc1.bias": r(4 * dim),
+        prefix + "mlp.fc2.weight": r(dim, 4 * dim, s=s),
+        prefix + "mlp.fc2.bias": r(dim),
+    }
+
+
+def openai_clip_visual_sd(width=64, layers=1, patch=32, grid=7, embed=16, seed=0) -> dict[str, torch.Tensor]:
+    r = normal_init(seed)
     sd = {
         "visual.conv1.weight": r(width, 3, patch, patch),
         "visual.class_embedding": r(width),
@@ -117,11 +147,7 @@ def save_as_torchscript(sd: dict[str, torch.Tensor], path: Path) -> Path:
 
 
 def dino_sd(dim=64, layers=1, patch=16, grid=14, seed=1) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-
-    def r(*shape, s=0.05):
-        return torch.randn(*shape, generator=g) * s
-
+    r = normal_init(seed)
     sd = {
         "cls_token": r(1, 1, dim),
         "pos_embed": r(1, grid * grid + 1, dim, s=0.5),
@@ -131,24 +157,23 @@ def dino_sd(dim=64, layers=1, patch=16, grid=14, seed=1) -> dict[str, torch.Tens
         "norm.bias": r(dim),
     }
     for i in range(layers):
-        p = f"blocks.{i}."
-        sd.update(
-            {
-                p + "norm1.weight": 1 + r(dim),
-                p + "norm1.bias": r(dim),
-                p + "attn.qkv.weight": r(3 * dim, dim, s=0.1),
-                p + "attn.qkv.bias": r(3 * dim),
-                p + "attn.proj.weight": r(dim, dim, s=0.1),
-                p + "attn.proj.bias": r(dim),
-                p + "norm2.weight": 1 + r(dim),
-                p + "norm2.bias": r(dim),
-                p + "mlp.fc1.weight": r(4 * dim, dim, s=0.1),
-                p + "mlp.fc1.bias": r(4 * dim),
-                p + "mlp.fc2.weight": r(dim, 4 * dim, s=0.1),
-                p + "mlp.fc2.bias": r(dim),
-            }
-        )
+        sd.update(timm_block_sd(f"blocks.{i}.", dim, r))
     return sd
+
+
+def reference_timm_block(h: torch.Tensor, sd, prefix: str, heads: int, eps: float = 1e-6) -> torch.Tensor:
+    """timm ``Block.forward`` (eval mode) written from its definition."""
+    dim = h.shape[-1]
+
+    def ln(a, name):
+        return F.layer_norm(a, (dim,), sd[prefix + name + ".weight"], sd[prefix + name + ".bias"], eps)
+
+    w = {
+        k: sd[prefix + k] for k in ("attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias")
+    }
+    h = h + _mha(ln(h, "norm1"), *w.values(), heads)
+    m = F.gelu(F.linear(ln(h, "norm2"), sd[prefix + "mlp.fc1.weight"], sd[prefix + "mlp.fc1.bias"]))
+    return h + F.linear(m, sd[prefix + "mlp.fc2.weight"], sd[prefix + "mlp.fc2.bias"])
 
 
 def reference_dino_forward(sd, x: torch.Tensor) -> torch.Tensor:
@@ -169,21 +194,8 @@ def reference_dino_forward(sd, x: torch.Tensor) -> torch.Tensor:
         pos = torch.cat([pos[:, :1], grid.permute(0, 2, 3, 1).reshape(1, -1, dim)], 1)
     h = h + pos
 
-    def ln(a, name):
-        return F.layer_norm(a, (dim,), sd[name + ".weight"], sd[name + ".bias"], 1e-6)
-
     i = 0
     while f"blocks.{i}.norm1.weight" in sd:
-        p = f"blocks.{i}."
-        h = h + _mha(
-            ln(h, p + "norm1"),
-            sd[p + "attn.qkv.weight"],
-            sd[p + "attn.qkv.bias"],
-            sd[p + "attn.proj.weight"],
-            sd[p + "attn.proj.bias"],
-            heads,
-        )
-        m = F.gelu(F.linear(ln(h, p + "norm2"), sd[p + "mlp.fc1.weight"], sd[p + "mlp.fc1.bias"]))
-        h = h + F.linear(m, sd[p + "mlp.fc2.weight"], sd[p + "mlp.fc2.bias"])
+        h = reference_timm_block(h, sd, f"blocks.{i}.", heads)
         i += 1
-    return ln(h, "norm")[:, 0]
+    return F.layer_norm(h, (dim,), sd["norm.weight"], sd["norm.bias"], 1e-6)[:, 0]
