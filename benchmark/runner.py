@@ -22,6 +22,7 @@ Library API (nothing here prints; ``progress=True`` draws bars on a terminal, ``
     ev = evaluate_motion2d(pred_videos=P, gt_videos=G, pose="mediapipe")       # keypoints extracted here
     ev = evaluate_motion3d(gt=G, pred=P, music_beats=B, protocol="finedance3d")
     ev = evaluate_appearance(pred_videos=P, gt_videos=G, dims=["temporal_flickering", "ssim"])
+    ev = evaluate_appearance(inputs=collect_appearance(P, G))                  # listed first (for a cache key)
     ev.report.metrics["fid_k"].value, ev.inputs["motion"]["files"]             # values and input hashes
     write_results("results.json", combine([ev_motion, ev_appearance]).results(argv))
 

@@ -132,10 +132,6 @@ def train_motion(finedance, demo, run, preset, steps, batch_size, lr, window, st
 
         finedance = write_sample(run / "finedance_sample")
         split = split or "all"  # four sequences: train on every one
-    elif not Path(finedance).is_dir():
-        raise MediaError(
-            f"--finedance {finedance}: not a folder (FineDance: motion/, music_wav/, label_json/)"
-        )
     preset = preset or ("tiny" if demo else "paper")
     cfg = PRESETS[preset]
     if steps is None:

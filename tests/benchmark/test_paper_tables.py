@@ -54,3 +54,19 @@ def test_bad_table_files(tmp_path):
     bad.write_text("name: x\ncolumns: 3\n")
     with pytest.raises(FormatError, match="malformed"):
         load_table(bad)
+
+
+def test_ground_truth_and_other_test_set_rows_are_never_bold():
+    from benchmark.paper_tables import on_testset
+
+    t1 = load_table("table1")
+    rows = rows_from_results(t1, _results("mace2d-official", div_k=20.0, div_k_gt=20.0), with_gt=True)
+    md = render(t1, rows, "md")
+    assert "**20.00**" in md and md.count("**20.00**") == 1  # yours wins; your GT row equals it, not bold
+    assert "| *Ground Truth (mace2d-official)* | – | – | – | – | – | – | – | – | 20.00 |" in md
+    elsewhere = on_testset(rows_from_results(t1, _results("mace2d-official", div_k=20.0)), "sample-v1")
+    md = render(t1, elsewhere, "md")
+    assert "**20.00**" not in md and "**9.74**" in md  # the paper's best stays bold
+    assert "Rows scored on sample-v1 are not comparable with the paper's numbers" in md
+    html = render(t1, elsewhere, "html")
+    assert "not comparable</span>" in html and "<strong>9.74</strong>" in html

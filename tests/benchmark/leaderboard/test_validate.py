@@ -15,6 +15,7 @@ from tests.benchmark.leaderboard.lb_helpers import (
     SAMPLE,
     bundle,
     codes,
+    evaluate_appearance,
     evaluate_motion,
     load,
     sample_dir,
@@ -84,6 +85,17 @@ def test_honest_partial_results_are_accepted_and_a_removed_skip_reason_is_not(sc
     )
     assert "results.stem_missing" in codes(report)
     assert "sample_005" in " ".join(report.lines())
+
+
+def test_appearance_results_name_gt_stems_nobody_generated(scored, testset, tmp_path):
+    pred = tmp_path / "videos"
+    shutil.copytree(scored["on-beat/videos"], pred)
+    (pred / "sample_002.mp4").unlink()
+    results = evaluate_appearance(pred, tmp_path / "appearance.json", gt=sample_dir())
+    assert {"stem": "sample_002", "reason": "missing generated video"} in load(results)["skipped"]
+    report = _validate(bundle(tmp_path / "a.zip", [scored["on-beat/motion"], results]), testset)
+    assert report.accepted, report.lines()
+    assert report.entries[1].skipped == {"sample_002": "missing generated video"}
 
 
 # -- edited numbers --------------------------------------------------------------------------------------
