@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ma_data.core.cli import check_outputs, command
+from ma_data.core.errors import MaceError
 
 
 @command("table")
@@ -38,9 +39,22 @@ from ma_data.core.cli import check_outputs, command
 @click.option(
     "--with-gt", is_flag=True, help="Also add each results file's ground-truth row (Div/BAS/FSR of GT)."
 )
+@click.option(
+    "--testset",
+    default=None,
+    help="The test-set manifest (path or packaged name) your results were scored on: checked against the GT "
+    "hashes they record and named in the caption; rows scored on another test set than the paper's are "
+    "shown, never bold.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Also write the table to this file.")
 def table(
-    table_name: str, results_files: tuple[Path, ...], labels: tuple[str, ...], fmt: str, with_gt: bool, out
+    table_name: str,
+    results_files: tuple[Path, ...],
+    labels: tuple[str, ...],
+    fmt: str,
+    with_gt: bool,
+    testset: str | None,
+    out,
 ) -> None:
     """Print a paper table (Markdown, LaTeX or an HTML page) with rows from your results files appended.
 
@@ -49,7 +63,14 @@ def table(
     with. A row scored under another protocol than the table's is shown with a note and never bold; a value its results file flags as untrustworthy is marked with a dagger. Every string taken from
     a results file, a table file or --label is escaped for the output format.
     """
-    from benchmark.paper_tables import caption_for, load_table, render, render_page, rows_from_results
+    from benchmark.paper_tables import (
+        caption_for,
+        load_table,
+        on_testset,
+        render,
+        render_page,
+        rows_from_results,
+    )
     from benchmark.results import read_results
 
     if labels and len(labels) != len(results_files):
@@ -58,9 +79,19 @@ def table(
     t = load_table(table_name)
     extra = []
     docs = [read_results(path) for path in results_files]
+    ts = None
+    if testset is not None:
+        from benchmark.leaderboard.testset import load_testset, scored_elsewhere
+
+        ts = load_testset(testset)
+        for path, doc in zip(results_files, docs, strict=True):
+            problem = scored_elsewhere(ts, doc)
+            if problem is not None:
+                raise MaceError(f"{path}: not scored on test set {ts.label}: {problem}")
     for i, doc in enumerate(docs):
-        extra += rows_from_results(t, doc, label=labels[i] if labels else None, with_gt=with_gt)
-    caption = caption_for(docs) if docs else None
+        rows = rows_from_results(t, doc, label=labels[i] if labels else None, with_gt=with_gt)
+        extra += on_testset(rows, f"{ts.name}-v{ts.version}") if ts is not None else rows
+    caption = caption_for(docs, testset=ts.label if ts else None) if docs else None
     text = render_page([(t, extra, caption)], t.title) if fmt == "html" else render(t, extra, fmt, caption)
     if out is not None:
         Path(out).write_text(text + "\n", encoding="utf-8")

@@ -240,6 +240,25 @@ def load_testset(name_or_path: str | os.PathLike) -> TestSet:
     )
 
 
+def scored_elsewhere(testset: TestSet, results: dict[str, Any]) -> str | None:
+    """Why ``results`` were not scored on ``testset`` (a stem it does not hold, a GT file whose recorded
+    sha256 is not the manifest's, no GT hash at all), or None when every GT hash they record matches."""
+    if not testset.hashes_published:
+        return f"test set {testset.label} has no published hashes to check against"
+    checked = 0
+    for dim, block in (results.get("inputs") or {}).items():
+        for stem, sides in ((block or {}).get("files") or {}).items():
+            for side, sha in (sides or {}).items():
+                if side not in SIDE_ROLES:
+                    continue
+                if stem not in testset.stems:
+                    return f"{dim} stem {stem!r} is not in test set {testset.label}"
+                if sha not in testset.stems[stem].accepted_sha(side).values():
+                    return f"{dim} {side} of {stem} has another sha256 than test set {testset.label}'s"
+                checked += 1
+    return None if checked else "they record no GT file hash"
+
+
 def check_protocols_current(testset: TestSet) -> None:
     """The board's toolkit must define each protocol exactly as the manifest pinned it."""
     from benchmark.protocols import get_protocol

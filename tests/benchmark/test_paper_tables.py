@@ -70,3 +70,19 @@ def test_ground_truth_and_other_test_set_rows_are_never_bold():
     assert "Rows scored on sample-v1 are not comparable with the paper's numbers" in md
     html = render(t1, elsewhere, "html")
     assert "not comparable</span>" in html and "<strong>9.74</strong>" in html
+
+
+def test_table_command_checks_the_test_set(tmp_path):
+    from click.testing import CliRunner
+
+    from benchmark.cli import main
+    from tests.benchmark.leaderboard.lb_helpers import evaluate_motion, sample_dir
+
+    results = evaluate_motion(sample_dir(), tmp_path / "r.json")  # the GT itself, on sample-v1
+    args = ["table", "--table", "table1", "--results", str(results), "--label", "GT copy"]
+    res = CliRunner().invoke(main, [*args, "--testset", "sample-v1"])
+    assert res.exit_code == 0, res.output
+    assert "test set sample v1;" in res.output and "Rows scored on sample-v1 are not comparable" in res.output
+    assert "| *GT copy* | – | – | – | – | – | – | 0.00 |" in res.output  # FID 0, not bold
+    res = CliRunner().invoke(main, [*args, "--testset", "ma-data-test-v1"])
+    assert res.exit_code == 2 and "not scored on test set ma-data-test v1" in res.output
