@@ -327,6 +327,17 @@ def _motion3d(ctx: _Context, run: MethodRun) -> None:
     _score(ctx, run, "motion3d", key, evaluate, f"3D motion ({proto.name})")
 
 
+def _isolated(ctx: _Context, run: MethodRun, dim: str, score: Callable[[], None]) -> None:
+    """Run one dimension of one method; a :class:`MaceError` (unusable inputs) becomes a note of that
+    method, logged, and the run goes on with the next."""
+    try:
+        score()
+    except MaceError as exc:
+        note = f"{dim} not scored: {' '.join(str(exc).split())}"
+        run.notes.append(note)
+        _say(ctx.log, f"{run.spec.name}: {note}")
+
+
 def _page_from_file(run: MethodRun, dim: str) -> Path:
     """The report page of a cached dimension (drawn from its results file: no beat-alignment plots)."""
     from benchmark.html_report import write_report
@@ -476,10 +487,16 @@ def run_reproduce(
     runs = []
     for spec in cfg.methods:
         run = MethodRun(spec, out / spec.slug)
-        _motion2d(ctx, run)
+        # per-item isolation: a method whose inputs cannot be scored is reported, the others go on
+        _isolated(ctx, run, "motion", lambda run=run: _motion2d(ctx, run))
         if spec.videos is not None:
-            _appearance(ctx, run, spec.videos, gt["video"], dims)
-        _motion3d(ctx, run)
+            _isolated(
+                ctx,
+                run,
+                "appearance",
+                lambda run=run, spec=spec: _appearance(ctx, run, spec.videos, gt["video"], dims),
+            )
+        _isolated(ctx, run, "motion3d", lambda run=run: _motion3d(ctx, run))
         runs.append(run)
     gt_run = None
     vbench = [d for d in dims if d in VBENCH_DIMS]

@@ -329,3 +329,19 @@ def test_table2_from_3d_motions(tmp_path):
     assert caption.protocols == ("bailando3d v1.0",)
     assert "not comparable with the paper's (finedance3d)" in (tmp_path / "out" / "tables.md").read_text()
     assert outcome.tables[0][2].note.startswith("No rows of yours")  # Table 1: no videos, no keypoints
+
+
+def test_a_method_that_cannot_be_scored_is_reported_and_the_others_go_on(tmp_path):
+    doc = {
+        "testset": "sample-v1",
+        "methods": [{"name": "Broken", "keypoints": "missing"}, {"name": "GT copy", "keypoints": str(GT)}],
+        "options": {"n_boot": 10},
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(doc))
+    lines: list[str] = []
+    outcome = run_reproduce(load_config(tmp_path / "c.yaml"), tmp_path / "out", log=lines.append)
+    broken, copy = outcome.methods
+    assert broken.results == {} and broken.notes[0].startswith("motion not scored: ")
+    assert "missing: not a directory of generated keypoints files" in broken.notes[0]
+    assert any(line.startswith("Broken: motion not scored") for line in lines)
+    assert list(copy.results) == ["motion"] and _row(outcome.tables[0][1], "GT copy").values["fid_k"] < 1e-3
