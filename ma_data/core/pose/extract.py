@@ -28,11 +28,11 @@ from ma_data.core.formats.keypoints import KeypointTrack, track_from_bytes, trac
 from ma_data.core.io.atomic import sha256_file
 from ma_data.core.pose.base import PoseBackend
 from ma_data.core.pose.cache import TrackCache
-from ma_data.core.pose.registry import DEFAULT_BACKEND, get_backend, uses_gpu
+from ma_data.core.pose.registry import DEFAULT_BACKEND, uses_gpu
 
 log = logging.getLogger(__name__)
 
-__all__ = ["extract_tracks", "extract_track", "extract_task"]
+__all__ = ["extract_tracks", "extract_track", "extract_task", "extraction_executor"]
 
 
 def _progress_enabled(progress: bool) -> bool:
@@ -92,8 +92,10 @@ def extract_track(
 
 def build_backend(name: str, kwargs: dict[str, Any] | None = None) -> PoseBackend:
     """``get_backend`` with a missing package or a bad option as a :class:`MaceError`."""
+    from ma_data.core.pose import registry  # looked up at call time (tests stand a backend in)
+
     try:
-        return get_backend(name, **(kwargs or {}))
+        return registry.get_backend(name, **(kwargs or {}))
     except ImportError as exc:
         raise MaceError(f"pose backend {name!r} is not installed: {exc}") from None
     except ValueError as exc:
@@ -130,7 +132,20 @@ def extract_task(payload: dict[str, Any]) -> dict[str, Any]:
         _WORKER_BACKENDS[key] = backend
     cache = TrackCache(payload["cache_root"]) if payload["cache"] else None
     track, error = _extract_or_error(payload["path"], backend, cache, progress=False)
-    return {"error": error} if track is None else {"track": track_to_bytes(track)}
+    out = {"error": error} if track is None else {"track": track_to_bytes(track)}
+    return {**out, "backend": backend.describe()}
+
+
+def extraction_executor(
+    executor: str, backend_name: str, backend_kwargs: dict[str, Any] | None = None, workers=None, address=None
+) -> Executor:
+    """The executor ``extract_tracks`` would make for ``executor``: GPU backends one worker (or Ray actor)
+    per GPU, CPU backends one single-threaded worker per core. For callers that run several batches on
+    one pool (the caller closes it)."""
+    placement = "per_gpu" if uses_gpu(backend_name, backend_kwargs) else "cpu"
+    # CPU backends: one single-threaded worker per core (MediaPipe's graph already runs on one thread)
+    env = {} if placement == "per_gpu" else {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return make_executor(executor, workers=workers, address=address, env=env, placement=placement)
 
 
 def _fatal(message: str, error_class: str) -> MaceError:
@@ -151,6 +166,7 @@ def extract_tracks(
     executor: str | Executor = "serial",
     workers: int | None = None,
     address: str | None = None,
+    backend_info: dict[str, Any] | None = None,
 ) -> tuple[dict[str, KeypointTrack], dict[str, str]]:
     """Extract one dancer's keypoints from every video.
 
@@ -167,6 +183,8 @@ def extract_tracks(
             :class:`~ma_data.core.executors.Executor` (kept open: the caller closes it).
         workers: pool size / local Ray CPUs (default: as above).
         address: Ray cluster address (``auto``, ``ray://host:10001``) for ``executor="ray"``.
+        backend_info: a dict to fill with the backend's ``describe()`` (what ran, for the results; from a
+            worker when the videos were spread, left empty if no worker got to build it).
 
     Returns:
         ``(tracks, errors)``: stem -> :class:`KeypointTrack` for the videos that worked, and stem -> one-line
@@ -190,10 +208,13 @@ def extract_tracks(
             executor,
             workers,
             address,
+            backend_info,
         )
     own_backend = backend is None
     if backend is None:
         backend = build_backend(backend_name, backend_kwargs)
+    if backend_info is not None:
+        backend_info.update(backend.describe())
     track_cache = TrackCache(cache_root) if cache else None
     tracks: dict[str, KeypointTrack] = {}
     errors: dict[str, str] = {}
@@ -227,34 +248,32 @@ def _bar(progress: bool, total: int, name: str):
 
 
 def _extract_parallel(
-    videos, backend_name, cache, progress, cache_root, kwargs, executor, workers, address
+    videos, backend_name, cache, progress, cache_root, kwargs, executor, workers, address, backend_info
 ) -> tuple[dict[str, KeypointTrack], dict[str, str]]:
     payload = {"backend": backend_name, "kwargs": kwargs, "cache": bool(cache)}
     payload["cache_root"] = str(cache_root) if cache_root is not None else None
     items = [(stem, {**payload, "path": str(path)}) for stem, path in videos.items()]
     own = isinstance(executor, str)
     if own:
-        placement = "per_gpu" if uses_gpu(backend_name, kwargs) else "cpu"
-        # CPU backends: one single-threaded worker per core (MediaPipe's graph already runs on one thread)
-        env = {} if placement == "per_gpu" else {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        executor = make_executor(executor, workers=workers, address=address, env=env, placement=placement)
+        executor = extraction_executor(executor, backend_name, kwargs, workers, address)
     found: dict[str, KeypointTrack] = {}
     failed: dict[str, str] = {}
     bar = _bar(progress, len(items), backend_name)
     try:
         for stem, outcome in executor.imap_unordered(extract_task, items):
             path = videos[stem]
-            result = outcome.value if outcome.ok else {}
             if not outcome.ok:  # the worker process died (or Ray lost the task)
                 failed[stem] = f"{path}: pose extraction failed ({outcome.error_class}: {outcome.error})"
-            elif "fatal" in result:
-                raise _fatal(result["fatal"], result["error_class"])
-            elif result.get("error") is not None:
-                failed[stem] = result["error"]
+            elif "fatal" in outcome.value:
+                raise _fatal(outcome.value["fatal"], outcome.value["error_class"])
+            elif outcome.value.get("error") is not None:
+                failed[stem] = outcome.value["error"]
             else:
-                track = track_from_bytes(result["track"], f"{path} (keypoints from a worker)")
+                track = track_from_bytes(outcome.value["track"], f"{path} (keypoints from a worker)")
                 track.meta["video_path"] = str(path)
                 found[stem] = track
+            if outcome.ok and backend_info is not None and not backend_info:
+                backend_info.update(outcome.value["backend"])
             if bar is not None:
                 bar.update(1)
     finally:
