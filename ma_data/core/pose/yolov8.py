@@ -219,10 +219,16 @@ class YoloV8PersonDetector:
         x = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).contiguous().float()
         x /= 255
         with torch.no_grad():
-            pred = self.model(x).float().cpu()
+            pred = self.model(x).float()  # (B, 4 + nc, anchors) on the device
+            # Only an anchor whose person score passes NMS's confidence test can become a person box (its best
+            # class must be person, scoring > conf): those columns go to the CPU, in anchor order, and NMS on
+            # them gives what it gives on the whole head output, without moving and scanning all of it.
+            frame_idx, anchor_idx = (pred[:, 4 + PERSON_CLASS] > NMS_CONF).nonzero(as_tuple=True)
+            candidates = pred.permute(0, 2, 1)[frame_idx, anchor_idx].cpu()  # (K, 4 + nc)
+            counts = torch.bincount(frame_idx, minlength=len(batch)).tolist()
         return [
-            scale_boxes(non_max_suppression(p), batch.shape[1:3], (h, w))
-            for p, (w, h) in zip(pred, sizes, strict=True)
+            scale_boxes(non_max_suppression(c.T), batch.shape[1:3], (h, w))
+            for c, (w, h) in zip(candidates.split(counts), sizes, strict=True)
         ]
 
     def raw_detections(self, frame: np.ndarray):

@@ -112,6 +112,22 @@ def test_batched_yolo_and_vitpose_equal_the_frame_by_frame_pipeline(video):
         np.testing.assert_allclose(track.data, want, atol=1e-3, rtol=0)
 
 
+def test_yolo_candidates_moved_off_the_device_give_the_full_head_nms(video):
+    from ma_data.core.pose.yolov8 import non_max_suppression, scale_boxes
+
+    det = tiny_yolo()
+    frames = video[:3]
+    prepared = np.stack([det.prepare(f) for f in frames])
+    x = torch.from_numpy(prepared).permute(0, 3, 1, 2).contiguous().float() / 255
+    with torch.no_grad():
+        head = det.model(x)  # (3, 4 + nc, anchors)
+    got = det.raw_prepared(prepared, [f.shape[1::-1] for f in frames])
+    for i, frame in enumerate(frames):
+        want = scale_boxes(non_max_suppression(head[i]), prepared.shape[1:3], frame.shape[:2])
+        assert len(want) > 0
+        torch.testing.assert_close(got[i], want, rtol=0, atol=0)
+
+
 class ScriptedDetector:
     """Boxes per frame from a script (batched interface); the bystander out-scores the dancer at times."""
 
