@@ -13,6 +13,13 @@ Pipeline per frame, following easy_ViTPose as run by the official ``extract_ViTP
 4. keypoints back to image pixels as ``(x, y, conf)`` in coco_25 order (the official JSON stores
    ``(y, x, conf)``; :func:`ma_data.core.formats.keypoints.write_official_json` converts).
 
+The steps run on batches (``batch_size`` frames through the detector in one forward, their dancer crops
+through ViTPose in one forward) with the per-frame CPU work (detector input resizing, crops, heatmap
+decoding) on a thread pool, overlapping the models; step 2 still visits the frames one after another in
+order, so a tracker sees what it would frame by frame. Each frame's arithmetic is the frame-by-frame
+pipeline's: float32 results equal it to float32 rounding (bit for bit on the CPUs tried), whatever the batch
+size. ``dtype="bfloat16"`` (ViTPose under autocast) is a recorded non-default.
+
 Weights: ``vitpose-s-coco25`` (easy_ViTPose's ``vitpose-s-coco_25.pth``, converted on load by
 :mod:`ma_data.core.pose.vitpose_convert`) and the detector's (``yolov8s``: ultralytics' ``yolov8s.pt``, AGPL-3.0;
 ``rtdetr-r18vd-coco-o365``: a transformers directory), all from the weights cache (:mod:`ma_data.core.weights`); a missing file raises
