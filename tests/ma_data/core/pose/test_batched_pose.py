@@ -190,6 +190,30 @@ def test_bfloat16_is_recorded_and_close(video):
     assert np.median(diff) < 2.0  # pixels, in crops of ~400 px: bfloat16 moves points, not people
 
 
+def test_bfloat16_tracks_are_cached_apart_from_float32(video, tmp_path):
+    from ma_data.core.io.video import write_video
+    from ma_data.core.pose.extract import extract_tracks
+
+    path = write_video(tmp_path / "v.mp4", video[:3], fps=30)
+    model, detector = tiny_vitpose(), tiny_yolo()
+    cache = tmp_path / "cache"
+
+    def run(dtype):
+        backend = ViTPoseBackend(model=model, detector=detector, device="cpu", dtype=dtype, batch_size=2)
+        calls = []
+        backend.estimate = lambda *a, _est=backend.estimate, **k: calls.append(1) or _est(*a, **k)
+        tracks, errors = extract_tracks({"v": path}, backend=backend, cache_root=cache, progress=False)
+        assert not errors
+        return tracks["v"], len(calls)
+
+    b16, computed = run("bfloat16")
+    assert computed == 1 and b16.extractor_version.endswith("+bf16") and b16.meta["dtype"] == "bfloat16"
+    f32, computed = run("float32")
+    assert computed == 1 and not f32.extractor_version.endswith("+bf16")  # not served the bfloat16 track
+    assert run("float32")[1] == 0 and run("bfloat16")[1] == 0  # each is a hit for its own kind
+    assert len(list(cache.rglob("*.npz"))) == 2
+
+
 def test_batch_size_is_bounded_by_memory_and_options_are_checked():
     assert frames_per_batch(32, 1280, 720) == 32
     assert frames_per_batch(32, 3840, 2160) == 21  # two batches of 4K frames within 1 GiB
