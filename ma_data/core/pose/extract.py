@@ -13,6 +13,7 @@ errors and the cache entries are the ones a serial run gives.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -64,14 +65,16 @@ def extract_track(
     info = probe_video(path)
     if info.width <= 0 or info.height <= 0:
         raise MediaError(f"{path}: video stream has no frame size")
-    frames = iter_frames(path, **backend.decode_options(info.width, info.height))
-    if _progress_enabled(progress):
-        from tqdm import tqdm
+    decoded = iter_frames(path, **backend.decode_options(info.width, info.height))
+    with contextlib.closing(decoded):  # a backend that fails mid-video stops the decoder threads here
+        frames = decoded
+        if _progress_enabled(progress):
+            from tqdm import tqdm
 
-        frames = tqdm(frames, total=info.n_frames or None, desc=path.name, unit="frame", leave=False)
-    track = backend.estimate(
-        frames, fps=info.fps or None, width=info.width, height=info.height, n_frames=info.n_frames
-    )
+            frames = tqdm(decoded, total=info.n_frames or None, desc=path.name, unit="frame", leave=False)
+        track = backend.estimate(
+            frames, fps=info.fps or None, width=info.width, height=info.height, n_frames=info.n_frames
+        )
     if len(track) == 0:
         raise MediaError(f"{path}: no decodable frames")
     track.source_sha256 = video_sha

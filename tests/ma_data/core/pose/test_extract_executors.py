@@ -74,3 +74,26 @@ def test_a_backend_that_cannot_be_built_stops_the_batch_in_workers_too(videos, t
     for executor in ("serial", SerialExecutor()):
         with pytest.raises(MissingWeightError, match="vitpose-s-coco_25.pth"):
             extract_tracks(videos, "vitpose", progress=False, executor=executor)
+
+
+def test_a_backend_failing_mid_video_leaves_no_decoder_running(tmp_path):
+    import threading
+
+    from ma_data.core.pose.base import PoseBackend
+
+    class FailsOnThirdFrame(PoseBackend):
+        name, version, weights_hash = "fails", "1", "f" * 64
+
+        def estimate(self, frames, fps, width, height, n_frames=None):
+            for i, _ in enumerate(frames):
+                if i == 2:
+                    raise RuntimeError("model crashed")
+
+        def decode_options(self, width, height):
+            return {"threads": 2, "prefetch": 2}  # the decoder is ahead, blocked on a full queue
+
+    video = write_video(tmp_path / "v.mp4", [np.full((32, 32, 3), i, np.uint8) for i in range(30)], fps=16)
+    before = threading.active_count()
+    tracks, errors = extract_tracks({"v": video}, backend=FailsOnThirdFrame(), cache=False, progress=False)
+    assert not tracks and "model crashed" in errors["v"]
+    assert threading.active_count() == before
