@@ -39,7 +39,7 @@ def _scored(doc: dict) -> dict:
 
 
 @pytest.mark.slow
-def test_videos_in_results_out(tmp_path, monkeypatch):
+def test_videos_in_results_out(tmp_path, monkeypatch, ray_home):  # ray_home: a Ray run below
     if not MESSI.exists():
         pytest.skip(f"{MESSI} not found: install the Debian package opencv-doc (make setup does)")
     cv2 = pytest.importorskip("cv2")
@@ -67,7 +67,6 @@ def test_videos_in_results_out(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
     # the keypoints extracted by a pool of worker processes, and on Ray, give the same results
-    monkeypatch.setenv("HOME", str(tmp_path))  # a local Ray writes ~/.ray: keep it out of the real home
     for executor in ("process", "ray"):
         if executor == "ray":
             pytest.importorskip("ray")

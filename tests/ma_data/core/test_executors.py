@@ -46,9 +46,8 @@ def test_per_gpu_placement_without_gpus_is_the_cpu_pool(monkeypatch):
 
 
 @pytest.mark.slow
-def test_ray_per_gpu_actors_are_persistent_and_pinned(tmp_path, monkeypatch):
+def test_ray_per_gpu_actors_are_persistent_and_pinned(ray_home):
     ray = pytest.importorskip("ray")
-    monkeypatch.setenv("HOME", str(tmp_path))  # a local Ray writes ~/.ray: keep it out of the real home
     here = os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])  # for slot_and_pid
     ray.init(  # two GPUs as a resource: Ray pins actors to them whether or not they exist
         num_cpus=2,

@@ -59,9 +59,8 @@ def test_process_pool_gives_the_serial_tracks_and_errors(videos, tmp_path):
 
 
 @pytest.mark.slow
-def test_ray_gives_the_serial_tracks_and_errors(videos, tmp_path, monkeypatch):
+def test_ray_gives_the_serial_tracks_and_errors(videos, ray_home):
     pytest.importorskip("ray")
-    monkeypatch.setenv("HOME", str(tmp_path))  # a local Ray writes ~/.ray: keep it out of the real home
     serial = extract_tracks(videos, "mediapipe", cache=False, progress=False)
     on_ray = extract_tracks(videos, "mediapipe", cache=False, progress=False, executor="ray", workers=2)
     assert_same(serial[0], on_ray[0])
