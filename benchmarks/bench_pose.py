@@ -188,14 +188,11 @@ def bench_mediapipe(video: Path, n: int, base: float, procs: int, tmp: Path) -> 
                 )
         assert not errors, errors
         total_frames = sum(len(t) for t in tracks.values())
-        fps = row(
-            f"{procs} processes, {len(copies)} videos (wall time)",
-            total_frames,
-            c,
-            base,
-            "(CPU-s: driver only)",
+        fps = row(f"{procs} processes, {len(copies)} videos", total_frames, c, base, cpu=False)
+        print(
+            f"  per worker: {fps / procs:.1f} frames/s ({fps / procs / per_core:.2f}x one process; below the "
+            "per-core rate when other work shares the cores)"
         )
-        print(f"  per worker: {fps / procs:.1f} frames/s ({fps / procs / per_core:.2f}x one process)")
 
 
 # -- vitpose ------------------------------------------------------------------------------------------------
