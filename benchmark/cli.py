@@ -10,6 +10,7 @@ from benchmark.cli_3d import evaluate_3d
 from benchmark.cli_appearance import selfcheck
 from benchmark.cli_keypoints import keypoints
 from benchmark.cli_leaderboard import leaderboard, submission, testset
+from benchmark.cli_pose_options import executor_options, pose_speed_options
 from benchmark.cli_reproduce import reproduce
 from benchmark.cli_table import table
 from ma_data.core.cli import check_outputs, toolkit_group
@@ -109,6 +110,8 @@ def main() -> None:
 )
 @click.option("--device", default="cpu", show_default=True, help="Torch device for model-backed metrics.")
 @click.option("--no-cache", is_flag=True, help="Re-extract keypoints even when cached.")
+@pose_speed_options
+@executor_options
 def evaluate(**opts) -> None:
     """Score generated dance videos (or their keypoints) against ground truth.
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from benchmark.cli_pose_options import executor_options, pose_speed_kwargs, pose_speed_options
 from ma_data.core.cli import check_outputs, command
 from ma_data.core.errors import MaceError
 from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
@@ -59,12 +60,27 @@ from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 @click.option(
     "--no-cache", is_flag=True, help="Re-extract even when a cached track exists (default: use the cache)."
 )
+@pose_speed_options
+@executor_options
 def keypoints(
-    video_dir: Path, out_dir: Path, pose: str, detector: str, invisible_joints: str, fmt: str, no_cache: bool
+    video_dir: Path,
+    out_dir: Path,
+    pose: str,
+    detector: str,
+    invisible_joints: str,
+    fmt: str,
+    no_cache: bool,
+    batch_size: int | None,
+    pose_dtype: str | None,
+    executor: str,
+    workers: int | None,
+    address: str | None,
 ) -> None:
     """Extract ViTPose-25 keypoint tracks from every video in --videos into --out.
 
     A video that cannot be processed is reported and skipped; the exit code is 2 only when none could be.
+    With --executor process|ray the videos are spread over workers (one per GPU for vitpose, one per core for
+    mediapipe); the tracks are the serial run's.
     """
     from benchmark.inputs import VIDEO_SUFFIXES, list_by_stem
     from ma_data.core.formats.keypoints import save_npz, write_official_json
@@ -81,9 +97,21 @@ def keypoints(
         from ma_data.core.pose.detector import pick_detector
 
         kwargs = {"detector_name": pick_detector(detector), "invisible_joints": invisible_joints}
+        kwargs.update(pose_speed_kwargs(pose, batch_size, pose_dtype))
     elif detector != "auto" or invisible_joints != "easy_vitpose":
         raise MaceError("--detector and --invisible-joints apply to --pose vitpose")
-    tracks, errors = extract_tracks(videos, pose, cache=not no_cache, progress=True, backend_kwargs=kwargs)
+    else:
+        pose_speed_kwargs(pose, batch_size, pose_dtype)  # refuses them for other backends
+    tracks, errors = extract_tracks(
+        videos,
+        pose,
+        cache=not no_cache,
+        progress=True,
+        backend_kwargs=kwargs,
+        executor=executor,
+        workers=workers,
+        address=address,
+    )
     errors = {**unusable, **errors}
     if tracks:  # a failed run leaves no empty output folder behind
         out_dir.mkdir(parents=True, exist_ok=True)

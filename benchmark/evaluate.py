@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.cli_pose_options import pose_speed_kwargs
 from benchmark.runner import Evaluation, combine, evaluate_appearance, evaluate_motion2d
 from ma_data.core.errors import MaceError
 
@@ -37,6 +38,11 @@ class EvaluateOptions:
     device: str = "cpu"
     no_cache: bool = False
     fvd_clips: str | None = None
+    batch_size: int | None = None
+    pose_dtype: str | None = None
+    executor: str = "serial"
+    workers: int | None = None
+    address: str | None = None
 
     def dim_list(self) -> list[str]:
         dims = [d.strip() for d in self.dims.split(",") if d.strip()]
@@ -103,6 +109,10 @@ def run_evaluate(
                     cache=not opts.no_cache,
                     progress=progress,
                     log=log,
+                    pose_options=pose_speed_kwargs(opts.pose, opts.batch_size, opts.pose_dtype),
+                    executor=opts.executor,
+                    workers=opts.workers,
+                    address=opts.address,
                 )
             )
         else:

@@ -234,12 +234,18 @@ def evaluate_motion2d(
     cache: bool = True,
     progress: bool = False,
     log: Log = None,
+    pose_options: dict | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
 ) -> Evaluation:
     """Score generated dances against GT under a 2D protocol, from keypoint files or from videos.
 
     Folders as in :func:`collect_motion2d` (or ``inputs``, what it returned). ``pose`` is the keypoint
     extractor for videos (tracks cached by video hash unless ``cache=False``; with ``vitpose`` the protocol's
-    invisible-joint rule and ``detector``, recorded as ``inputs.motion.keypoint_extraction``);
+    invisible-joint rule and ``detector``, plus ``pose_options`` such as ``batch_size``/``dtype``, recorded as
+    ``inputs.motion.keypoint_extraction``); ``executor`` (``serial`` | ``process`` | ``ray``, ``workers``,
+    ``address``) spreads the videos' extraction, one video per task, with the serial run's tracks;
     ``n_boot``/``seed``: the bootstrap over stems. Raises :class:`MaceError` when no stem can be scored.
     """
     from benchmark.motion.inputs2d import (
@@ -262,7 +268,7 @@ def evaluate_motion2d(
     if GT_KEYPOINTS in paired.sides:
         samples = read_keypoints(paired, GT_KEYPOINTS, PRED_KEYPOINTS)
     else:
-        options = pose_backend_options(pose, detector, proto)
+        options = {**pose_backend_options(pose, detector, proto), **(pose_options or {})}
         samples = extract_keypoints(
             paired,
             GT_VIDEO,
@@ -272,6 +278,9 @@ def evaluate_motion2d(
             cache=cache,
             progress=progress,
             log=log,
+            executor=executor,
+            workers=workers,
+            address=address,
         )
     music_beats(paired, GT_AUDIO, proto, samples)
     stems = list(paired.stems)

@@ -89,3 +89,20 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def _ray_home_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ray-home")
+
+
+@pytest.fixture
+def ray_home(monkeypatch, _ray_home_dir) -> Path:
+    """``HOME`` for a test that starts a local Ray: a temporary folder, the same for the whole session.
+
+    A local Ray writes ``~/.ray/auth_token`` (kept out of the real home), and a process that started Ray once
+    keeps that token: a later start in the same process with another ``HOME`` generates a new token, and its
+    GCS never comes up ("Timed out waiting for file .../gcs_server_port...").
+    """
+    monkeypatch.setenv("HOME", str(_ray_home_dir))
+    return _ray_home_dir

@@ -108,35 +108,46 @@ def extract_keypoints(
     cache: bool = True,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
 ) -> Motion2dSamples:
     """Extract one dancer's keypoints from the GT and generated videos of every paired stem with one backend
     (``pose`` built with ``backend_options``; tracks cached by video hash); a video that fails, or whose
-    frame rate is implausible, skips its stem with the reason. ``extraction`` records what ran."""
-    from ma_data.core.pose.extract import extract_tracks
-    from ma_data.core.pose.registry import get_backend
+    frame rate is implausible, skips its stem with the reason. ``extraction`` records what ran.
+
+    ``executor`` (``serial`` | ``process`` | ``ray``, with ``workers``/``address``) spreads the videos, one per
+    task, over one pool for both sides (:func:`ma_data.core.pose.extract.extract_tracks`): the same tracks.
+    """
+    from ma_data.core.pose.extract import build_backend, extract_tracks, extraction_executor
 
     out = Motion2dSamples()
     if not paired.stems:
         return out
-    try:
-        backend = get_backend(pose, **(backend_options or {}))
-    except ImportError as exc:
-        raise MaceError(f"pose backend {pose!r} is not installed: {exc}") from None
+    if executor == "serial":
+        runner = {"backend": build_backend(pose, backend_options)}
+    else:
+        runner = {"executor": extraction_executor(executor, pose, backend_options, workers, address)}
+        runner |= {"backend_name": pose, "backend_kwargs": backend_options}
     arrays: dict[str, dict[str, np.ndarray]] = {}
     rates: dict[str, dict[str, float | None]] = {}
+    info: dict = {}
     try:
         for side in (gt_side, pred_side):
             videos = {s: paired.sides[side][s] for s in paired.stems}
             if log is not None:
                 log(f"extracting keypoints ({pose}) from {len(videos)} {side}s")
-            tracks, errors = extract_tracks(videos, backend=backend, cache=cache, progress=progress)
+            tracks, errors = extract_tracks(
+                videos, cache=cache, progress=progress, backend_info=info, **runner
+            )
             for stem, err in errors.items():
                 paired.skipped.setdefault(stem, f"{side}: {err}")
             arrays[side] = {s: t.to_official_array("yxc").astype(np.float64) for s, t in tracks.items()}
             rates[side] = {s: t.fps for s, t in tracks.items()}
-        out.extraction = backend.describe()  # name, version, weights hash (+ detector, invisible-joint rule)
+        # name, version, weights hash (+ detector, invisible-joint rule, dtype); from a worker when spread
+        out.extraction = info or None
     finally:
-        backend.close()
+        (runner.get("backend") or runner["executor"]).close()
     for side in (gt_side, pred_side):
         for stem, rate in rates[side].items():
             problem = fps_problem(rate, f"{side} frame rate") if rate is not None else None

@@ -4,7 +4,7 @@ Public API (stable; the internet-crawl subset and keypoint extraction reuse it):
 
 * :class:`~ma_data.build.ledger.Ledger` — SQLite ledger, one row per (stage, item_id) with status
   (pending/running/done/failed), attempts, error class/message, JSON payload and JSON result.
-* :func:`~ma_data.build.executors.make_executor` — ``serial`` | ``process`` (default) | ``ray``; all yield
+* :func:`~ma_data.core.executors.make_executor` — ``serial`` | ``process`` (default) | ``ray``; all yield
   ``(item_id, Outcome)`` from ``imap_unordered(fn, [(item_id, payload), ...])``.
 * :func:`~ma_data.build.runner.run_stage` — run ``fn`` over items not yet done, recording outcomes in the
   ledger; returns a :class:`~ma_data.build.runner.StageReport`.
@@ -20,7 +20,10 @@ Typical use::
         rows = [r.result for r in led.records("internet.download", status="done")]
 """
 
-from ma_data.build.executors import (
+from ma_data.build.ledger import STATUSES, ItemRecord, Ledger
+from ma_data.build.lock import RootLock, lock_root
+from ma_data.build.runner import StageReport, run_stage, sweep_temp_files
+from ma_data.core.executors import (
     EXECUTORS,
     Executor,
     Outcome,
@@ -30,9 +33,6 @@ from ma_data.build.executors import (
     call_safely,
     make_executor,
 )
-from ma_data.build.ledger import STATUSES, ItemRecord, Ledger
-from ma_data.build.lock import RootLock, lock_root
-from ma_data.build.runner import StageReport, run_stage, sweep_temp_files
 
 __all__ = [
     "EXECUTORS",

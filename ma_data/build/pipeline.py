@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ma_data.build.executors import Executor, make_executor
 from ma_data.build.ledger import Ledger
 from ma_data.build.lock import lock_root
 from ma_data.build.runner import run_stage, sweep_temp_files
 from ma_data.core.errors import MaceError
+from ma_data.core.executors import Executor, make_executor
 from ma_data.core.io.atomic import atomic_write
 from ma_data.manifest import MANIFEST_NAME, rows_of_other_subsets, write_manifest
 

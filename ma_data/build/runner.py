@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ma_data.build.executors import Executor
 from ma_data.build.ledger import Ledger
+from ma_data.core.executors import Executor
 from ma_data.core.progress import progress_bar
 
 __all__ = ["StageReport", "run_stage", "sweep_temp_files"]

@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ma_data.build import Ledger, lock_root, make_executor, run_stage, sweep_temp_files
-from ma_data.build.executors import check_ray_address
 from ma_data.core.errors import MaceError
+from ma_data.core.executors import check_ray_address
 from ma_data.crawl.download import DownloadOptions, download_attempt
 from ma_data.crawl.errors import ClassifiedError, RetryPolicy
 from ma_data.crawl.rows import row_clips, row_downloads, row_entry

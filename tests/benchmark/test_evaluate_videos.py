@@ -33,8 +33,13 @@ def _dancing_frames(image, bpm, rng, off_beat=False):
     return frames
 
 
+def _scored(doc: dict) -> dict:
+    """Everything a results file says about the dances (not when or where it ran)."""
+    return {k: v for k, v in doc.items() if k not in ("created_utc", "environment", "command")}
+
+
 @pytest.mark.slow
-def test_videos_in_results_out(tmp_path, monkeypatch):
+def test_videos_in_results_out(tmp_path, monkeypatch, ray_home):  # ray_home: a Ray run below
     if not MESSI.exists():
         pytest.skip(f"{MESSI} not found: install the Debian package opencv-doc (make setup does)")
     cv2 = pytest.importorskip("cv2")
@@ -61,6 +66,27 @@ def test_videos_in_results_out(tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
+    # the keypoints extracted by a pool of worker processes, and on Ray, give the same results
+    for executor in ("process", "ray"):
+        if executor == "ray":
+            pytest.importorskip("ray")
+        spread = tmp_path / f"results-{executor}.json"
+        args = [
+            "--no-cache",
+            "--executor",
+            executor,
+            "--workers",
+            "2",
+            "--out",
+            str(spread),
+            "--n-boot",
+            "20",
+        ]
+        result = CliRunner().invoke(
+            main, ["evaluate", "--pred", str(pred_dir), "--gt", str(gt_dir), *args], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        assert _scored(json.loads(spread.read_text())) == _scored(doc)
     assert doc["n_samples"] == 3
     reasons = {item["stem"]: item["reason"] for item in doc["skipped"]}
     assert set(reasons) == {"broken", "silent"}

@@ -27,6 +27,7 @@ that already store ``(x, y, c)``.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -424,20 +425,39 @@ def write_official_json(path: str | os.PathLike, track: KeypointTrack, layout: L
 # -- compact npz -----------------------------------------------------------------------------------------
 
 
+def _write_npz(fh, track: KeypointTrack) -> None:
+    meta = {"format": "mace-dance/keypoints", "version": _NPZ_VERSION, **track.metadata()}
+    np.savez_compressed(
+        fh, data=track.data, mask=track.mask, metadata=np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    )
+
+
 def save_npz(path: str | os.PathLike, track: KeypointTrack) -> None:
     """Save a track as a compressed ``.npz`` (arrays + JSON metadata), atomically."""
-    meta = {"format": "mace-dance/keypoints", "version": _NPZ_VERSION, **track.metadata()}
     with atomic_write(path, "wb") as fh:
-        np.savez_compressed(
-            fh, data=track.data, mask=track.mask, metadata=np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        )
+        _write_npz(fh, track)
+
+
+def track_to_bytes(track: KeypointTrack) -> bytes:
+    """The bytes :func:`save_npz` would write (how worker processes hand tracks back)."""
+    buf = io.BytesIO()
+    _write_npz(buf, track)
+    return buf.getvalue()
+
+
+def track_from_bytes(data: bytes, source: str = "<keypoint bytes>") -> KeypointTrack:
+    """A track from :func:`track_to_bytes` output, checked as :func:`load_npz` checks files."""
+    return _read_npz(io.BytesIO(data), source)
 
 
 def load_npz(path: str | os.PathLike) -> KeypointTrack:
     """Load a track written by :func:`save_npz`; raises :class:`FormatError` naming the file on any defect."""
-    path = Path(path)
+    return _read_npz(Path(path), Path(path))
+
+
+def _read_npz(file, path) -> KeypointTrack:
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(file, allow_pickle=False) as npz:
             missing = {"data", "mask", "metadata"} - set(npz.files)
             if missing:
                 raise FormatError(f"{path}: not a keypoint npz (missing {', '.join(sorted(missing))})")

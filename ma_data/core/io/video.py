@@ -113,8 +113,20 @@ def probe_video(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo
     )
 
 
-def iter_frames(path: str | os.PathLike, fmt: str = "rgb24") -> Iterator[np.ndarray]:
-    """Decode every frame of the first video stream, in order, as (H, W, 3) uint8 arrays."""
+def iter_frames(
+    path: str | os.PathLike, fmt: str = "rgb24", threads: int = 0, prefetch: int | None = None
+) -> Iterator[np.ndarray]:
+    """Decode every frame of the first video stream, in order, as (H, W, 3) uint8 arrays.
+
+    ``threads=0`` decodes and converts in the calling thread. With ``threads=N`` a background thread decodes
+    (FFmpeg's own decoder threads as before) and N threads convert the frames to ``fmt`` (swscale, which PyAV
+    runs without the GIL; at 720p the RGB conversion costs more than decoding), at most ``prefetch`` frames
+    ahead of the consumer (default ``4 * N``): the same arrays in the same order, decoded while the caller
+    works on earlier frames. A decoding error is raised where the failing frame would have been.
+    """
+    if threads > 0:
+        yield from _iter_frames_threaded(path, fmt, threads, prefetch or 4 * threads)
+        return
     import av
 
     with _open(path) as container:
@@ -127,6 +139,65 @@ def iter_frames(path: str | os.PathLike, fmt: str = "rgb24") -> Iterator[np.ndar
                 yield frame.to_ndarray(format=fmt)
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: decoding failed ({exc})") from exc
+
+
+_END = object()
+
+
+def _iter_frames_threaded(
+    path: str | os.PathLike, fmt: str, threads: int, prefetch: int
+) -> Iterator[np.ndarray]:
+    import queue
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import av
+
+    container = _open(path)
+    if not container.streams.video:
+        container.close()
+        raise MediaError(f"{path}: no video stream")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    ahead: queue.Queue = queue.Queue(maxsize=max(1, prefetch))  # futures of converted frames, in order
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="frames")
+
+    def put(item) -> bool:
+        while not stop.is_set():  # the consumer may leave early: never block forever on a full queue
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode() -> None:
+        try:
+            for frame in container.decode(stream):
+                if not put(pool.submit(frame.to_ndarray, format=fmt)):
+                    return
+            put(_END)
+        except av.error.FFmpegError as exc:
+            put(MediaError(f"{path}: decoding failed ({exc})"))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put(exc)
+
+    worker = threading.Thread(target=decode, name="decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item.result()
+    finally:
+        stop.set()
+        worker.join()
+        pool.shutdown(wait=True, cancel_futures=True)
+        container.close()
 
 
 def read_video(

@@ -37,6 +37,12 @@ class PoseBackend(abc.ABC):
         rows with ``mask == False``. Raises :class:`ma_data.core.errors.MaceError` subclasses on bad input.
         """
 
+    def decode_options(self, width: int, height: int) -> dict:
+        """How :func:`~ma_data.core.io.video.iter_frames` should feed this backend frames of that size:
+        by default a background thread decodes and one more converts to RGB, a few frames ahead, so decoding
+        overlaps the model (same frames, same order). Batched backends read further ahead."""
+        return {"threads": 1, "prefetch": 8}
+
     def close(self) -> None:
         """Release native resources (graphs, GPU memory). The backend may not be used afterwards."""
         return None  # nothing to release by default

@@ -22,10 +22,17 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     ),
 }
 DEFAULT_BACKEND = "mediapipe"
+#: Backends whose models run on a GPU when there is one (placed one worker per GPU by the executors).
+GPU_BACKENDS = frozenset({"vitpose"})
 
 
 def available_backends() -> list[str]:
     return list(BACKENDS)
+
+
+def uses_gpu(name: str, kwargs: dict[str, Any] | None = None) -> bool:
+    """Whether backend ``name`` built with ``kwargs`` wants a GPU (its device is not forced to the CPU)."""
+    return name in GPU_BACKENDS and str((kwargs or {}).get("device") or "cuda").startswith("cuda")
 
 
 def get_backend(name: str = DEFAULT_BACKEND, **kwargs: Any) -> PoseBackend:

@@ -4,7 +4,8 @@ easy_ViTPose (the official MACE-Dance extractor) does not use an affine warp. Pe
 
 1. rounds the box to integers, grows it by 10 px on every side and clips it to the image;
 2. crops that region and zero-pads it (centred) to a width:height of 3:4;
-3. resizes the padded crop to 192x256 (bilinear), scales to [0, 1] and normalises with ImageNet mean/std;
+3. resizes the padded crop to 192x256 (bilinear, :func:`resize_crop`), scales to [0, 1] and normalises with
+   ImageNet mean/std (:func:`normalise`, on the model's device);
 4. decodes the 48x64 heatmaps with DARK refinement under UDP ("unbiased data processing"): integer argmax,
    then one Newton step on the log of the Gaussian-blurred (11x11) heatmap, then maps heatmap coordinates to
    the crop with ``x = px * w / (W - 1) + w // 2 - w / 2`` (its box centre is ``w // 2``, an integer);
@@ -70,12 +71,27 @@ def crop_box(image: np.ndarray, box: np.ndarray, pad: int = BOX_PAD, aspect: flo
     return crop, np.array([x1 - left, y1 - top], np.float64)
 
 
-def preprocess(crop: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB crop -> (3, 256, 192) float32 normalised network input."""
+def resize_crop(crop: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB crop -> (256, 192, 3) uint8, bilinear as easy_ViTPose (``cv2.resize``)."""
     import cv2
 
-    resized = cv2.resize(crop, INPUT_SIZE, interpolation=cv2.INTER_LINEAR).astype(np.float64) / 255.0
-    return ((resized - MEAN) / STD).transpose(2, 0, 1).astype(np.float32)
+    return cv2.resize(crop, INPUT_SIZE, interpolation=cv2.INTER_LINEAR)
+
+
+def normalise(resized):
+    """(N, 256, 192, 3) uint8 torch tensor (any device) -> (N, 3, 256, 192) float32 network input.
+
+    easy_ViTPose's arithmetic: ``(x / 255 - mean) / std`` in float64 (mean and std are float32 constants),
+    rounded once to float32. IEEE division and subtraction round the same on every device, so this gives the
+    reference's bits on the GPU too. The result keeps the channels-last strides of the permuted input, the
+    layout the reference's transposed numpy array reached the network with.
+    """
+    import torch
+
+    x = resized.permute(0, 3, 1, 2).to(torch.float64).div_(255.0)
+    mean = torch.as_tensor(MEAN, dtype=torch.float64, device=x.device).view(1, 3, 1, 1)
+    std = torch.as_tensor(STD, dtype=torch.float64, device=x.device).view(1, 3, 1, 1)
+    return x.sub_(mean).div_(std).to(torch.float32)
 
 
 #: Named rules for joints whose whole heatmap is <= 0 (see the module docstring).

@@ -206,18 +206,45 @@ class YoloV8PersonDetector:
     def weights_hash(self) -> str:
         return self._hash
 
-    def raw_detections(self, frame: np.ndarray):
-        """(n, 6) float32 tensor ``x1 y1 x2 y2 conf cls`` in image pixels: ultralytics' ``boxes.data``."""
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """The letterboxed uint8 network input of one RGB frame (its shape depends only on the frame size)."""
+        return letterbox(frame, self.imgsz)[0]
+
+    def raw_prepared(self, batch: np.ndarray, sizes: list[tuple[int, int]]) -> list:
+        """Per frame, the (n, 6) float32 tensor ``x1 y1 x2 y2 conf cls`` in image pixels (``boxes.data``),
+        from a batch of :meth:`prepare` outputs, (B, h, w, 3) uint8, of frames of ``sizes`` (w, h)."""
         torch = self._torch
-        padded, _, _ = letterbox(frame, self.imgsz)
-        x = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None].to(self.device).float()
+        batch = np.asarray(batch)
+        # uint8 to the device, then NCHW float / 255: the reference's values and contiguous layout
+        x = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).contiguous().float()
         x /= 255
         with torch.no_grad():
-            pred = self.model(x)[0].float().cpu()
-        det = non_max_suppression(pred)
-        return scale_boxes(det, padded.shape[:2], frame.shape[:2])
+            pred = self.model(x).float()  # (B, 4 + nc, anchors) on the device
+            # Only an anchor whose person score passes NMS's confidence test can become a person box (its best
+            # class must be person, scoring > conf): those columns go to the CPU, in anchor order, and NMS on
+            # them gives what it gives on the whole head output, without moving and scanning all of it.
+            frame_idx, anchor_idx = (pred[:, 4 + PERSON_CLASS] > NMS_CONF).nonzero(as_tuple=True)
+            candidates = pred.permute(0, 2, 1)[frame_idx, anchor_idx].cpu()  # (K, 4 + nc)
+            counts = torch.bincount(frame_idx, minlength=len(batch)).tolist()
+        return [
+            scale_boxes(non_max_suppression(c.T), batch.shape[1:3], (h, w))
+            for c, (w, h) in zip(candidates.split(counts), sizes, strict=True)
+        ]
+
+    def raw_detections(self, frame: np.ndarray):
+        """(n, 6) float32 tensor ``x1 y1 x2 y2 conf cls`` in image pixels: ultralytics' ``boxes.data``."""
+        h, w = frame.shape[:2]
+        return self.raw_prepared(self.prepare(frame)[None], [(w, h)])[0]
+
+    def detect_prepared(self, batch: np.ndarray, sizes: list[tuple[int, int]]) -> list[np.ndarray]:
+        """(N, 5) ``x1 y1 x2 y2 score`` per frame of the batch: the person boxes with score > 0.35, NMS order."""
+        out = []
+        for det in self.raw_prepared(batch, sizes):
+            det = det.numpy().astype(np.float64)
+            out.append(det[det[:, 4] > self.threshold, :5].reshape(-1, 5))
+        return out
 
     def detect(self, frame: np.ndarray) -> np.ndarray:
         """(N, 5) ``x1 y1 x2 y2 score`` of the person boxes with score > 0.35, in NMS order (best first)."""
-        det = self.raw_detections(frame).numpy().astype(np.float64)
-        return det[det[:, 4] > self.threshold, :5].reshape(-1, 5)
+        h, w = frame.shape[:2]
+        return self.detect_prepared(self.prepare(frame)[None], [(w, h)])[0]

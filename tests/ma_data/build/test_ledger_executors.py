@@ -63,10 +63,8 @@ def test_executor_results_and_errors(name):
 
 
 @pytest.mark.slow
-def test_ray_executor_local(tmp_path, monkeypatch):
+def test_ray_executor_local(ray_home):
     pytest.importorskip("ray")
-    # a local Ray writes ~/.ray/auth_token: keep it out of the real home
-    monkeypatch.setenv("HOME", str(tmp_path))
     items = [(f"i{k}", k) for k in range(6)]
     with make_executor("ray", workers=2) as ex:
         out = dict(ex.imap_unordered(operator.neg, items))

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from ma_data.build import make_executor
-from ma_data.build.executors import check_ray_address
 from ma_data.core.errors import MaceError
+from ma_data.core.executors import check_ray_address
 
 
 def _free_port() -> int:

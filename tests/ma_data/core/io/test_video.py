@@ -46,6 +46,31 @@ def test_missing_truncated_and_odd_sized(tmp_path):
     assert not (tmp_path / "odd.mp4").exists()
 
 
+def test_threaded_decoding_gives_the_same_frames_in_order(tmp_path):
+    import threading
+
+    video = write_video(tmp_path / "m.mp4", _moving(3, n=40), 30, crf=20)
+    plain = list(iter_frames(video))
+    assert len(plain) == 40
+    before = threading.active_count()
+    for threads, prefetch in ((1, None), (3, 2), (4, 64)):
+        got = list(iter_frames(video, threads=threads, prefetch=prefetch))
+        assert len(got) == 40 and all(np.array_equal(a, b) for a, b in zip(plain, got, strict=True))
+    # leaving early stops the decoder thread and the converters
+    for i, frame in enumerate(iter_frames(video, threads=2, prefetch=3)):
+        assert np.array_equal(frame, plain[i])
+        if i == 5:
+            break
+    assert threading.active_count() == before
+    good = write_video(tmp_path / "v.mp4", _frames(), 20)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    with pytest.raises(MediaError, match="broken.mp4"):
+        list(iter_frames(broken, threads=2))
+    with pytest.raises(MediaError, match="nope.mp4: file not found"):
+        list(iter_frames(tmp_path / "nope.mp4", threads=2))
+
+
 def _moving(seed: int, n: int = 30, h: int = 160, w: int = 96) -> list[np.ndarray]:
     """Textured frames that move (x264's rate control and motion search have work to do)."""
     yy, xx = np.mgrid[0:h, 0:w]

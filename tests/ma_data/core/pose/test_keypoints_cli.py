@@ -68,3 +68,27 @@ def test_vitpose_options_reach_the_backend_and_are_refused_elsewhere(env, monkey
     assert seen == {"backend_name": "vitpose", "detector_name": "yolov8s", "invisible_joints": "missing"}
     result = CliRunner().invoke(main, [*args[:-2], "--pose", "mediapipe", "--detector", "yolov8s"])
     assert result.exit_code == 2 and "apply to --pose vitpose" in result.output
+
+
+def test_speed_and_executor_options_reach_the_extraction(env, monkeypatch):
+    from ma_data.core.pose import extract
+
+    videos = env / "videos"
+    write_video(videos / "a.mp4", [np.zeros((16, 16, 3), np.uint8)] * 2, fps=16)
+    seen = {}
+
+    def fake_extract_tracks(videos, backend_name, cache=True, progress=True, *, backend_kwargs=None, **kw):
+        seen.update(backend_kwargs=backend_kwargs, **kw)
+        return {}, {"a": "stopped here"}
+
+    monkeypatch.setattr(extract, "extract_tracks", fake_extract_tracks)
+    args = ["keypoints", "--videos", str(videos), "--out", str(env / "kp"), "--pose", "vitpose"]
+    more = ["--batch-size", "8", "--pose-dtype", "bfloat16", "--executor", "process", "--workers", "3"]
+    result = CliRunner().invoke(main, [*args, *more])
+    assert result.exit_code == 2 and "stopped here" in result.output
+    assert seen["backend_kwargs"]["batch_size"] == 8 and seen["backend_kwargs"]["dtype"] == "bfloat16"
+    assert (seen["executor"], seen["workers"], seen["address"]) == ("process", 3, None)
+    result = CliRunner().invoke(main, [*args[:-1], "mediapipe", "--pose-dtype", "bfloat16"])
+    assert result.exit_code == 2 and "apply to --pose vitpose" in result.output
+    result = CliRunner().invoke(main, [*args, "--executor", "dask"])
+    assert result.exit_code == 2 and "dask" in result.output

@@ -6,11 +6,19 @@ All three share one contract, so a stage never knows where it runs::
         outcome.ok, outcome.value | outcome.error_class, outcome.error
 
 * ``fn(payload) -> result`` must be a module-level (picklable) function; ``payload`` and ``result`` should be
-  small JSON-like values (paths, numbers), never arrays: workers write their outputs to disk themselves.
+  small values (paths, numbers, a few hundred kB of bytes at most), never large arrays: workers write big
+  outputs to disk themselves.
 * Exceptions never escape a worker: they come back as an :class:`Outcome` with the exception's class name and
   message, so one bad item cannot stop a build. A worker process that dies (segfault, OOM kill) yields
   ``error_class="WorkerCrashed"`` for the items it held and the pool is rebuilt.
 * Results arrive in completion order; callers sort when order matters.
+* ``placement="per_gpu"`` (GPU work, e.g. pose models): the process pool gives each worker one GPU through
+  ``CUDA_VISIBLE_DEVICES`` (one worker per GPU unless ``workers`` says otherwise); Ray runs one persistent
+  actor per GPU of the cluster (``num_gpus=1``), so models load once per GPU, not once per item. With no GPU
+  both fall back to their CPU behaviour. A worker's module-level caches (a loaded model) live as long as it.
+
+This module is part of the base layer (``ma_data.core``): the dataset build (:mod:`ma_data.build`) and the
+keypoint extraction (:mod:`ma_data.core.pose.extract`) both run on it.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from ma_data.core.errors import ConfigError
 
 __all__ = [
     "EXECUTORS",
+    "PLACEMENTS",
     "Executor",
     "Outcome",
     "ProcessExecutor",
@@ -40,10 +49,12 @@ __all__ = [
     "SerialExecutor",
     "call_safely",
     "check_ray_address",
+    "local_gpu_count",
     "make_executor",
 ]
 
 EXECUTORS = ("serial", "process", "ray")
+PLACEMENTS = ("cpu", "per_gpu")
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,10 @@ def _exit_with_parent(parent: int, period_s: float = 0.5) -> None:
             os._exit(1)
 
 
-def _worker_init(env: dict[str, str], parent: int) -> None:
+def _worker_init(env: dict[str, str], parent: int, slots=None) -> None:
     os.environ.update(env)
+    if slots is not None:  # this worker's own settings (e.g. its GPU), one queue entry per worker
+        os.environ.update(slots.get())
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
 
 
@@ -117,21 +130,37 @@ class ProcessExecutor(Executor):
     libraries that start threads at import (forking those is unsafe). ``env`` is applied in each child
     before any work, e.g. ``{"LP_NUM_THREADS": "1"}`` so Mesa's llvmpipe does not oversubscribe the cores.
     At most ``2 * workers`` items are in flight, so huge item lists are never pickled at once.
+    ``worker_envs`` gives each worker process its own settings on top of ``env`` (worker ``i`` of the pool takes
+    ``worker_envs[i % len(worker_envs)]``), e.g. ``[{"CUDA_VISIBLE_DEVICES": "0"}, {"CUDA_VISIBLE_DEVICES":
+    "1"}]`` to put one worker on each GPU; ``workers`` then defaults to ``len(worker_envs)``.
     """
 
     name = "process"
 
-    def __init__(self, workers: int | None = None, env: dict[str, str] | None = None):
-        self.workers = max(1, workers or os.cpu_count() or 1)
+    def __init__(
+        self,
+        workers: int | None = None,
+        env: dict[str, str] | None = None,
+        worker_envs: list[dict[str, str]] | None = None,
+    ):
+        self.worker_envs = [dict(e) for e in worker_envs] if worker_envs else None
+        default = len(self.worker_envs) if self.worker_envs else os.cpu_count() or 1
+        self.workers = max(1, workers or default)
         self.env = dict(env or {})
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        ctx = mp.get_context("spawn")
+        slots = None
+        if self.worker_envs:
+            slots = ctx.Queue()
+            for i in range(self.workers):  # the pool never runs more than `workers` processes at once
+                slots.put(self.worker_envs[i % len(self.worker_envs)])
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=mp.get_context("spawn"),
+            mp_context=ctx,
             initializer=_worker_init,
-            initargs=(self.env, os.getpid()),
+            initargs=(self.env, os.getpid(), slots),
         )
 
     def imap_unordered(self, fn, items):
@@ -220,13 +249,25 @@ def check_ray_address(address: str | None, timeout_s: float = 5.0) -> None:
     )
 
 
+class _ActorWorker:
+    """A persistent Ray worker (one per GPU with ``placement="per_gpu"``): its process, and what ``fn`` caches
+    in it (a loaded model), lives for the whole run."""
+
+    def run(self, fn: Callable[[Any], Any], payload: Any) -> Outcome:
+        return call_safely(fn, payload)
+
+
 class RayExecutor(Executor):
-    """Runs items as Ray tasks (one CPU each by default).
+    """Runs items as Ray tasks (one CPU each by default), or on persistent actors (one per GPU).
 
     ``address=None`` starts (or joins) a local Ray instance with ``workers`` CPUs; ``address="auto"`` or
     ``"ray://host:10001"`` joins a cluster. Every node must have this package installed (same version) and
     see the output directory at the same path (shared filesystem), because workers write outputs directly.
-    ``num_gpus`` > 0 reserves a GPU fraction per task (e.g. 0.25 for EGL rendering on the GPU).
+    ``num_gpus_per_task`` > 0 reserves a GPU fraction per task (e.g. 0.25 for EGL rendering on the GPU).
+    ``placement="per_gpu"`` runs items on one actor per GPU of the cluster (each reserving ``num_gpus=1``, so
+    Ray pins it to its own GPU through ``CUDA_VISIBLE_DEVICES``), one item at a time per actor; a cluster
+    without GPUs falls back to plain CPU tasks. (Ray's GPU *tasks* would each start a fresh worker process,
+    reloading the model for every item.)
     """
 
     name = "ray"
@@ -239,11 +280,13 @@ class RayExecutor(Executor):
         num_cpus_per_task: float = 1.0,
         num_gpus_per_task: float = 0.0,
         max_inflight: int | None = None,
+        placement: str = "cpu",
     ):
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
             raise ConfigError("the ray executor needs Ray: pip install 'mace-dance[distributed]'") from exc
+        _check_placement(placement)
         self._ray = ray
         self.env = dict(env or {})
         self._owns = not ray.is_initialized()
@@ -270,19 +313,36 @@ class RayExecutor(Executor):
         self._remote = ray.remote(num_cpus=num_cpus_per_task, num_gpus=num_gpus_per_task)(call_safely)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.max_inflight = max_inflight or max(2, 2 * cpus)
+        self.gpus = int(ray.cluster_resources().get("GPU", 0))
+        self._actors: list[Any] = []
+        if placement == "per_gpu" and self.gpus:
+            actor = ray.remote(num_cpus=num_cpus_per_task, num_gpus=1, max_restarts=-1)(_ActorWorker)
+            self._actors = [actor.remote() for _ in range(self.gpus)]
+
+    @property
+    def uses_gpus(self) -> bool:
+        """True when items run on per-GPU actors."""
+        return bool(self._actors)
 
     def imap_unordered(self, fn, items):
         ray = self._ray
         it = iter(items)
         fn_ref = ray.put(fn)
-        inflight: dict[Any, str] = {}
+        inflight: dict[Any, tuple[str, Any]] = {}  # ref -> (item id, actor or None)
+        idle = list(self._actors)
 
         def submit_next() -> bool:
+            if self._actors and not idle:
+                return False
             try:
                 item_id, payload = next(it)
             except StopIteration:
                 return False
-            inflight[self._remote.remote(fn_ref, payload)] = item_id
+            if self._actors:
+                actor = idle.pop()
+                inflight[actor.run.remote(fn_ref, payload)] = (item_id, actor)
+            else:
+                inflight[self._remote.remote(fn_ref, payload)] = (item_id, None)
             return True
 
         while len(inflight) < self.max_inflight and submit_next():
@@ -290,19 +350,38 @@ class RayExecutor(Executor):
         while inflight:
             ready, _ = ray.wait(list(inflight), num_returns=1)
             for ref in ready:
-                item_id = inflight.pop(ref)
+                item_id, actor = inflight.pop(ref)
                 try:
                     out = ray.get(ref)
-                except Exception as exc:  # noqa: BLE001 - worker died / task lost
+                except Exception as exc:  # noqa: BLE001 - worker died / task lost (an actor is restarted)
                     out = Outcome(ok=False, error_class="WorkerCrashed", error=f"{type(exc).__name__}: {exc}")
+                if actor is not None:
+                    idle.append(actor)
                 yield item_id, out
             while len(inflight) < self.max_inflight and submit_next():
                 pass
 
     def close(self) -> None:
+        for actor in self._actors:
+            self._ray.kill(actor)
+        self._actors = []
         if self._owns and self._ray.is_initialized():
             self._ray.shutdown()
             self._owns = False
+
+
+def _check_placement(placement: str) -> None:
+    if placement not in PLACEMENTS:
+        raise ConfigError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
+
+
+def local_gpu_count() -> int:
+    """CUDA GPUs visible to this process (0 without torch or CUDA); does not initialise CUDA."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
 
 
 def make_executor(
@@ -310,15 +389,28 @@ def make_executor(
     workers: int | None = None,
     address: str | None = None,
     env: dict[str, str] | None = None,
+    placement: str = "cpu",
     **kwargs: Any,
 ) -> Executor:
-    """Build an executor by name: ``serial``, ``process`` (default) or ``ray``."""
+    """Build an executor by name: ``serial``, ``process`` (default) or ``ray``.
+
+    ``placement="per_gpu"``: a process pool with one worker per local GPU (``CUDA_VISIBLE_DEVICES`` set per
+    worker; ``workers`` may ask for more, shared round-robin), or Ray actors, one per GPU of the cluster.
+    Without GPUs, the usual CPU pool or CPU tasks.
+    """
+    _check_placement(placement)
     if name == "serial":
         if env:
             os.environ.update(env)
         return SerialExecutor()
     if name == "process":
+        gpus = local_gpu_count() if placement == "per_gpu" else 0
+        if gpus:
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            ids = [v.strip() for v in visible.split(",")][:gpus] if visible else [str(i) for i in range(gpus)]
+            slots = [{"CUDA_VISIBLE_DEVICES": gpu} for gpu in ids]
+            return ProcessExecutor(workers=workers, env=env, worker_envs=slots)
         return ProcessExecutor(workers=workers, env=env)
     if name == "ray":
-        return RayExecutor(address=address, workers=workers, env=env, **kwargs)
+        return RayExecutor(address=address, workers=workers, env=env, placement=placement, **kwargs)
     raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
