@@ -41,6 +41,20 @@ def ddim_timesteps(n_timesteps: int, steps: int) -> list[tuple[int, int]]:
     return list(zip(times[:-1], times[1:], strict=True))
 
 
+def ddim_scalars(a: torch.Tensor, a_next: torch.Tensor, eta: float) -> dict[str, torch.Tensor]:
+    """The scalars of a DDIM step from ᾱ_t (``a``) to ᾱ_next (``a_next``): float32 tensors of any shape,
+    element-wise arithmetic (one step's 0-d values, or every step's at once)."""
+    sigma = eta * ((1 - a / a_next) * (1 - a_next) / (1 - a)).sqrt()
+    return {
+        "sqrt_a": a.sqrt(),
+        "sqrt_recip_a_minus_1": (1 / a - 1).sqrt(),
+        "sqrt_a_next": a_next.sqrt(),
+        "c": (1 - a_next - sigma**2).clamp(min=0).sqrt(),
+        "sigma": sigma,
+        "sqrt_1m_a_next": (1 - a_next).sqrt(),
+    }
+
+
 @dataclass
 class EditConstraint:
     """Known parts of the sample for masked denoising, both (B, T, 151) in normalised space."""
@@ -129,24 +143,16 @@ class MotionDiffusion:
         raise ConfigError(f"guidance must be 'gft' or 'cfg', got {guidance!r}")
 
     def ddim_coefficients(self, pairs: list[tuple[int, int]], eta: float, device) -> dict[str, torch.Tensor]:
-        """Per-step DDIM scalars for the steps with ``t_next >= 0``, each a (n,) float32 tensor.
+        """:func:`ddim_scalars` of every step with ``t_next >= 0`` at once, each a (n,) float32 tensor.
 
-        Element-wise the same float32 operations as the per-step formula of :meth:`ddim_sample_reference`,
-        so each value has the same bits; computed once instead of ~20 tiny launches per step.
+        Element-wise the same float32 operations as step by step (so each value has the same bits); computed
+        once instead of ~20 tiny launches per step.
         """
         abar_all = self.alphas_cumprod.to(device)
         inner = [(t, t_next) for t, t_next in pairs if t_next >= 0]
         a = abar_all[torch.tensor([p[0] for p in inner], device=device, dtype=torch.long)]
         a_next = abar_all[torch.tensor([p[1] for p in inner], device=device, dtype=torch.long)]
-        sigma = eta * ((1 - a / a_next) * (1 - a_next) / (1 - a)).sqrt()
-        return {
-            "sqrt_a": a.sqrt(),
-            "sqrt_recip_a_minus_1": (1 / a - 1).sqrt(),
-            "sqrt_a_next": a_next.sqrt(),
-            "c": (1 - a_next - sigma**2).clamp(min=0).sqrt(),
-            "sigma": sigma,
-            "sqrt_1m_a_next": (1 - a_next).sqrt(),
-        }
+        return ddim_scalars(a, a_next, eta)
 
     @torch.no_grad()
     def ddim_sample(
@@ -164,6 +170,7 @@ class MotionDiffusion:
         progress: Callable | None = None,
         cuda_graph: bool | None = None,
         compile: bool = False,
+        literal: bool = False,
     ) -> torch.Tensor:
         """Sample (B, T, nfeats) normalised motion for (B, T, music_dim) music; T defaults to the music's.
 
@@ -171,11 +178,12 @@ class MotionDiffusion:
         every step (noised to the current level), which gives in-betweening, joint completion and
         trajectory-guided generation without retraining.
 
-        The result is that of :meth:`ddim_sample_reference` (bit for bit on the eager path): the music
-        branch, conditioning, temperature embedding and schedule scalars are computed once, not per step,
-        and on CUDA each step's network evaluation is a CUDA-graph replay (``cuda_graph``, see
-        :class:`~.sampling_step.DenoiseStep`; ``compile`` adds ``torch.compile``). The noise is drawn
-        from ``generator`` in the same order.
+        The music branch, conditioning, temperature embedding and schedule scalars are computed once, not per
+        step, and on CUDA each step's network evaluation is a CUDA-graph replay (``cuda_graph``, see
+        :class:`~.sampling_step.DenoiseStep`; ``compile`` adds ``torch.compile``). ``literal=True``
+        (:meth:`ddim_sample_reference`) runs the literal loop instead: the full network call and the schedule
+        arithmetic at every step, the baseline the fast path is tested (bit for bit on the eager path) and
+        benchmarked against. The noise is drawn from ``generator`` in the same order either way.
         """
         b, t_music = music.shape[:2]
         n_frames = t_music if n_frames is None else n_frames
@@ -185,69 +193,46 @@ class MotionDiffusion:
         def randn():
             return torch.randn(shape, device=device, generator=generator)
 
-        step = DenoiseStep(self.model, music, genre, guidance, beta, cfg_scale, cuda_graph, compile)
         pairs = ddim_timesteps(self.n_timesteps, steps)
-        ts = step.timesteps([t for t, _ in pairs])
-        coef = self.ddim_coefficients(pairs, eta, device)
+        if literal:
+            denoise_fn = self._denoise_fn(music, genre, guidance, beta, cfg_scale)
+            abar_all = self.alphas_cumprod.to(device)
+
+            def denoise(x: torch.Tensor, k: int) -> torch.Tensor:
+                return denoise_fn(x, torch.full((b,), pairs[k][0], device=device, dtype=torch.long))
+
+            def scalars(k: int) -> dict[str, torch.Tensor]:
+                return ddim_scalars(abar_all[pairs[k][0]], abar_all[pairs[k][1]], eta)
+
+        else:
+            step = DenoiseStep(self.model, music, genre, guidance, beta, cfg_scale, cuda_graph, compile)
+            ts = step.timesteps([t for t, _ in pairs])
+            table = self.ddim_coefficients(pairs, eta, device)
+
+            def denoise(x: torch.Tensor, k: int) -> torch.Tensor:
+                return step(x, ts[k])
+
+            def scalars(k: int) -> dict[str, torch.Tensor]:
+                return {name: values[k] for name, values in table.items()}
+
         x = randn()
         indices = range(len(pairs))
         for k in progress(indices) if progress else indices:
-            x0 = step(x, ts[k]).clamp(-1, 1)
+            x0 = denoise(x, k).clamp(-1, 1)
             if pairs[k][1] < 0:
                 x = x0
                 if constraint is not None:
                     x = constraint.mask * constraint.value + (1 - constraint.mask) * x
                 break
-            eps = (x / coef["sqrt_a"][k] - x0) / coef["sqrt_recip_a_minus_1"][k]
-            sigma = coef["sigma"][k]
-            x = coef["sqrt_a_next"][k] * x0 + coef["c"][k] * eps + sigma * randn()
+            c = scalars(k)
+            eps = (x / c["sqrt_a"] - x0) / c["sqrt_recip_a_minus_1"]
+            x = c["sqrt_a_next"] * x0 + c["c"] * eps + c["sigma"] * randn()
             if constraint is not None:
-                known = coef["sqrt_a_next"][k] * constraint.value + coef["sqrt_1m_a_next"][k] * randn()
+                known = c["sqrt_a_next"] * constraint.value + c["sqrt_1m_a_next"] * randn()
                 x = constraint.mask * known + (1 - constraint.mask) * x
         return x
 
-    @torch.no_grad()
-    def ddim_sample_reference(
-        self,
-        music: torch.Tensor,
-        genre: torch.Tensor,
-        n_frames: int | None = None,
-        steps: int = 50,
-        eta: float = 1.0,
-        beta: float = 0.75,
-        guidance: str = "gft",
-        cfg_scale: float = 2.0,
-        generator: torch.Generator | None = None,
-        constraint: EditConstraint | None = None,
-    ) -> torch.Tensor:
-        """The literal DDIM loop (full network call and schedule arithmetic at every step).
-
-        Kept as the baseline :meth:`ddim_sample` is tested and benchmarked against.
-        """
-        b, t_music = music.shape[:2]
-        n_frames = t_music if n_frames is None else n_frames
-        device = music.device
-        shape = (b, n_frames, self.model.cfg.nfeats)
-        abar_all = self.alphas_cumprod.to(device)
-
-        def randn():
-            return torch.randn(shape, device=device, generator=generator)
-
-        denoise = self._denoise_fn(music, genre, guidance, beta, cfg_scale)
-        x = randn()
-        for t, t_next in ddim_timesteps(self.n_timesteps, steps):
-            x0 = denoise(x, torch.full((b,), t, device=device, dtype=torch.long)).clamp(-1, 1)
-            if t_next < 0:
-                x = x0
-                if constraint is not None:
-                    x = constraint.mask * constraint.value + (1 - constraint.mask) * x
-                break
-            a, a_next = abar_all[t], abar_all[t_next]
-            eps = (x / a.sqrt() - x0) / (1 / a - 1).sqrt()
-            sigma = eta * ((1 - a / a_next) * (1 - a_next) / (1 - a)).sqrt()
-            c = (1 - a_next - sigma**2).clamp(min=0).sqrt()
-            x = a_next.sqrt() * x0 + c * eps + sigma * randn()
-            if constraint is not None:
-                known = a_next.sqrt() * constraint.value + (1 - a_next).sqrt() * randn()
-                x = constraint.mask * known + (1 - constraint.mask) * x
-        return x
+    def ddim_sample_reference(self, music: torch.Tensor, genre: torch.Tensor, **kwargs) -> torch.Tensor:
+        """:meth:`ddim_sample` with ``literal=True`` (same arguments): the baseline it is tested and
+        benchmarked against."""
+        return self.ddim_sample(music, genre, literal=True, **kwargs)
