@@ -53,6 +53,22 @@ class PoseBackend(abc.ABC):
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def make_track(
+        self, data: np.ndarray, mask: np.ndarray, fps: float, width: int, height: int, meta: dict
+    ) -> KeypointTrack:
+        """A track of ``data``/``mask`` stamped with this backend's name, version and weights hash."""
+        return KeypointTrack(
+            data=data,
+            mask=mask,
+            fps=fps,
+            width=width,
+            height=height,
+            extractor=self.name,
+            extractor_version=self.version,
+            weights_hash=self.weights_hash,
+            meta=meta,
+        )
+
     def describe(self) -> dict:
         """Name, version and weights hash, as recorded in results and track metadata."""
         return {"name": self.name, "version": self.version, "weights_hash": self.weights_hash}

@@ -12,6 +12,7 @@ sizes)`` (one batched forward) run in batches (:class:`BatchDetector`): both bui
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import os
 from pathlib import Path
@@ -111,7 +112,41 @@ def state_fingerprint(model) -> str:
     return digest.hexdigest()
 
 
-class RTDetrPersonDetector:
+class TorchPersonDetector(abc.ABC):
+    """What the built-in detectors share: a torch ``model`` on ``device``, a person-score ``threshold``, the
+    weights' fingerprint, and ``detect`` as ``detect_prepared`` on a batch of one. Subclasses set ``name``
+    and implement ``prepare`` and ``detect_prepared`` (:class:`BatchDetector`)."""
+
+    name: str
+
+    def __init__(self, model, weights_hash: str, threshold: float, device: str) -> None:
+        import torch
+
+        self._torch = torch
+        self.model = model
+        self.device = device
+        self.threshold = float(threshold)
+        self._hash = weights_hash
+
+    @property
+    def weights_hash(self) -> str:
+        return self._hash
+
+    @abc.abstractmethod
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """The network's uint8 input for one RGB frame (CPU, thread-safe)."""
+
+    @abc.abstractmethod
+    def detect_prepared(self, batch: np.ndarray, sizes: list[tuple[int, int]]) -> list[np.ndarray]:
+        """Boxes per frame for a batch of :meth:`prepare` outputs of frames of ``sizes`` (w, h)."""
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        """(N, 5) ``x1 y1 x2 y2 score`` of the person boxes above the threshold, best first."""
+        h, w = frame.shape[:2]
+        return self.detect_prepared(self.prepare(frame)[None], [(w, h)])[0]
+
+
+class RTDetrPersonDetector(TorchPersonDetector):
     """RT-DETR person boxes.
 
     Args:
@@ -131,7 +166,6 @@ class RTDetrPersonDetector:
         input_size: int = 640,
         device: str = "cpu",
     ) -> None:
-        import torch
         from transformers import RTDetrForObjectDetection
 
         from ma_data.core.weights import resolve_weight
@@ -139,18 +173,11 @@ class RTDetrPersonDetector:
         path = resolve_weight(DETECTOR_WEIGHT, model_dir)
         if not (path / "config.json").exists():
             raise FormatError(f"{path}: not a transformers model directory (no config.json)")
-        self.model = RTDetrForObjectDetection.from_pretrained(str(path)).to(device).eval()
-        self.device = device
-        self.threshold = float(threshold)
+        model = RTDetrForObjectDetection.from_pretrained(str(path)).to(device).eval()
+        super().__init__(model, directory_fingerprint(path), threshold, device)
         self.input_size = int(input_size)
-        label2id = {k.lower(): v for k, v in (self.model.config.label2id or {}).items()}
+        label2id = {k.lower(): v for k, v in (model.config.label2id or {}).items()}
         self.person_label = int(label2id.get("person", 0))
-        self._hash = directory_fingerprint(path)
-        self._torch = torch
-
-    @property
-    def weights_hash(self) -> str:
-        return self._hash
 
     def prepare(self, frame: np.ndarray) -> np.ndarray:
         """The network's uint8 input for one RGB frame: resized to ``input_size`` squared (bilinear)."""
@@ -171,10 +198,6 @@ class RTDetrPersonDetector:
             boxes_from_detr(b, s, w, h, self.threshold)
             for b, s, (w, h) in zip(boxes, scores, sizes, strict=True)
         ]
-
-    def detect(self, frame: np.ndarray) -> np.ndarray:
-        h, w = frame.shape[:2]
-        return self.detect_prepared(self.prepare(frame)[None], [(w, h)])[0]
 
 
 def boxes_from_detr(cxcywh: np.ndarray, scores: np.ndarray, width: int, height: int, threshold: float):

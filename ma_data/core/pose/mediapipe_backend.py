@@ -257,14 +257,4 @@ class MediaPipeBackend(PoseBackend):
         mask = np.array([r is not None for r in raw], dtype=bool)
         if mask.any():
             data[mask] = blazepose_to_coco25(np.stack([r for r in raw if r is not None]), width, height)
-        return KeypointTrack(
-            data=data,
-            mask=mask,
-            fps=fps,
-            width=width,
-            height=height,
-            extractor=self.name,
-            extractor_version=self.version,
-            weights_hash=self.weights_hash,
-            meta={"derived_joints": list(DERIVED_JOINTS)},
-        )
+        return self.make_track(data, mask, fps, width, height, meta={"derived_joints": list(DERIVED_JOINTS)})

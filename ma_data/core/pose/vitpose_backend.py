@@ -293,25 +293,16 @@ class ViTPoseBackend(PoseBackend):
         hidden = []
         for i, flags in zip(np.flatnonzero(mask), hidden_rows, strict=True):
             hidden.extend([int(i), int(j)] for j in np.flatnonzero(flags))
-        return KeypointTrack(
-            data=data,
-            mask=mask,
-            fps=fps,
-            width=width,
-            height=height,
-            extractor=self.name,
-            extractor_version=self.version,
-            weights_hash=self.weights_hash,
-            meta={
-                "boxes": [None if b is None else [round(float(v), 2) for v in b] for b in chosen],
-                "selection": self.selection,
-                "detector": self.detector_name,
-                # (frame, joint) pairs whose heatmap was <= 0, and how they were decoded
-                "invisible_joints": {"rule": self.invisible_joints, "frame_joint": hidden},
-                "dtype": self.dtype,
-                "batch_size": batch,
-            },
-        )
+        meta = {
+            "boxes": [None if b is None else [round(float(v), 2) for v in b] for b in chosen],
+            "selection": self.selection,
+            "detector": self.detector_name,
+            # (frame, joint) pairs whose heatmap was <= 0, and how they were decoded
+            "invisible_joints": {"rule": self.invisible_joints, "frame_joint": hidden},
+            "dtype": self.dtype,
+            "batch_size": batch,
+        }
+        return self.make_track(data, mask, fps, width, height, meta)
 
 
 def _check_weights(need_pose: bool, detector_name: str | None, checkpoint=None) -> None:

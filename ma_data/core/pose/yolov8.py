@@ -31,6 +31,7 @@ import os
 import numpy as np
 
 from ma_data.core.errors import FormatError
+from ma_data.core.pose.detector import TorchPersonDetector, state_fingerprint
 
 YOLO_WEIGHT = "yolov8s"
 IMGSZ = 320
@@ -162,7 +163,7 @@ def load_yolov8(path: str | os.PathLike, device: str = "cpu"):
     return model.eval().fuse().to(device)
 
 
-class YoloV8PersonDetector:
+class YoloV8PersonDetector(TorchPersonDetector):
     """Person boxes from YOLOv8 the way easy_ViTPose gets them (see the module docstring).
 
     Args:
@@ -183,28 +184,17 @@ class YoloV8PersonDetector:
         model=None,
         device: str = "cpu",
     ) -> None:
-        import torch
-
-        self._torch = torch
-        self.device = device
-        self.imgsz = int(imgsz)
-        self.threshold = float(threshold)
         if model is None:
             from ma_data.core.weights import cached_sha256, resolve_weight
 
             path = resolve_weight(YOLO_WEIGHT, weights)
             model = load_yolov8(path, device=device)
-            self._hash = cached_sha256(path)
+            weights_hash = cached_sha256(path)
         else:
-            from ma_data.core.pose.detector import state_fingerprint
-
             model = model.to(device).eval()
-            self._hash = state_fingerprint(model)
-        self.model = model
-
-    @property
-    def weights_hash(self) -> str:
-        return self._hash
+            weights_hash = state_fingerprint(model)
+        super().__init__(model, weights_hash, threshold, device)
+        self.imgsz = int(imgsz)
 
     def prepare(self, frame: np.ndarray) -> np.ndarray:
         """The letterboxed uint8 network input of one RGB frame (its shape depends only on the frame size)."""
@@ -243,8 +233,3 @@ class YoloV8PersonDetector:
             det = det.numpy().astype(np.float64)
             out.append(det[det[:, 4] > self.threshold, :5].reshape(-1, 5))
         return out
-
-    def detect(self, frame: np.ndarray) -> np.ndarray:
-        """(N, 5) ``x1 y1 x2 y2 score`` of the person boxes with score > 0.35, in NMS order (best first)."""
-        h, w = frame.shape[:2]
-        return self.detect_prepared(self.prepare(frame)[None], [(w, h)])[0]
