@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from benchmark.motion.joints2d import joint_rows
+from ma_data.core.joint_names import LIMB_JOINTS
 
 __all__ = [
     "GEOMETRIC_ZERO_COLUMNS",
@@ -172,20 +173,7 @@ def geometric_features(
     out = np.zeros((b, N_GEOMETRIC), dtype=np.float32)
     if t <= 1:
         return out
-    names = (
-        "left_shoulder",
-        "right_shoulder",
-        "left_elbow",
-        "right_elbow",
-        "left_wrist",
-        "right_wrist",
-        "left_hip",
-        "right_hip",
-        "left_knee",
-        "right_knee",
-        "left_ankle",
-        "right_ankle",
-    )
+    names = LIMB_JOINTS
     # One gather of the 12 joints the predicates read (float64 as given), then float32 like the reference's
     # position array; the virtual root/chest joints are float64 midpoints rounded to float32.
     x64 = np.asarray(kp[:, :, [rows[n] for n in names], :2], dtype=np.float64)

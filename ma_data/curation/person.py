@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ma_data.core.joint_names import LEG_JOINTS
+
 __all__ = [
     "FULL_BODY_FRACTION",
     "HOG_HEIGHT",
@@ -58,16 +60,7 @@ MULTI_FRACTION = 0.5  # share of sampled frames with >= 2 people that makes a sh
 JOINT_CONF = 0.5  # BlazePose visibility / ViTPose score of a visible joint
 FULL_BODY_FRACTION = 0.5  # share of sampled frames that must show the full body
 MIN_ARTICULATION = 0.1  # torso lengths of mean joint displacement between samples
-_FULL_BODY_JOINTS = (
-    "left_shoulder",
-    "right_shoulder",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
+_FULL_BODY_JOINTS = ("left_shoulder", "right_shoulder", *LEG_JOINTS)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ma_data.core.joint_names import ARM_JOINTS
+
 NUM_JOINTS = 24
 
 #: EDGE / FineDance short names, in SMPL order.
@@ -57,12 +59,7 @@ SMPL_JOINT_NAMES: tuple[str, ...] = (
     "left_collar",
     "right_collar",
     "head",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
+    *ARM_JOINTS,
     "left_hand",
     "right_hand",
 )

@@ -39,6 +39,7 @@ import numpy as np
 
 from ma_data.core.errors import FormatError
 from ma_data.core.io.atomic import atomic_write
+from ma_data.core.joint_names import ARM_JOINTS
 
 __all__ = [
     "JOINT_NAMES",
@@ -66,12 +67,7 @@ JOINT_NAMES: tuple[str, ...] = (
     "left_ear",
     "right_ear",
     "neck",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
+    *ARM_JOINTS,
     "left_hip",
     "right_hip",
     "hip",
