@@ -121,6 +121,49 @@ def _rel(kind: str, clip_id: str) -> str:
     return f"render/{folder}/{clip_id}{ext}"
 
 
+def _render_config(p: dict[str, Any]):
+    """The clip plan's :class:`~ma_data.render.config.RenderConfig` (JSON lists back to tuples)."""
+    from ma_data.render.config import RenderConfig
+
+    return RenderConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in p["render_config"].items()})
+
+
+def _row(
+    p: dict[str, Any],
+    files: dict[str, str | None],
+    sha256: str | None,
+    provenance: str,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The manifest row of planned clip ``p``: its planned metadata, its ``files`` (relative paths, or None),
+    the video's ``sha256``, and ``ok`` status unless ``error`` says why it failed."""
+    cfg = _render_config(p)
+    s, e, fps = int(p["start_frame"]), int(p["end_frame"]), float(p["fps"])
+    return {
+        "clip_id": p["clip_id"],
+        "subset": "render",
+        "source_id": p["source_id"],
+        "source_uri": p["source_uri"],
+        "start_s": s / fps,
+        "end_s": e / fps,
+        "start_frame": s,
+        "end_frame": e,
+        "n_frames": e - s,
+        "fps": fps,
+        "width": cfg.width,
+        "height": cfg.height,
+        "duration_s": (e - s) / fps,
+        "genre": p["genre"],
+        "split": p["split"],
+        **files,
+        "sha256": sha256,
+        "license": p["license"],
+        "provenance": provenance,
+        "status": "ok" if error is None else "failed",
+        "error": error,
+    }
+
+
 def render_clip(p: dict[str, Any]) -> dict[str, Any]:
     """Stage function: produce every file of one clip and return its manifest row."""
     from ma_data.core.errors import FormatError
@@ -131,14 +174,13 @@ def render_clip(p: dict[str, Any]) -> dict[str, Any]:
     from ma_data.core.io.video import write_video
     from ma_data.core.music_features import baseline_features
     from ma_data.core.pose_video import draw_pose_frames
-    from ma_data.render.config import RenderConfig
     from ma_data.render.renderer import ClipRenderer
 
     root = Path(p["out_root"])
     cid = p["clip_id"]
     s, e, fps = int(p["start_frame"]), int(p["end_frame"]), float(p["fps"])
     n = e - s
-    cfg = RenderConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in p["render_config"].items()})
+    cfg = _render_config(p)
     if abs(cfg.fps - fps) > 1e-6:
         raise FormatError(
             f"{cid}: render fps {cfg.fps} differs from the motion fps {fps} (resampling unsupported)"
@@ -194,57 +236,9 @@ def render_clip(p: dict[str, Any]) -> dict[str, Any]:
         paths["pose_video_path"], draw_pose_frames(prep.joints2d, cfg.width, cfg.height), fps, crf=cfg.crf
     )
 
-    return {
-        "clip_id": cid,
-        "subset": "render",
-        "source_id": p["source_id"],
-        "source_uri": p["source_uri"],
-        "start_s": s / fps,
-        "end_s": e / fps,
-        "start_frame": s,
-        "end_frame": e,
-        "n_frames": n,
-        "fps": fps,
-        "width": cfg.width,
-        "height": cfg.height,
-        "duration_s": n / fps,
-        "genre": p["genre"],
-        "split": p["split"],
-        **{k: _rel(k, cid) for k in RENDER_DIRS},
-        "sha256": sha,
-        "license": p["license"],
-        "provenance": provenance,
-        "status": "ok",
-        "error": None,
-    }
+    return _row(p, {k: _rel(k, cid) for k in RENDER_DIRS}, sha, provenance)
 
 
 def failed_row(p: dict[str, Any], error: str) -> dict[str, Any]:
     """The manifest row of a clip that could not be built (planned metadata, no files)."""
-    from ma_data.render.config import RenderConfig
-
-    cfg = RenderConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in p["render_config"].items()})
-    s, e, fps = int(p["start_frame"]), int(p["end_frame"]), float(p["fps"])
-    return {
-        "clip_id": p["clip_id"],
-        "subset": "render",
-        "source_id": p["source_id"],
-        "source_uri": p["source_uri"],
-        "start_s": s / fps,
-        "end_s": e / fps,
-        "start_frame": s,
-        "end_frame": e,
-        "n_frames": e - s,
-        "fps": fps,
-        "width": cfg.width,
-        "height": cfg.height,
-        "duration_s": (e - s) / fps,
-        "genre": p["genre"],
-        "split": p["split"],
-        **dict.fromkeys(RENDER_DIRS),
-        "sha256": None,
-        "license": p["license"],
-        "provenance": p["provenance"],
-        "status": "failed",
-        "error": error,
-    }
+    return _row(p, dict.fromkeys(RENDER_DIRS), None, p["provenance"], error)
