@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,14 +29,11 @@ from ma_data.core.io.atomic import sha256_file
 from ma_data.core.pose.base import PoseBackend
 from ma_data.core.pose.cache import TrackCache
 from ma_data.core.pose.registry import DEFAULT_BACKEND, uses_gpu
+from ma_data.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
 __all__ = ["extract_tracks", "extract_track", "extract_task", "extraction_executor"]
-
-
-def _progress_enabled(progress: bool) -> bool:
-    return progress and sys.stderr.isatty() and os.environ.get("MACE_DANCE_NO_PROGRESS", "0") != "1"
 
 
 def extract_track(
@@ -67,11 +63,9 @@ def extract_track(
         raise MediaError(f"{path}: video stream has no frame size")
     decoded = iter_frames(path, **backend.decode_options(info.width, info.height))
     with contextlib.closing(decoded):  # a backend that fails mid-video stops the decoder threads here
-        frames = decoded
-        if _progress_enabled(progress):
-            from tqdm import tqdm
-
-            frames = tqdm(decoded, total=info.n_frames or None, desc=path.name, unit="frame", leave=False)
+        frames = progress_bar(
+            decoded, progress, total=info.n_frames or None, desc=path.name, unit="frame", leave=False
+        )
         track = backend.estimate(
             frames, fps=info.fps or None, width=info.width, height=info.height, n_frames=info.n_frames
         )
@@ -225,29 +219,23 @@ def extract_tracks(
     bar = _bar(progress, len(items), backend.name)
     try:
         for stem, path in items:
-            if bar is not None:
-                bar.set_postfix_str(stem, refresh=False)
-            track, error = _extract_or_error(path, backend, track_cache, progress=bar is not None)
+            bar.set_postfix_str(stem, refresh=False)
+            track, error = _extract_or_error(path, backend, track_cache, progress=not bar.disable)
             if track is not None:
                 tracks[stem] = track
             else:
                 errors[stem] = error
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if own_backend:
             backend.close()
     return tracks, errors
 
 
 def _bar(progress: bool, total: int, name: str):
-    if not (_progress_enabled(progress) and total):
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=f"keypoints ({name})", unit="video")
+    """The per-video bar (a no-op one when bars are off or there is nothing to do)."""
+    return progress_bar(wanted=progress and total > 0, total=total, desc=f"keypoints ({name})", unit="video")
 
 
 def _extract_parallel(
@@ -277,11 +265,9 @@ def _extract_parallel(
                 found[stem] = track
             if outcome.ok and backend_info is not None and not backend_info:
                 backend_info.update(outcome.value["backend"])
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if own:
             executor.close()
     tracks = {stem: found[stem] for stem in videos if stem in found}
