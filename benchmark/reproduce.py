@@ -26,10 +26,12 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from benchmark import runner
+from benchmark.inputs import PairedInputs, list_by_stem
 from benchmark.leaderboard.testset import TestSet, load_testset, params_sha256
 from benchmark.paper_tables import (
     Caption,
@@ -40,6 +42,7 @@ from benchmark.paper_tables import (
     on_testset,
     rows_from_results,
 )
+from benchmark.protocol_base import Protocol
 from benchmark.protocols import get_protocol
 from benchmark.reproduce_config import MethodSpec, ReproduceConfig
 from benchmark.results import read_results, toolkit_version, write_results
@@ -194,8 +197,24 @@ class _Context:
     runnable: list[str]  # ... of which these can run here
 
 
-def _score(ctx: _Context, run: MethodRun, dim: str, key: str, evaluate: Callable[[], Any], what: str) -> None:
-    """Reuse the cached results of ``dim`` when ``key`` matches, else run ``evaluate`` (the runner) and store."""
+def _score(
+    ctx: _Context,
+    run: MethodRun,
+    dim: str,
+    what: str,
+    inputs: PairedInputs,
+    proto: Protocol,
+    evaluate: Callable[..., Any],
+    n_boot: int,
+    **settings: Any,
+) -> None:
+    """Reuse the cached results of ``dim`` when its key (:func:`runner.cache_key` of ``inputs``, ``proto``,
+    ``settings``, the bootstrap and the toolkit version) matches, else run ``evaluate`` (a runner function
+    given everything but the bootstrap and progress) and store the results under that key."""
+    seed = ctx.cfg.options.seed
+    key = runner.cache_key(
+        inputs.block(), proto, **settings, n_boot=n_boot, seed=seed, toolkit=toolkit_version()
+    )
     cached = None if ctx.rescore else _cached(run.folder, dim, key)
     if cached is not None:
         run.results[dim] = cached
@@ -203,7 +222,7 @@ def _score(ctx: _Context, run: MethodRun, dim: str, key: str, evaluate: Callable
         _say(ctx.log, f"{run.spec.name}: {what}: inputs unchanged, results from {cached}")
         return
     _say(ctx.log, f"{run.spec.name}: scoring {what}")
-    evaluation = evaluate()
+    evaluation = evaluate(n_boot=n_boot, seed=seed, progress=ctx.progress)
     results = evaluation.results(argv=ctx.argv)
     run.results[dim] = _store(run.folder, dim, key, results)
     run.scored.append(dim)
@@ -234,23 +253,11 @@ def _motion2d(ctx: _Context, run: MethodRun) -> None:
         )
         run.motion_source = f"videos, {opts.pose}"
         settings = {"source": "videos", "pose": opts.pose, "detector": opts.detector}
-    key = runner.cache_key(
-        paired.block(), proto, **settings, n_boot=opts.n_boot, seed=opts.seed, toolkit=toolkit_version()
+    evaluate = partial(
+        runner.evaluate_motion2d, proto, inputs=paired, pose=opts.pose, detector=opts.detector, log=ctx.log
     )
-
-    def evaluate():
-        return runner.evaluate_motion2d(
-            proto,
-            inputs=paired,
-            pose=opts.pose,
-            detector=opts.detector,
-            n_boot=opts.n_boot,
-            seed=opts.seed,
-            progress=ctx.progress,
-            log=ctx.log,
-        )
-
-    _score(ctx, run, "motion", key, evaluate, f"2D motion ({proto.name}, from {run.motion_source})")
+    what = f"2D motion ({proto.name}, from {run.motion_source})"
+    _score(ctx, run, "motion", what, paired, proto, evaluate, opts.n_boot, **settings)
 
 
 def _appearance(ctx: _Context, run: MethodRun, videos: Path, gt: Path | None, dims: list[str]) -> None:
@@ -263,32 +270,16 @@ def _appearance(ctx: _Context, run: MethodRun, videos: Path, gt: Path | None, di
         return
     proto = appearance_protocol(opts.fvd_clips)
     paired = runner.collect_appearance(videos, gt)
-    key = runner.cache_key(
-        paired.block(),
-        proto,
-        dims=runnable,
-        device=opts.device,
-        n_boot=opts.n_boot,
-        seed=opts.seed,
-        toolkit=toolkit_version(),
+    evaluate = partial(
+        runner.evaluate_appearance, inputs=paired, dims=dims, device=opts.device, fvd_clips=opts.fvd_clips
     )
-
-    def evaluate():
-        return runner.evaluate_appearance(
-            inputs=paired,
-            dims=dims,
-            device=opts.device,
-            fvd_clips=opts.fvd_clips,
-            n_boot=opts.n_boot,
-            seed=opts.seed,
-            progress=ctx.progress,
-        )
-
-    _score(ctx, run, "appearance", key, evaluate, f"appearance ({', '.join(runnable)})")
+    what = f"appearance ({', '.join(runnable)})"
+    _score(
+        ctx, run, "appearance", what, paired, proto, evaluate, opts.n_boot, dims=runnable, device=opts.device
+    )
 
 
 def _motion3d(ctx: _Context, run: MethodRun) -> None:
-    from benchmark.inputs import PairedInputs, list_by_stem
     from benchmark.motion.inputs3d import BEATS_RULE, MOTION_RULE, MUSIC_RULE
 
     opts, ts = ctx.cfg.options, ctx.cfg.testset
@@ -308,23 +299,16 @@ def _motion3d(ctx: _Context, run: MethodRun) -> None:
         sides[runner.MUSIC] = list_by_stem(ts.music, MUSIC_RULE, runner.MUSIC)
     stems = sorted(set().union(*map(set, sides.values())))
     n_boot = min(opts.n_boot, 100)  # each 3D resample costs two FIDs: evaluate-3d's default
-    key = runner.cache_key(
-        PairedInputs(stems, sides).block(), proto, n_boot=n_boot, seed=opts.seed, toolkit=toolkit_version()
+    evaluate = partial(
+        runner.evaluate_motion3d,
+        ts.motion3d,
+        run.spec.motion3d,
+        proto,
+        music_beats=ts.music_beats,
+        music=ts.music,
     )
-
-    def evaluate():
-        return runner.evaluate_motion3d(
-            ts.motion3d,
-            run.spec.motion3d,
-            proto,
-            music_beats=ts.music_beats,
-            music=ts.music,
-            n_boot=n_boot,
-            seed=opts.seed,
-            progress=ctx.progress,
-        )
-
-    _score(ctx, run, "motion3d", key, evaluate, f"3D motion ({proto.name})")
+    what = f"3D motion ({proto.name})"
+    _score(ctx, run, "motion3d", what, PairedInputs(stems, sides), proto, evaluate, n_boot)
 
 
 def _isolated(ctx: _Context, run: MethodRun, dim: str, score: Callable[[], None]) -> None:
