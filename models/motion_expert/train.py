@@ -97,6 +97,35 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
+def save_training_checkpoint(
+    path: Path,
+    cfg: TrainConfig,
+    model: MotionDenoiser,
+    ema: EMA,
+    optimizer: torch.optim.Optimizer,
+    normalizer: MinMaxNormalizer,
+    step: int,
+    genres: list[str],
+    rng: dict[str, torch.Tensor],
+    **extra,
+) -> None:
+    """Write everything a run resumes from (``last.pt``, snapshots): configs, model, EMA and optimiser states,
+    normaliser, step, genre vocabulary and RNG states (``rng``: ``torch`` global and ``data`` generator)."""
+    save_checkpoint(
+        path,
+        config=cfg.model.to_dict(),
+        train_config=cfg.to_dict(),
+        model_state_dict=model.state_dict(),
+        ema_state_dict=ema.state_dict(),
+        optimizer_state_dict=optimizer.state_dict(),
+        normalizer=normalizer.state_dict(),
+        step=step,
+        genres=list(genres),
+        rng=rng,
+        **extra,
+    )
+
+
 def _duration(seconds: float) -> str:
     """``42 s``, ``7 min``, ``11.3 h``: an estimate's precision."""
     if seconds < 90:
@@ -228,18 +257,8 @@ def train(
     )
 
     def save(path: Path) -> None:
-        save_checkpoint(
-            path,
-            config=cfg.model.to_dict(),
-            train_config=cfg.to_dict(),
-            model_state_dict=model.state_dict(),
-            ema_state_dict=ema.state_dict(),
-            optimizer_state_dict=opt.state_dict(),
-            normalizer=normalizer.state_dict(),
-            step=step,
-            genres=list(genres),
-            rng={"torch": torch.get_rng_state(), "data": gen.get_state()},
-        )
+        rng = {"torch": torch.get_rng_state(), "data": gen.get_state()}
+        save_training_checkpoint(path, cfg, model, ema, opt, normalizer, step, genres, rng)
 
     n = len(windows)
     bs = min(cfg.batch_size, n)

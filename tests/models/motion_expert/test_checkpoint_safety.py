@@ -14,10 +14,10 @@ from ma_data.core.errors import FormatError
 from ma_data.sources.finedance import FINEDANCE_GENRES as GENRES
 from models.cli import main
 from models.ema import EMA
-from models.motion_expert.checkpoint import load_expert, read_checkpoint, save_checkpoint
+from models.motion_expert.checkpoint import load_expert, read_checkpoint
 from models.motion_expert.denoiser import MotionDenoiser
 from models.motion_expert.normalizer import MinMaxNormalizer
-from models.motion_expert.train import PRESETS, make_optimizer
+from models.motion_expert.train import PRESETS, make_optimizer, save_training_checkpoint
 from tests.helpers.hostile import SYSTEM, Marker
 
 
@@ -31,19 +31,8 @@ def tiny_checkpoint(path, **extra) -> None:
     opt.step()
     nfeats = cfg.model.nfeats
     normalizer = MinMaxNormalizer(np.ones(nfeats, np.float32), np.zeros(nfeats, np.float32))
-    save_checkpoint(
-        path,
-        config=cfg.model.to_dict(),
-        train_config=cfg.to_dict(),
-        model_state_dict=model.state_dict(),
-        ema_state_dict=ema.state_dict(),
-        optimizer_state_dict=opt.state_dict(),
-        normalizer=normalizer.state_dict(),
-        step=1,
-        genres=list(GENRES),
-        rng={"torch": torch.get_rng_state(), "data": torch.Generator().manual_seed(1).get_state()},
-        **extra,
-    )
+    rng = {"torch": torch.get_rng_state(), "data": torch.Generator().manual_seed(1).get_state()}
+    save_training_checkpoint(path, cfg, model, ema, opt, normalizer, 1, list(GENRES), rng, **extra)
 
 
 def test_our_checkpoints_load_with_plain_weights_only(tmp_path):
