@@ -12,13 +12,13 @@ pytest.importorskip("transformers")
 cv2 = pytest.importorskip("cv2")
 
 from ma_data.core.errors import ConfigError  # noqa: E402
-from ma_data.core.pose import yolov8_model as ym  # noqa: E402
 from ma_data.core.pose.batching import frames_per_batch  # noqa: E402
 from ma_data.core.pose.topdown import crop_box, decode_heatmaps  # noqa: E402
 from ma_data.core.pose.tracking import DancerTracker, select_by_score  # noqa: E402
 from ma_data.core.pose.vitpose_backend import ViTPoseBackend  # noqa: E402
 from ma_data.core.pose.vitpose_convert import vitpose_config  # noqa: E402
 from ma_data.core.pose.yolov8 import YoloV8PersonDetector  # noqa: E402
+from tests.helpers.tiny_pose import random_yolov8, save_tiny_rtdetr  # noqa: E402
 
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -46,19 +46,11 @@ def tiny_vitpose(seed: int = 0):
 
 def tiny_yolo(seed: int = 1) -> YoloV8PersonDetector:
     """A tiny random YOLOv8 whose person class fires on some anchors (as in test_yolov8)."""
-    torch.manual_seed(seed)
-    model = ym.YoloV8(ym.YoloV8Config(widths=(8, 16, 16, 32, 32), repeats=(1, 2), nc=3))
+    model = random_yolov8(seed)
     with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "dfl" not in name:
-                p.copy_(torch.randn_like(p) * (0.3 if p.ndim > 1 else 0.1))
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn_like(m.running_mean) * 0.1)
-                m.running_var.copy_(torch.rand_like(m.running_var) + 0.5)
         for seq in model.model[22].cv3:
             seq[-1].bias.copy_(torch.tensor([1.5, -1.0, -1.0]))
-    return YoloV8PersonDetector(model=model.eval().fuse())
+    return YoloV8PersonDetector(model=model.fuse())
 
 
 def reference_pose(model, frame: np.ndarray, box: np.ndarray, rule: str = "easy_vitpose") -> np.ndarray:
@@ -226,22 +218,9 @@ def test_batch_size_is_bounded_by_memory_and_options_are_checked():
 
 @pytest.mark.slow
 def test_rtdetr_batches_give_the_single_frame_boxes(tmp_path, video):
-    from transformers import RTDetrConfig, RTDetrForObjectDetection, RTDetrResNetConfig
-
     from ma_data.core.pose.detector import RTDetrPersonDetector
 
-    backbone = RTDetrResNetConfig(
-        embedding_size=8, hidden_sizes=[8, 16, 16, 16], depths=[1, 1, 1, 1], layer_type="basic",
-        out_features=["stage2", "stage3", "stage4"],
-    )  # fmt: skip
-    cfg = RTDetrConfig(
-        backbone_config=backbone, encoder_hidden_dim=16, encoder_in_channels=[16, 16, 16], encoder_ffn_dim=32,
-        d_model=16, decoder_ffn_dim=32, num_queries=10, decoder_layers=1, encoder_layers=1,
-        decoder_attention_heads=2, encoder_attention_heads=2, num_labels=3, decoder_in_channels=[16, 16, 16],
-        num_denoising=0, id2label={0: "cat", 1: "person", 2: "dog"}, label2id={"cat": 0, "person": 1, "dog": 2},
-    )  # fmt: skip
-    torch.manual_seed(0)
-    RTDetrForObjectDetection(cfg).save_pretrained(tmp_path / "rtdetr")
+    save_tiny_rtdetr(tmp_path / "rtdetr")
     det = RTDetrPersonDetector(tmp_path / "rtdetr", threshold=0.0, input_size=128)
     frames = video[:4]
     single = [det.detect(f) for f in frames]

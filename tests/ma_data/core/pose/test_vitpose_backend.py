@@ -16,6 +16,7 @@ from ma_data.core.pose.topdown import crop_box, decode_heatmaps, heatmap_to_crop
 from ma_data.core.pose.vitpose_backend import ViTPoseBackend  # noqa: E402
 from ma_data.core.pose.vitpose_convert import convert_easy_vitpose_state_dict, load_vitpose, vitpose_config  # noqa: E402
 from tests.helpers.tiny_checkpoints import normal_init, reference_timm_block, timm_block_sd  # noqa: E402
+from tests.helpers.tiny_pose import save_tiny_rtdetr  # noqa: E402
 
 C, LAYERS, HEADS, K = 32, 2, 4, 25
 
@@ -212,19 +213,7 @@ def test_backend_end_to_end_with_tiny_model(tiny_checkpoint, messi_rgb):
 
 @pytest.mark.slow
 def test_rtdetr_detector_wrapper_with_tiny_random_model(tmp_path, messi_rgb):
-    from transformers import RTDetrConfig, RTDetrForObjectDetection, RTDetrResNetConfig
-
-    backbone = RTDetrResNetConfig(
-        embedding_size=8, hidden_sizes=[8, 16, 16, 16], depths=[1, 1, 1, 1], layer_type="basic",
-        out_features=["stage2", "stage3", "stage4"],
-    )  # fmt: skip
-    cfg = RTDetrConfig(
-        backbone_config=backbone, encoder_hidden_dim=16, encoder_in_channels=[16, 16, 16], encoder_ffn_dim=32,
-        d_model=16, decoder_ffn_dim=32, num_queries=10, decoder_layers=1, encoder_layers=1,
-        decoder_attention_heads=2, encoder_attention_heads=2, num_labels=3, decoder_in_channels=[16, 16, 16],
-        num_denoising=0, id2label={0: "cat", 1: "person", 2: "dog"}, label2id={"cat": 0, "person": 1, "dog": 2},
-    )  # fmt: skip
-    RTDetrForObjectDetection(cfg).save_pretrained(tmp_path / "rtdetr")
+    save_tiny_rtdetr(tmp_path / "rtdetr")
     det = RTDetrPersonDetector(tmp_path / "rtdetr", threshold=0.0, input_size=128)
     assert det.person_label == 1 and len(det.weights_hash) == 64
     boxes = det.detect(messi_rgb)

@@ -27,8 +27,8 @@ from ma_data.core.pose.yolov8 import (  # noqa: E402
     non_max_suppression,
     scale_boxes,
 )
+from tests.helpers.tiny_pose import TINY_YOLO, random_yolov8  # noqa: E402
 
-TINY = ym.YoloV8Config(widths=(8, 16, 16, 32, 32), repeats=(1, 2), nc=3)
 ULTRALYTICS_NAMES = {
     ym.Conv: "ultralytics.nn.modules.conv.Conv",
     ym.Concat: "ultralytics.nn.modules.conv.Concat",
@@ -39,20 +39,6 @@ ULTRALYTICS_NAMES = {
     ym.Detect: "ultralytics.nn.modules.head.Detect",
     ym.YoloV8: "ultralytics.nn.tasks.DetectionModel",
 }
-
-
-def random_model(seed: int = 0, cfg: ym.YoloV8Config = TINY) -> ym.YoloV8:
-    torch.manual_seed(seed)
-    model = ym.YoloV8(cfg)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "dfl" not in name:
-                p.copy_(torch.randn_like(p) * (0.3 if p.ndim > 1 else 0.1))
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn_like(m.running_mean) * 0.1)
-                m.running_var.copy_(torch.rand_like(m.running_var) + 0.5)
-    return model.eval()
 
 
 def save_like_ultralytics(model: ym.YoloV8, path, monkeypatch, names=None, extra=None) -> None:
@@ -74,7 +60,7 @@ def save_like_ultralytics(model: ym.YoloV8, path, monkeypatch, names=None, extra
         if type(m) in fakes:
             m.__class__ = fakes[type(m)]
     del model.cfg  # ultralytics' DetectionModel carries yaml/names/stride instead
-    model.yaml = {"nc": TINY.nc, "scale": "tiny", "backbone": [[-1, 1, "Conv", [64, 3, 2]]]}
+    model.yaml = {"nc": TINY_YOLO.nc, "scale": "tiny", "backbone": [[-1, 1, "Conv", [64, 3, 2]]]}
     model.names = names or {0: "person", 1: "bicycle", 2: "car"}
     model.stride = torch.tensor([8.0, 16.0, 32.0])
     ckpt = {
@@ -96,8 +82,8 @@ def save_like_ultralytics(model: ym.YoloV8, path, monkeypatch, names=None, extra
 
 @pytest.fixture()
 def tiny_checkpoint(tmp_path, monkeypatch):
-    model = random_model()
-    reference = random_model()  # the same weights, kept as our own classes
+    model = random_yolov8()
+    reference = random_yolov8()  # the same weights, kept as our own classes
     save_like_ultralytics(model, tmp_path / "yolov8-tiny.pt", monkeypatch)
     for name in [m for m in sys.modules if m == "ultralytics" or m.startswith("ultralytics.")]:
         monkeypatch.delitem(sys.modules, name)  # loading must not need (or touch) these modules
@@ -111,7 +97,7 @@ def test_checkpoint_round_trips_through_the_restricted_loader(tiny_checkpoint):
     assert raw["model"].state["names"][0] == "person"
     model = load_yolov8(path)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # fused as ultralytics does
-    half = ym.YoloV8(TINY)
+    half = ym.YoloV8(TINY_YOLO)
     half.load_state_dict(
         {k: v.half().float() if v.is_floating_point() else v for k, v in reference.state_dict().items()}
     )
@@ -170,7 +156,7 @@ def test_hostile_pickles_are_refused_without_running_anything(tmp_path, monkeypa
 
 def test_wrong_class_list_and_foreign_tensors_are_named(tmp_path, monkeypatch):
     save_like_ultralytics(
-        random_model(), tmp_path / "cars.pt", monkeypatch, names={0: "car", 1: "person", 2: "x"}
+        random_yolov8(), tmp_path / "cars.pt", monkeypatch, names={0: "car", 1: "person", 2: "x"}
     )
     with pytest.raises(FormatError, match="cars.pt: class 0 is 'car'"):
         load_yolov8(tmp_path / "cars.pt")
@@ -262,7 +248,7 @@ def test_detect_head_decodes_dfl_distances_around_anchor_centres():
 
 
 def test_detector_returns_person_boxes_above_threshold_in_nms_order(messi_rgb):
-    model = random_model(1)
+    model = random_yolov8(1)
     with torch.no_grad():  # make some anchors confident about "person"
         for seq in model.model[22].cv3:
             seq[-1].bias.copy_(torch.tensor([1.5, -1.0, -1.0]))
