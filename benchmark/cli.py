@@ -10,7 +10,13 @@ from benchmark.cli_3d import evaluate_3d
 from benchmark.cli_appearance import selfcheck
 from benchmark.cli_keypoints import keypoints
 from benchmark.cli_leaderboard import leaderboard, submission, testset
-from benchmark.cli_pose_options import executor_options, pose_speed_options
+from benchmark.cli_options import (
+    bootstrap_options,
+    pose_executor_options,
+    pose_options,
+    pose_speed_options,
+    results_options,
+)
 from benchmark.cli_reproduce import reproduce
 from benchmark.cli_table import table
 from ma_data.core.cli import check_outputs, toolkit_group
@@ -55,21 +61,9 @@ def main() -> None:
     help="Motion protocol: mace2d-official (bit-compatible with the official release) or mace2d-strict "
     "(see `mace-bench protocols --kind motion2d`).",
 )
-@click.option(
-    "--pose",
-    type=click.Choice(["mediapipe", "vitpose"]),
-    default="mediapipe",
-    show_default=True,
-    help="Keypoint extractor for video inputs (vitpose = the official model; needs its weights).",
-)
-@click.option(
-    "--detector",
-    type=click.Choice(["auto", "yolov8s", "rtdetr"]),
-    default="auto",
-    show_default=True,
-    help="Person detector of --pose vitpose: yolov8s (the official one; its weights are AGPL-3.0) or rtdetr "
-    "(Apache-2.0). auto: the protocol's preference among those whose weights are cached (mace2d-official: "
-    "yolov8s first; mace2d-strict: rtdetr first).",
+@pose_options(
+    auto_detector="the protocol's preference among those whose weights are cached (mace2d-official: yolov8s "
+    "first; mace2d-strict: rtdetr first)."
 )
 @click.option(
     "--dims",
@@ -90,28 +84,12 @@ def main() -> None:
     help="FVD clip policy (recorded in the results): all-runs = every non-overlapping 16-frame run of each "
     "video (the vbench-appearance default); stylegan-v = one 16-frame clip per video, as StyleGAN-V's fvd2048_16f.",
 )
-@click.option("--out", type=click.Path(path_type=Path), help="Write the results JSON here.")
-@click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")
-@click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
-@click.option(
-    "--report",
-    type=click.Path(path_type=Path),
-    help="Write an HTML report (REPORT/index.html: metrics, per-sample table, plots, provenance; no network).",
-)
-@click.option(
-    "--n-boot",
-    type=click.IntRange(min=0),
-    default=1000,
-    show_default=True,
-    help="Bootstrap resamples for 95% intervals (0 = off).",
-)
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap."
-)
+@results_options
+@bootstrap_options(default=1000)
 @click.option("--device", default="cpu", show_default=True, help="Torch device for model-backed metrics.")
 @click.option("--no-cache", is_flag=True, help="Re-extract keypoints even when cached.")
 @pose_speed_options
-@executor_options
+@pose_executor_options
 def evaluate(**opts) -> None:
     """Score generated dance videos (or their keypoints) against ground truth.
 

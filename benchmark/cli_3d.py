@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from benchmark.cli_options import bootstrap_options, results_options
 from benchmark.protocol_base import PLAUSIBLE_FPS
 from ma_data.core.cli import check_outputs, command
 
@@ -42,30 +43,14 @@ from ma_data.core.cli import check_outputs, command
     type=click.Path(path_type=Path),
     help="Folder of <stem>.wav music; beats are extracted with the protocol's own recipe.",
 )
-@click.option("--out", type=click.Path(path_type=Path), help="Write the results JSON here.")
-@click.option("--markdown", type=click.Path(path_type=Path), help="Also write the summary table as Markdown.")
-@click.option("--plots", type=click.Path(path_type=Path), help="Write per-sample beat-alignment plots here.")
-@click.option(
-    "--report",
-    type=click.Path(path_type=Path),
-    help="Write an HTML report (REPORT/index.html: metrics, per-sample table, plots, provenance; no network).",
-)
+@results_options
 @click.option(
     "--fps",
     type=click.FloatRange(*PLAUSIBLE_FPS),
     default=None,
     help="Frame rate of the inputs. Default: the format's own (30 for joint .npy and FineDance, 60 for AIST++).",
 )
-@click.option(
-    "--n-boot",
-    type=click.IntRange(min=0),
-    default=100,
-    show_default=True,
-    help="Bootstrap resamples for 95% intervals (0 = off; each costs two FIDs and four diversities).",
-)
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap."
-)
+@bootstrap_options(default=100, cost="each costs two FIDs and four diversities")
 def evaluate_3d(
     out: Path | None, markdown: Path | None, plots: Path | None, report: Path | None, **options
 ) -> None:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import click
 
-from benchmark.cli_pose_options import executor_options, pose_speed_kwargs, pose_speed_options
+from benchmark.cli_options import pose_executor_options, pose_options, pose_speed_kwargs, pose_speed_options
 from ma_data.core.cli import check_outputs, command
 from ma_data.core.errors import MaceError
-from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 
 
 @command("keypoints")
@@ -25,21 +24,7 @@ from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
     help="Folder of videos (.mp4 .mov .mkv .webm .avi .m4v); one track per file stem.",
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option(
-    "--pose",
-    type=click.Choice(list(BACKENDS)),
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    help="Pose backend: " + "; ".join(f"{k} = {v[2]}" for k, v in BACKENDS.items()) + ".",
-)
-@click.option(
-    "--detector",
-    type=click.Choice(["auto", "yolov8s", "rtdetr"]),
-    default="auto",
-    show_default=True,
-    help="Person detector of --pose vitpose: yolov8s (official; AGPL-3.0 weights) or rtdetr (Apache-2.0); "
-    "auto = yolov8s when its weights are cached, else rtdetr.",
-)
+@pose_options(auto_detector="yolov8s when its weights are cached, else rtdetr.")
 @click.option(
     "--invisible-joints",
     type=click.Choice(["easy_vitpose", "missing"]),
@@ -61,7 +46,7 @@ from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
     "--no-cache", is_flag=True, help="Re-extract even when a cached track exists (default: use the cache)."
 )
 @pose_speed_options
-@executor_options
+@pose_executor_options
 def keypoints(
     video_dir: Path,
     out_dir: Path,

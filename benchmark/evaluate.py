@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.cli_pose_options import pose_speed_kwargs
+from benchmark.cli_options import pose_speed_kwargs
 from benchmark.runner import Evaluation, combine, evaluate_appearance, evaluate_motion2d
 from ma_data.core.errors import MaceError
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ma_data.core.cli import new_output_folder, toolkit_group, verbose_option
+from ma_data.core.cli import executor_options, new_output_folder, toolkit_group, verbose_option
 from ma_data.core.commands import TOOLKIT_COMMANDS
 from ma_data.crawl.cli import crawl, status
 
@@ -54,19 +54,11 @@ def main() -> None:
     help="YAML/JSON overrides of the build config (render, slicing, sources).",
 )
 @click.option("--subsets", default="render", help="Comma-separated subsets to build: render, internet.")
-@click.option(
-    "--executor",
-    type=click.Choice(["serial", "process", "ray"]),
+@executor_options(
     default="process",
-    help="Where items run: this process, a local process pool, or Ray.",
+    where="Where items run: this process, a local process pool, or Ray.",
+    workers="Pool size / local Ray CPUs (default: CPU count).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Pool size / local Ray CPUs (default: CPU count).",
-)
-@click.option("--address", default=None, help="Ray cluster address (e.g. auto, ray://host:10001).")
 @click.option("--preset", default=None, help="Render preset (default, demo); overrides the config.")
 @click.option(
     "--render-path",

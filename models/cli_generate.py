@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ma_data.core.cli import command
-from models.appearance_expert.cli import parse_resolution, with_memory_options
+from models.appearance_expert.cli import parse_resolution, with_animation_options, with_memory_options
 
 
 @command("generate")
@@ -36,33 +36,8 @@ from models.appearance_expert.cli import parse_resolution, with_memory_options
 )
 @click.option("--motion-steps", type=int, default=50, show_default=True, help="Motion Expert DDIM steps.")
 @click.option("--beta", type=float, default=0.75, show_default=True, help="Motion Expert GFT temperature.")
-@click.option(
-    "--model-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Wan2.2-Animate-14B in diffusers layout; default: weights cache (wan2.2-animate-14b-diffusers).",
-)
-@click.option("--body-adapter", type=click.Path(path_type=Path), default=None, help="Stage-1 adapter file.")
-@click.option("--lora", type=click.Path(path_type=Path), default=None, help="Stage-2 LoRA file.")
-@click.option(
-    "--lora-strength", type=float, default=0.5, show_default=True, help="LoRA strength (official 0.5)."
-)
-@click.option(
-    "--resolution",
-    default="720p",
-    show_default=True,
-    help="480p (832x480), 720p (1280x720) or HxW, portrait.",
-)
+@with_animation_options
 @click.option("--fps", type=float, default=16.0, show_default=True, help="Pose/output video fps.")
-@click.option("--steps", type=int, default=20, show_default=True, help="Appearance denoising steps.")
-@click.option("--guidance-scale", type=float, default=1.0, show_default=True, help="CFG scale (1 = none).")
-@click.option(
-    "--overlap",
-    type=click.Choice(["1", "5"]),
-    default="1",
-    show_default=True,
-    help="Relay frames shared by consecutive 77-frame segments (1 = the paper's last frame).",
-)
 @click.option("--prompt", default=None, help="Text prompt (default: the released '视频中的人在跳舞').")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of both experts.")
 @click.option("--max-seconds", type=float, default=None, help="Use only the first seconds of the music.")
@@ -79,7 +54,7 @@ from models.appearance_expert.cli import parse_resolution, with_memory_options
 )
 @with_memory_options
 def generate(music, reference, genre, out, appearance, motion_ckpt, motion_steps, beta, model_dir, body_adapter,
-             lora, lora_strength, resolution, fps, steps, guidance_scale, overlap, prompt, seed, max_seconds,
+             lora, lora_strength, resolution, steps, guidance_scale, overlap, fps, prompt, seed, max_seconds,
              mannequin, device, threads, dtype, offload, vae_tiling):  # fmt: skip
     """Music + photo -> dance video: Motion Expert -> pose video -> Appearance Expert -> video with the music.
 

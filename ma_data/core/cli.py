@@ -194,6 +194,28 @@ def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def executor_options(*, default: str, where: str, workers: str) -> Callable[[Callable[..., Any]], Any]:
+    """``--executor serial|process|ray``, ``--workers`` and ``--address``: the flags of every command that
+    spreads its items over a process pool or a Ray cluster (``ma-data build`` and ``crawl``, ``mace-bench
+    keypoints`` and ``evaluate``), for :func:`ma_data.core.executors.make_executor`.
+
+    ``default``: the command's executor; ``where``: the help of ``--executor`` (what runs there);
+    ``workers``: the help of ``--workers`` (the pool size's default for this command).
+    """
+    from ma_data.core.executors import EXECUTORS
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        fn = click.option(
+            "--address",
+            default=None,
+            help="Ray cluster address for --executor ray (e.g. auto, ray://host:10001).",
+        )(fn)
+        fn = click.option("--workers", type=click.IntRange(min=1), default=None, help=workers)(fn)
+        return click.option("--executor", type=click.Choice(list(EXECUTORS)), default=default, help=where)(fn)
+
+    return decorate
+
+
 def check_outputs(
     files: dict[str, str | os.PathLike | None] | None = None,
     folders: dict[str, str | os.PathLike | None] | None = None,

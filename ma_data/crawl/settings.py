@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ma_data.core.errors import ConfigError
+from ma_data.core.executors import EXECUTORS
 from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 from ma_data.curation.curate import FILTERS
 
@@ -135,13 +136,13 @@ class CrawlSettings:
     )
     seed: int = _setting(0, "Seed of the clip windows.", kind=int)
     retry_failed: bool = _setting(False, "Retry URLs and sources that failed in earlier runs.", kind=bool)
-    executor: str = _setting(
-        "process", "Where downloads and curation run.", choices=("serial", "process", "ray"), yaml=False
-    )
+    executor: str = _setting("process", "Where downloads and curation run.", choices=EXECUTORS, yaml=False)
     workers: int | None = _setting(
         None, "Curation workers (default: CPU count).", kind=int, min=1, yaml=False
     )
-    address: str | None = _setting(None, "Ray cluster address (with --executor ray).", yaml=False)
+    address: str | None = _setting(
+        None, "Ray cluster address for --executor ray (e.g. auto, ray://host:10001).", yaml=False
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -271,13 +272,26 @@ def _click_type(f: dataclasses.Field):
     return str
 
 
-def crawl_options(skip: tuple[str, ...] = ()) -> Callable:
-    """Decorator adding one click option per setting (``--name-with-dashes``), except those in ``skip``."""
+#: Settings whose flags are the shared :func:`ma_data.core.cli.executor_options` (with this schema's defaults
+#: and help), as on every command that spreads its work.
+EXECUTOR_SETTINGS = ("executor", "workers", "address")
+
+
+def crawl_options() -> Callable:
+    """Decorator adding one click option per setting (``--name-with-dashes``)."""
     import click
 
+    from ma_data.core.cli import executor_options
+
     def decorate(fn: Callable) -> Callable:
-        for f in reversed(dataclasses.fields(CrawlSettings)):
-            if f.name in skip:
+        settings = {f.name: f for f in dataclasses.fields(CrawlSettings)}
+        fn = executor_options(
+            default=settings["executor"].default,
+            where=settings["executor"].metadata["help"],
+            workers=settings["workers"].metadata["help"],
+        )(fn)
+        for f in reversed(settings.values()):
+            if f.name in EXECUTOR_SETTINGS:
                 continue
             flag = "--" + f.name.replace("_", "-")
             m = f.metadata

@@ -42,6 +42,38 @@ def with_memory_options(fn):
     return fn
 
 
+animation_options = [
+    click.option(
+        "--model-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Wan2.2-Animate-14B in diffusers layout; default: weights cache (wan2.2-animate-14b-diffusers).",
+    ),
+    click.option(
+        "--body-adapter", type=click.Path(path_type=Path), default=None, help="Stage-1 adapter file."
+    ),
+    click.option("--lora", type=click.Path(path_type=Path), default=None, help="Stage-2 LoRA file."),
+    click.option("--lora-strength", type=float, default=0.5, help="LoRA strength (official 0.5)."),
+    click.option("--resolution", default="720p", help="480p (832x480), 720p (1280x720) or HxW, portrait."),
+    click.option("--steps", type=int, default=20, help="Appearance Expert denoising steps."),
+    click.option("--guidance-scale", type=float, default=1.0, help="CFG scale (1 = none)."),
+    click.option(
+        "--overlap",
+        type=click.Choice(["1", "5"]),
+        default="1",
+        help="Relay frames shared by consecutive 77-frame segments (1 = the paper's last frame).",
+    ),
+]
+
+
+def with_animation_options(fn):
+    """The model (base, Body Adapter, LoRA) and sampling options of every command that animates a reference
+    image with the Appearance Expert (``appearance animate``, ``generate``)."""
+    for opt in reversed(animation_options):
+        fn = opt(fn)
+    return fn
+
+
 def parse_resolution(value: str) -> tuple[int, int]:
     from .inference import RESOLUTIONS
 
@@ -159,29 +191,16 @@ def write_tiny_model(directory, seed):
     "--face-video", type=click.Path(path_type=Path), default=None, help="Face crops (default: null face)."
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output video (.mp4).")
-@click.option(
-    "--model-dir", type=click.Path(path_type=Path), default=None, help="Base model (default: cache)."
-)
-@click.option("--body-adapter", type=click.Path(path_type=Path), default=None, help="Stage-1 adapter file.")
-@click.option("--lora", type=click.Path(path_type=Path), default=None, help="Stage-2 LoRA file.")
-@click.option(
-    "--lora-strength", type=float, default=0.5, show_default=True, help="LoRA strength (official 0.5)."
-)
-@click.option("--resolution", default="720p", show_default=True, help="480p, 720p or HxW (portrait).")
+@with_animation_options
 @click.option(
     "--fps", type=float, default=16.0, show_default=True, help="Output fps (the pose video is resampled)."
-)
-@click.option("--steps", type=int, default=20, show_default=True, help="Denoising steps.")
-@click.option("--guidance-scale", type=float, default=1.0, show_default=True, help="CFG scale (1 = none).")
-@click.option(
-    "--overlap", type=click.Choice(["1", "5"]), default="1", show_default=True, help="Relay frames."
 )
 @click.option("--prompt", default=None, help="Prompt (default: '视频中的人在跳舞').")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
 @click.option("--device", default=None, help="torch device (default: cuda when available).")
 @with_memory_options
-def animate(reference, pose_video, face_video, out, model_dir, body_adapter, lora, lora_strength, resolution, fps,
-            steps, guidance_scale, overlap, prompt, seed, device, dtype, offload, vae_tiling):  # fmt: skip
+def animate(reference, pose_video, face_video, out, model_dir, body_adapter, lora, lora_strength, resolution, steps,
+            guidance_scale, overlap, fps, prompt, seed, device, dtype, offload, vae_tiling):  # fmt: skip
     """Animate a reference image along a pose video (pose-driven image animation, paper Table 3)."""
     from ma_data.core.io.video import read_video, write_video
 
