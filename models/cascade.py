@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import ConfigError, FormatError, MediaError, MissingWeightError
+from ma_data.core.errors import ConfigError, FormatError, MediaError, MissingWeightError, check_choice
 from ma_data.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,7 @@ class CascadeConfig:
     max_sequence_length: int = 512
 
     def __post_init__(self) -> None:
-        if self.appearance not in ("wan", "none"):
-            raise ConfigError(f"appearance must be 'wan' or 'none', got {self.appearance!r}")
+        check_choice("appearance", self.appearance, ("wan", "none"))
         if self.height % 16 or self.width % 16:
             raise ConfigError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
 

@@ -45,7 +45,7 @@ from benchmark.appearance.params import (
     FVD_CLIP_POLICIES,
     FVD_MAX_VIDEOS,
 )
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import check_choice
 from ma_data.core.weights import resolve_weight
 
 CLIP_LEN = FVD_CLIP_LEN
@@ -86,11 +86,7 @@ class FvdDimension(VideoDimension):
         detector=None,
         clip_policy: str = DEFAULT_FVD_CLIP_POLICY,
     ):
-        if clip_policy not in FVD_CLIP_POLICIES:
-            raise ConfigError(
-                f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {clip_policy!r}"
-            )
-        self.clip_policy = clip_policy
+        self.clip_policy = check_choice("FVD clip policy", clip_policy, FVD_CLIP_POLICIES)
         self.detector = (detector if detector is not None else load_i3d(resolve_weight("i3d-stylegan-v"))).to(
             device
         )

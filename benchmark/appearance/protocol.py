@@ -26,7 +26,7 @@ from benchmark.appearance.params import (
     SSIM_WINDOW,
 )
 from benchmark.protocol_base import MetricSpec, Protocol, doc_field, optional_field
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import check_choice
 
 __all__ = [
     "AppearanceProtocol",
@@ -163,9 +163,7 @@ def appearance_protocol(fvd_clip_policy: str | None = None, base: AppearanceProt
     test sets pin) differ from the default's and a board cannot mistake one for the other.
     """
     policy = fvd_clip_policy or DEFAULT_FVD_CLIP_POLICY
-    if policy not in FVD_CLIP_POLICIES:
-        raise ConfigError(f"FVD clip policy must be one of {', '.join(FVD_CLIP_POLICIES)}, got {policy!r}")
-    if policy == base.fvd.policy():
+    if check_choice("FVD clip policy", policy, FVD_CLIP_POLICIES) == base.fvd.policy():
         return base
     fvd = dataclasses.replace(
         base.fvd,

@@ -6,6 +6,11 @@ print ``str(err)`` and exit instead of showing a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
 
 class MaceError(Exception):
     """Base class for expected, user-facing errors."""
@@ -33,3 +38,12 @@ class ConfigError(MaceError, ValueError):
 
 class TrainingError(MaceError):
     """Training cannot go on (e.g. the loss became NaN); the message says at which step and what to try."""
+
+
+def check_choice(what: str, value: T, choices: Iterable[Any]) -> T:
+    """``value`` when it is one of ``choices``, else a :class:`ConfigError` ``"<what> must be one of a, b, got
+    'x'"`` (the one way a setting with named values is checked)."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"{what} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return value

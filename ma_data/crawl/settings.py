@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import ConfigError, check_choice
 from ma_data.core.executors import EXECUTORS
 from ma_data.core.pose.registry import BACKENDS, DEFAULT_BACKEND
 from ma_data.curation.curate import FILTERS
@@ -245,8 +245,8 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...] | None) -> None:
-    if choices is not None and value not in choices:
-        raise ConfigError(f"{name!r} must be one of {', '.join(choices)}; got {value!r}")
+    if choices is not None:
+        check_choice(repr(name), value, choices)
 
 
 def check_internet_section(section: Any, where: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import ConfigError, check_choice
 
 #: ``RenderConfig.render_path`` values (ma_data.render.paths implements them).
 RENDER_PATHS = ("auto", "cpu-composite", "gpu-scene")
@@ -54,12 +54,8 @@ class RenderConfig:
     def __post_init__(self) -> None:
         if self.width % 2 or self.height % 2 or self.width <= 0 or self.height <= 0:
             raise ConfigError(f"render size must be positive and even, got {self.width}x{self.height}")
-        if self.body not in ("mannequin", "smpl"):
-            raise ConfigError(f"body must be 'mannequin' or 'smpl', got {self.body!r}")
-        if self.render_path not in RENDER_PATHS:
-            raise ConfigError(
-                f"render_path must be one of {', '.join(RENDER_PATHS)}, got {self.render_path!r}"
-            )
+        check_choice("body", self.body, ("mannequin", "smpl"))
+        check_choice("render_path", self.render_path, RENDER_PATHS)
         if self.body == "smpl" and not self.smpl_model_dir:
             raise ConfigError("body='smpl' needs smpl_model_dir (the folder with the SMPL model files)")
 

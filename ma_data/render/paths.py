@@ -26,7 +26,7 @@ from functools import cache
 
 import numpy as np
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import ConfigError, check_choice
 from ma_data.render.camera import Camera
 from ma_data.render.config import RENDER_PATHS
 from ma_data.render.gl import Box, GLInfo, GLTarget, body_box, offscreen_renderer
@@ -37,9 +37,7 @@ __all__ = ["RENDER_PATHS", "gl_target", "render_frames", "resolve_render_path"]
 
 def resolve_render_path(requested: str, info: GLInfo) -> str:
     """The concrete path for ``requested`` on a context described by ``info``."""
-    if requested not in RENDER_PATHS:
-        raise ConfigError(f"render_path must be one of {', '.join(RENDER_PATHS)}, got {requested!r}")
-    if requested == "auto":
+    if check_choice("render_path", requested, RENDER_PATHS) == "auto":
         return "cpu-composite" if info.software else "gpu-scene"
     return requested
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ma_data.core.errors import ConfigError, FormatError
+from ma_data.core.errors import FormatError, check_choice
 from ma_data.core.formats.motion import Motion, read_finedance
 
 __all__ = [
@@ -69,8 +69,7 @@ def split_of(seq_id: str) -> str | None:
 
 def ids_in_split(ids: list[str], split: str) -> list[str]:
     """The ids of ``ids`` in ``split`` (``"train"``, ``"test"``, or ``"all"`` = every id, ignored included)."""
-    if split not in SPLITS:
-        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
+    check_choice("split", split, SPLITS)
     return list(ids) if split == "all" else [i for i in ids if split_of(i) == split]
 
 

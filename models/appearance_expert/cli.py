@@ -13,17 +13,19 @@ import click
 
 from ma_data.core.cli import group
 
+from .loading import OFFLOAD_MODES, WEIGHT_DTYPES
+
 memory_options = [
     click.option(
         "--dtype",
-        type=click.Choice(["bfloat16", "float16", "float32"]),
+        type=click.Choice(WEIGHT_DTYPES),
         default="bfloat16",
         show_default=True,
         help="Weights dtype of the DiT and encoders (the VAE stays float32). bf16 halves memory (~33 GB DiT).",
     ),
     click.option(
         "--offload",
-        type=click.Choice(["none", "model", "group", "sequential"]),
+        type=click.Choice(OFFLOAD_MODES),
         default="none",
         show_default=True,
         help="CPU offload: model (whole components, peak = DiT), group (DiT blocks, a few GB, slower), "
@@ -114,7 +116,7 @@ def _train_options(fn):
         click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True, show_default=True, help="Recompute DiT blocks (less memory, ~1.3x time)."),
         click.option("--vae-tiling/--no-vae-tiling", default=False, show_default=True, help="Tiled VAE encoding (less memory at 720p)."),
         click.option("--resume", default=None, help="'latest' or a checkpoint directory."),
-        click.option("--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), default="bfloat16", show_default=True, help="Frozen weights dtype (trainables are fp32)."),
+        click.option("--dtype", type=click.Choice(WEIGHT_DTYPES), default="bfloat16", show_default=True, help="Frozen weights dtype (trainables are fp32)."),
     ]  # fmt: skip
     for opt in reversed(opts):
         fn = opt(fn)

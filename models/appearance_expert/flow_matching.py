@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import ConfigError, check_choice
 
 NUM_TRAIN_TIMESTEPS = 1000
 
@@ -29,8 +29,7 @@ class FlowMatchingConfig:
     sigma_max: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.weighting not in ("bell", "none"):
-            raise ConfigError(f"weighting must be bell|none, got {self.weighting!r}")
+        check_choice("weighting", self.weighting, ("bell", "none"))
         if self.shift <= 0:
             raise ConfigError("shift must be positive")
 

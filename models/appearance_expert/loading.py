@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ma_data.core.errors import ConfigError, FormatError, MissingWeightError
+from ma_data.core.errors import FormatError, MissingWeightError, check_choice
 from ma_data.core.progress import progress_enabled
 
 #: Registry name (``manifests/weights.yaml``) of the base Wan2.2-Animate-14B model in diffusers layout.
@@ -58,6 +58,11 @@ COMPONENTS = (
 )
 
 
+#: Weight dtypes of the DiT and encoders, and the CPU-offload modes (:class:`MemoryOptions`).
+WEIGHT_DTYPES = ("bfloat16", "float16", "float32")
+OFFLOAD_MODES = ("none", "model", "group", "sequential")
+
+
 @dataclass(frozen=True)
 class MemoryOptions:
     """How to fit the model on the hardware at hand; see the module docstring for what each one costs."""
@@ -70,10 +75,8 @@ class MemoryOptions:
     vae_tiling: bool = False
 
     def __post_init__(self) -> None:
-        if self.offload not in ("none", "model", "group", "sequential"):
-            raise ConfigError(f"offload must be none|model|group|sequential, got {self.offload!r}")
-        if self.dtype not in ("bfloat16", "float16", "float32"):
-            raise ConfigError(f"dtype must be bfloat16|float16|float32, got {self.dtype!r}")
+        check_choice("offload", self.offload, OFFLOAD_MODES)
+        check_choice("dtype", self.dtype, WEIGHT_DTYPES)
 
     @property
     def torch_dtype(self):

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ma_data.core.errors import ConfigError, FormatError
+from ma_data.core.errors import ConfigError, FormatError, check_choice
 from ma_data.core.io.torch_files import load_torch_file
 from models.ema import EMA
 
@@ -91,8 +91,7 @@ class TrainConfig:
     memory: dict = field(default_factory=dict)  # MemoryOptions overrides
 
     def __post_init__(self) -> None:
-        if self.stage not in STAGES:
-            raise ConfigError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        check_choice("stage", self.stage, STAGES)
         if self.height % 16 or self.width % 16:
             raise ConfigError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
         if not 0.0 <= self.relay_prob <= 1.0:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import ConfigError, check_choice
 
 from .denoiser import MotionDenoiser
 from .losses import LossWeights, motion_losses
@@ -77,8 +77,7 @@ class MotionDiffusion:
         fk_space: str = "normalized",
         normalizer: MinMaxNormalizer | None = None,
     ):
-        if objective not in OBJECTIVES:
-            raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        check_choice("objective", objective, OBJECTIVES)
         if gft_uncond_beta not in ("same", "one"):
             raise ConfigError(
                 f"gft_uncond_beta must be 'same' (code) or 'one' (paper), got {gft_uncond_beta!r}"

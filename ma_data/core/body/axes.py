@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ma_data.core.body.rotations import axis_angle_to_matrix, is_torch, matrix_to_axis_angle
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import check_choice
 
 Array = Any
 
@@ -26,8 +26,7 @@ UP_AXES = ("y", "z")
 
 def _rotation(src: str, dst: str) -> np.ndarray:
     for a in (src, dst):
-        if a not in UP_AXES:
-            raise ConfigError(f"up axis must be one of {UP_AXES}, got {a!r}")
+        check_choice("up axis", a, UP_AXES)
     if src == dst:
         return np.eye(3)
     return Y_UP_TO_Z_UP if (src, dst) == ("y", "z") else Z_UP_TO_Y_UP

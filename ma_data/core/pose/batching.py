@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import ConfigError, check_choice
 from ma_data.core.pose.base import check_frame
 
 #: Numeric modes of the pose model: float32 (default, the reference numbers) or bfloat16 (faster on GPUs).
@@ -29,9 +29,7 @@ DEFAULT_BATCH_BYTES = 1 << 30
 
 
 def check_dtype(dtype: str) -> str:
-    if dtype not in DTYPES:
-        raise ConfigError(f"pose dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    return dtype
+    return check_choice("pose dtype", dtype, DTYPES)
 
 
 def frames_per_batch(batch_size: int, width: int, height: int, budget: int = DEFAULT_BATCH_BYTES) -> int:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import check_choice
 
 INPUT_SIZE = (192, 256)  # (width, height) fed to ViTPose
 ASPECT = 3 / 4  # width / height of the crop
@@ -106,11 +106,7 @@ DEFAULT_INVISIBLE_RULE = "easy_vitpose"
 
 
 def check_invisible_rule(rule: str) -> str:
-    if rule not in INVISIBLE_JOINT_RULES:
-        raise ConfigError(
-            f"invisible-joint rule must be one of {', '.join(INVISIBLE_JOINT_RULES)}, got {rule!r}"
-        )
-    return rule
+    return check_choice("invisible-joint rule", rule, INVISIBLE_JOINT_RULES)
 
 
 def _blur(heatmaps: np.ndarray, kernel: int) -> np.ndarray:

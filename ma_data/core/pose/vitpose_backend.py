@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ma_data.core.errors import ConfigError
+from ma_data.core.errors import check_choice
 from ma_data.core.formats.keypoints import NUM_JOINTS, KeypointTrack
 from ma_data.core.pose.base import PoseBackend
 from ma_data.core.pose.batching import (
@@ -118,8 +118,7 @@ class ViTPoseBackend(PoseBackend):
     ) -> None:
         import torch
 
-        if selection not in SELECTION_POLICIES:
-            raise ConfigError(f"selection must be one of {SELECTION_POLICIES}, got {selection!r}")
+        check_choice("selection", selection, SELECTION_POLICIES)
         self.invisible_joints = check_invisible_rule(invisible_joints)
         self.dtype = check_dtype(dtype)
         self.batch_size = frames_per_batch(batch_size, 1, 1)  # validates it
