@@ -22,6 +22,7 @@ import numpy as np
 
 import ma_data.render  # noqa: F401 - sets PYOPENGL_PLATFORM / np.infty before OpenGL is imported
 from ma_data.core.body.fk import forward_kinematics
+from ma_data.core.body.smpl_file import find_smpl_model, read_smpl_model
 from ma_data.core.errors import FormatError, MissingWeightError
 from ma_data.render.camera import Camera, front_camera
 from ma_data.render.config import RenderConfig
@@ -101,15 +102,20 @@ def smpl_model(model_dir: str):
             f"{path}: SMPL model folder not found; download SMPL from https://smpl.is.tue.mpg.de "
             "and pass the folder holding smpl/SMPL_NEUTRAL.pkl (or .npz) as --smpl-model-dir"
         )
-    import smplx
-
-    try:
-        return smplx.create(str(path), model_type="smpl", gender="neutral", batch_size=1)
-    except Exception as exc:  # smplx raises AssertionError / OSError for missing files
+    file = find_smpl_model(path)
+    if file is None:
         raise MissingWeightError(
-            f"{path}: cannot load the SMPL neutral model ({type(exc).__name__}: {exc}); expected "
-            "smpl/SMPL_NEUTRAL.pkl or .npz under this folder"
-        ) from exc
+            f"{path}: no SMPL neutral model here; expected smpl/SMPL_NEUTRAL.pkl (or .npz) under this folder"
+        )
+    from smplx import SMPL
+    from smplx.utils import Struct
+
+    # smplx would pickle.load the file itself; it gets the arrays the restricted reader made instead.
+    data = Struct(**read_smpl_model(file))
+    try:
+        return SMPL(str(file), data_struct=data, gender="neutral", batch_size=1)
+    except Exception as exc:  # arrays of the wrong shape or dtype for smplx
+        raise FormatError(f"{file}: not a usable SMPL model ({type(exc).__name__}: {exc})") from None
 
 
 def _smpl_forward(model, poses: np.ndarray, trans: np.ndarray, chunk: int = 256):

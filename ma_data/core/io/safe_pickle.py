@@ -24,6 +24,12 @@ up by name. After loading, the result is walked once more: only the types above 
 references are expanded.
 
 :func:`load_npy` reads ``.npy`` files, including object arrays (``np.save`` of a dict), the same way.
+
+**Objects of other classes** are read only where a caller names them (``classes=``, e.g. the sparse matrices
+of an SMPL model file): such an object is never built; its pickled state (what ``__getstate__`` gave) is
+handed to the caller's converter, which returns plain values. Both spellings a pickle uses for "a new object
+of class C" are understood — the ``NEWOBJ`` opcode and ``copyreg._reconstructor(C, object, None)`` — followed
+by ``BUILD`` with the state. Converted objects may sit in dicts and lists; anywhere else they are refused.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import collections
 import io
 import os
 import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +46,15 @@ import numpy as np
 
 from ma_data.core.errors import FormatError
 
-__all__ = ["MAX_DEPTH", "MAX_OBJECTS", "load_npy", "load_pickle", "loads_pickle", "NUMPY_PICKLE_GLOBALS"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_OBJECTS",
+    "NUMPY_PICKLE_GLOBALS",
+    "StateConverters",
+    "load_npy",
+    "load_pickle",
+    "loads_pickle",
+]
 
 #: Deepest container nesting accepted in a result (motion files nest two or three levels).
 MAX_DEPTH = 100
@@ -170,11 +185,45 @@ def _clip(text: str, n: int = 120) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
+#: ``(module, name)`` of a class -> a function from that object's pickled state to plain values.
+StateConverters = Mapping[tuple[str, str], Callable[[Any], Any]]
+
+
+class _Pending:
+    """An object of a caller-named class, not built: it only collects the state ``BUILD`` gives it."""
+
+    convert: Callable[[Any], Any]
+    state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+def _reconstructor(cls, base, state):
+    # copyreg._reconstructor(cls, object, None): how protocols 0 and 1 spell "a new cls, state follows".
+    if not (isinstance(cls, type) and issubclass(cls, _Pending)) or base is not object or state is not None:
+        raise _Refused("copyreg._reconstructor of a class that was not asked for")
+    return cls()
+
+
 class _Unpickler(pickle.Unpickler):
+    def __init__(self, fh, classes: StateConverters | None = None) -> None:
+        super().__init__(fh, encoding="latin1")
+        self.classes: dict[tuple[str, str], type] = {}
+        for (module, name), convert in (classes or {}).items():
+            self.classes[(module, name)] = type(name, (_Pending,), {"convert": staticmethod(convert)})
+
     def find_class(self, module: str, name: str):
         key = (_MODULE_ALIASES.get(module, module), name)
         if key in _ALLOWED:
             return _ALLOWED[key]
+        if self.classes:
+            if key in self.classes:
+                return self.classes[key]
+            if key == ("copyreg", "_reconstructor"):
+                return _reconstructor
+            if key == ("builtins", "object"):
+                return object
         raise _Refused(f"global {_clip(f'{module}.{name}')!r}")
 
     def persistent_load(self, pid):
@@ -238,9 +287,43 @@ def _check_tree(obj: Any, source: str) -> None:
         stack.extend((c, None) for c in kids if not _is_leaf(c) and id(c) not in done)
 
 
-def _load(fh, source: str) -> Any:
+def _settle(obj: Any) -> Any:
+    """``obj`` with every :class:`_Pending` in it (as itself, a dict value or a list item) converted."""
+    done: dict[int, Any] = {}
+
+    def converted(p: _Pending) -> Any:
+        if id(p) not in done:
+            done[id(p)] = p.convert(p.state)
+        return done[id(p)]
+
+    if isinstance(obj, _Pending):
+        return converted(obj)
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if type(o) in (dict, collections.OrderedDict):
+            items = o.items()
+        elif type(o) is list:
+            items = enumerate(o)
+        else:
+            continue
+        for key, value in list(items):
+            if isinstance(value, _Pending):
+                o[key] = converted(value)
+            else:
+                stack.append(value)
+    return obj
+
+
+def _load(fh, source: str, classes: StateConverters | None = None) -> Any:
     try:
-        obj = _Unpickler(fh, encoding="latin1").load()
+        obj = _Unpickler(fh, classes).load()
+        if classes:
+            obj = _settle(obj)
     except _Refused as exc:
         raise FormatError(
             f"{source}: refused to unpickle {exc} (only plain containers, numbers, strings and numpy arrays "
@@ -256,21 +339,23 @@ def _load(fh, source: str) -> Any:
     return obj
 
 
-def loads_pickle(data: bytes, source: str = "<bytes>") -> Any:
-    """Unpickle ``data`` allowing only plain containers and numpy values (see the module docstring)."""
-    return _load(io.BytesIO(data), source)
+def loads_pickle(data: bytes, source: str = "<bytes>", classes: StateConverters | None = None) -> Any:
+    """Unpickle ``data`` allowing only plain containers and numpy values (see the module docstring), plus
+    objects of ``classes``, each replaced by its converter's value for its pickled state."""
+    return _load(io.BytesIO(data), source, classes)
 
 
-def load_pickle(path: str | os.PathLike) -> Any:
-    """Unpickle the file at ``path`` allowing only plain containers and numpy values.
+def load_pickle(path: str | os.PathLike, classes: StateConverters | None = None) -> Any:
+    """Unpickle the file at ``path`` allowing only plain containers and numpy values (and ``classes``, as in
+    :func:`loads_pickle`).
 
-    Raises :class:`FormatError` naming the file for a missing or unreadable file, a refused global, or a
-    result with disallowed types.
+    Raises :class:`FormatError` naming the file for a missing or unreadable file, a refused global, a
+    converter's complaint, or a result with disallowed types.
     """
     path = Path(path)
     try:
         with open(path, "rb") as fh:
-            return _load(fh, str(path))
+            return _load(fh, str(path), classes)
     except OSError as exc:
         raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 

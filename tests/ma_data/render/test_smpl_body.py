@@ -1,8 +1,9 @@
 """The SMPL-mesh body path, exercised with a fake SMPL model file built from the mannequin.
 
 Real SMPL files cannot be shipped; this writes a structurally valid ``smpl/SMPL_NEUTRAL.pkl`` (6890+ vertices,
-one-hot skinning weights, a joint regressor that picks the rest joints, zero shape/pose blend shapes) so the
-smplx loading, batched forward pass and per-frame mesh rendering run for real.
+one-hot skinning weights, a sparse joint regressor that picks the rest joints, as in the released files, zero
+shape/pose blend shapes) so the restricted model reader, smplx's batched forward pass and per-frame mesh
+rendering run for real.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 pytest.importorskip("pyrender")
 pytest.importorskip("smplx")
@@ -49,7 +51,7 @@ def fake_smpl_dir(tmp_path_factory):
         "v_template": v,
         "f": np.concatenate(faces).astype(np.int64),
         "weights": weights,
-        "J_regressor": jreg,
+        "J_regressor": scipy.sparse.csc_matrix(jreg),
         "shapedirs": np.zeros((n, 3, 10)),
         "posedirs": np.zeros((n, 3, 207)),
         "kintree_table": np.array([[4294967295, *PARENTS[1:]], list(range(24))], dtype=np.int64),
@@ -57,7 +59,7 @@ def fake_smpl_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("smpl_models")
     (root / "smpl").mkdir()
     with open(root / "smpl" / "SMPL_NEUTRAL.pkl", "wb") as fh:
-        pickle.dump(model, fh)
+        pickle.dump(model, fh, protocol=2)  # the released files are Python 2 pickles
     return root
 
 
