@@ -27,6 +27,13 @@ keypoint_head.final_layer.*                    head.conv.*
 The qkv split follows the original attention, which reshapes the fused projection as (3, heads, head_dim):
 rows ``[0, C)`` are queries, ``[C, 2C)`` keys, ``[2C, 3C)`` values. Conversion is strict: an unexpected or
 missing key is an error, never silently dropped.
+
+The attention itself runs in the original's order (:func:`easy_vitpose_attention`, registered with
+transformers' attention functions and named in the config): queries are scaled *before* the score product,
+``softmax((q*s) @ k^T)``, where transformers' eager attention computes ``(q @ k^T) * s``. ViTPose-S has
+32-wide heads, so ``s = 1/sqrt(32)`` is not a power of two and the two orders round differently: ~1e-7 in the
+heatmaps, enough to move the argmax between two nearly equal heatmap pixels (measured on random weights:
+26 of 200 joints moved, up to 289 px; with the original's order the heatmaps equal easy_ViTPose's bit for bit).
 """
 
 from __future__ import annotations
@@ -73,6 +80,36 @@ _DIRECT = [
 _QKV = re.compile(r"backbone\.blocks\.(\d+)\.attn\.qkv\.(weight|bias)")
 
 
+#: The name :func:`easy_vitpose_attention` is registered under in transformers' attention functions.
+ATTENTION_IMPLEMENTATION = "easy_vitpose"
+
+
+def easy_vitpose_attention(
+    module, query, key, value, attention_mask=None, scaling=None, dropout=0.0, **kwargs
+):
+    """easy_ViTPose's ``Attention.forward`` on transformers' (batch, heads, tokens, head_dim) tensors:
+    ``softmax((q * scale) @ k^T) @ v`` (see the module docstring for why the order matters)."""
+    import torch
+
+    if attention_mask is not None:
+        raise ValueError("ViTPose attention takes no mask")
+    probs = torch.matmul(query * scaling, key.transpose(-2, -1)).softmax(dim=-1)
+    if dropout and module.training:
+        probs = torch.nn.functional.dropout(probs, p=dropout)
+    return torch.matmul(probs, value).transpose(1, 2).contiguous(), probs
+
+
+def _register_attention() -> None:
+    try:  # transformers >= 4.51
+        from transformers import AttentionInterface
+
+        AttentionInterface.register(ATTENTION_IMPLEMENTATION, easy_vitpose_attention)
+    except ImportError:  # 4.50: a plain dict
+        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+        ALL_ATTENTION_FUNCTIONS[ATTENTION_IMPLEMENTATION] = easy_vitpose_attention
+
+
 def vitpose_config(size: str = "s", num_keypoints: int = 25, **overrides: Any):
     """transformers ``VitPoseConfig`` matching easy_ViTPose's ``size`` model (``overrides`` for tiny tests)."""
     from transformers import VitPoseBackboneConfig, VitPoseConfig
@@ -98,13 +135,16 @@ def vitpose_config(size: str = "s", num_keypoints: int = 25, **overrides: Any):
     from ma_data.core.formats.keypoints import JOINT_NAMES
 
     id2label = dict(enumerate(JOINT_NAMES)) if num_keypoints == len(JOINT_NAMES) else None
-    return VitPoseConfig(
+    config = VitPoseConfig(
         backbone_config=backbone,
         num_labels=num_keypoints,
         use_simple_decoder=False,  # easy_ViTPose checkpoints carry the classic deconvolution head
         scale_factor=4,
         **({"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}} if id2label else {}),
     )
+    _register_attention()
+    config.backbone_config._attn_implementation = ATTENTION_IMPLEMENTATION  # after: VitPoseConfig copies it
+    return config
 
 
 def unwrap_checkpoint(obj: Any, source: str = "<checkpoint>") -> dict:

@@ -107,6 +107,27 @@ def test_conversion_splits_qkv_in_query_key_value_order():
     assert len(out) == len(sd) + 4 * LAYERS  # each fused weight/bias pair becomes three
 
 
+@pytest.mark.slow  # transformers' ViTPose imports
+def test_attention_scales_queries_before_the_score_product(tiny_checkpoint):
+    """easy_ViTPose computes softmax((q*s) @ k^T) @ v; transformers' eager attention (q @ k^T) * s. With a
+    scale that is not a power of two the orders round differently, which moves argmaxes on flat heatmaps."""
+    model = load_vitpose(tiny_checkpoint[0], config=tiny_config())
+    attn = model.backbone.encoder.layer[0].attention.attention
+    h = torch.randn(3, 16 * 12, C, generator=torch.Generator().manual_seed(2))
+
+    def heads(a):
+        return a.view(3, -1, HEADS, C // HEADS).transpose(1, 2)
+
+    q, k, v = heads(attn.query(h)), heads(attn.key(h)), heads(attn.value(h))
+    scale = (C // HEADS) ** -0.5  # 1/sqrt(8): not a power of two
+    original = (torch.matmul(q * scale, k.transpose(-2, -1)).softmax(-1) @ v).transpose(1, 2)
+    eager = ((torch.matmul(q, k.transpose(-2, -1)) * scale).softmax(-1) @ v).transpose(1, 2)
+    with torch.no_grad():
+        ours = attn(h)[0].view(original.shape)
+    assert not torch.equal(original, eager)  # the two orders do differ on this input
+    assert torch.equal(ours, original)
+
+
 def test_conversion_rejects_foreign_and_incomplete_checkpoints(tmp_path):
     sd = original_state_dict()
     with pytest.raises(FormatError, match="not in the easy_ViTPose layout.*backbone.cls_token"):
